@@ -1,0 +1,107 @@
+"""The ``outcomes`` command: argument parsing and dispatch only.
+
+Each sub-command's work lives in the module that owns its step (``load``, ``sample``,
+``analysis``, ``report``, ``pool``), imported only when that sub-command runs so that
+``outcomes --help`` is instant. Any :class:`~outcomes.errors.OutcomesError` becomes one short
+message on stderr and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+__all__ = ["main"]
+
+# sub-command -> (module, function); the function takes the parsed args and returns an exit code
+_COMMANDS = {
+    "validate": ("outcomes.load", "cli_validate"),
+    "sample": ("outcomes.sample", "cli_sample"),
+    "analyze": ("outcomes.analysis", "cli_analyze"),
+    "report": ("outcomes.report", "cli_report"),
+    "pool": ("outcomes.pool", "cli_pool"),
+}
+
+
+def _add_load_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="the export: a folder of CSV/Parquet files or one .xlsx workbook")
+    p.add_argument("--date-format", choices=["ISO", "DMY", "MDY"], default="ISO",
+                   help="how dates are written when not YYYY-MM-DD (default ISO)")
+    p.add_argument("--decimal-comma", action="store_true",
+                   help="numbers use a decimal comma (European exports, ';'-separated)")
+    p.add_argument("--mapping", metavar="FILE",
+                   help="a mapping file for column names that differ from the contract")
+
+
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cutoff", metavar="YYYY-MM-DD",
+                   help="last day the analysis may see (default: today)")
+    p.add_argument("--definitions", metavar="FILE",
+                   help="a TOML file changing the default outcome definitions")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from outcomes import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="outcomes",
+        description="Audit a clinic's dutasteride mesotherapy outcomes against the published "
+                    "figures.",
+    )
+    parser.add_argument("--version", action="version", version=f"outcomes {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="load an export, check every row, summarise the load")
+    _add_load_options(p)
+    p.add_argument("--json", action="store_true", help="print the load report as JSON on stdout")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any row was quarantined")
+
+    p = sub.add_parser("sample", help="write a synthetic, conformant export")
+    p.add_argument("--patients", type=int, default=300, help="number of patients (default 300)")
+    p.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the export to")
+    p.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv",
+                   help="file format (default csv)")
+
+    p = sub.add_parser("analyze", help="compute outcomes against the published benchmarks")
+    _add_load_options(p)
+    _add_analysis_options(p)
+    p.add_argument("--no-model", action="store_true", help="skip the density mixed model")
+    p.add_argument("--json", metavar="FILE|-", help="write the results as JSON to FILE or stdout")
+
+    p = sub.add_parser("report", help="write the quarterly audit report (HTML) and results.json")
+    _add_load_options(p)
+    p.add_argument("--quarter", metavar="YYYYQn", help="the quarter audited, e.g. 2026Q3; "
+                   "the cut-off is its last day")
+    p.add_argument("--cutoff", metavar="YYYY-MM-DD", help="cut-off, instead of --quarter")
+    p.add_argument("--definitions", metavar="FILE",
+                   help="a TOML file changing the default outcome definitions")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the report to")
+    p.add_argument("--shareable", action="store_true",
+                   help="no patient-level row, pseudonym or date; small counts shown as <5")
+
+    p = sub.add_parser("pool", help="pool several clinics' shareable results files")
+    p.add_argument("results", nargs="+", metavar="RESULTS.json")
+    p.add_argument("--json", metavar="FILE|-", help="write the pooled results as JSON")
+    p.add_argument("--out", metavar="DIR", help="write a pooled HTML report to DIR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``outcomes`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    from outcomes.errors import OutcomesError
+
+    module, func = _COMMANDS[args.command]
+    try:
+        return int(getattr(import_module(module), func)(args) or 0)
+    except OutcomesError as err:
+        print(f"outcomes {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("outcomes: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
