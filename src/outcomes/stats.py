@@ -1,0 +1,556 @@
+"""Proportions, their intervals, exact tests, and funnel and p-chart limits.
+
+Every function is vectorised: counts may be scalars or equal-length (broadcastable) arrays.
+Scalars in give Python floats out; arrays in give numpy arrays out. ``n == 0`` means "no data"
+and gives NaN, never a RuntimeWarning. Rates are fractions (0-1), never percentages, never
+rounded.
+
+Invalid input (negative or non-whole counts, ``k > n``, a level outside (0, 1), an unknown
+method) raises :class:`outcomes.errors.AnalysisError` naming the argument, the value and the fix.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from outcomes.errors import AnalysisError
+
+__all__ = [
+    "INTERVAL_METHODS",
+    "proportion_ci",
+    "proportions",
+    "binom_test",
+    "fisher_test",
+    "newcombe_difference",
+    "mean_ci",
+    "funnel_limits",
+    "p_chart",
+]
+
+#: Interval methods accepted by :func:`proportion_ci` and :func:`proportions`.
+INTERVAL_METHODS = ("wilson", "clopper-pearson")
+
+#: Relative tolerance R uses in ``binom.test`` and ``fisher.test`` to decide which outcomes
+#: are "as or less likely" than the observed one.
+_R_REL_ERR = 1 + 1e-7
+
+
+# --------------------------------------------------------------------------------------------
+# argument checking
+# --------------------------------------------------------------------------------------------
+def _as_float(x, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise AnalysisError(f"{name}: expected numbers, received {x!r}. "
+                            f"Pass whole numbers (counts).") from err
+    return arr
+
+
+def _counts(k, n, kname: str = "k", nname: str = "n") -> tuple[np.ndarray, np.ndarray, bool]:
+    """Broadcast and check a pair of count arrays; return (k, n, scalar_input)."""
+    ka, na = _as_float(k, kname), _as_float(n, nname)
+    scalar = ka.ndim == 0 and na.ndim == 0
+    try:
+        ka, na = np.broadcast_arrays(ka, na)
+    except ValueError as err:
+        raise AnalysisError(f"{kname} and {nname} have different lengths "
+                            f"({ka.shape} vs {na.shape}); pass equal-length arrays.") from err
+    for arr, name in ((ka, kname), (na, nname)):
+        bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr))
+        if bad.any():
+            value = arr[bad].flat[0]
+            raise AnalysisError(f"{name}: expected a whole number >= 0, received {value!r}. "
+                                f"Counts must be non-negative integers with no missing values.")
+    over = ka > na
+    if over.any():
+        i = np.flatnonzero(over.ravel())[0]
+        raise AnalysisError(f"{kname} > {nname} ({ka.ravel()[i]:g} > {na.ravel()[i]:g}): a count "
+                            f"of events cannot exceed its denominator; check the counts.")
+    return ka, na, scalar
+
+
+def _check_level(level: float) -> float:
+    if not (isinstance(level, (int, float, np.floating)) and 0 < float(level) < 1):
+        raise AnalysisError(f"level: expected a confidence level strictly between 0 and 1 "
+                            f"(e.g. 0.95), received {level!r}.")
+    return float(level)
+
+
+def _check_method(method: str) -> str:
+    if method not in INTERVAL_METHODS:
+        raise AnalysisError(f"method: unknown interval method {method!r}; "
+                            f"accepted: {', '.join(INTERVAL_METHODS)}.")
+    return method
+
+
+def _out(x: np.ndarray, scalar: bool):
+    return float(x) if scalar else x
+
+
+def _z(level: float) -> float:
+    return float(_st.norm.ppf(0.5 + level / 2))
+
+
+# --------------------------------------------------------------------------------------------
+# single proportions
+# --------------------------------------------------------------------------------------------
+def _wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson limits for float arrays k, n (n > 0 wherever the result is used)."""
+    ns = np.where(n > 0, n, 1.0)
+    z2 = z * z
+    centre = (2 * k + z2) / (2 * (ns + z2))
+    half = z * np.sqrt(k * (ns - k) / ns + z2 / 4) / (ns + z2)
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(k == ns, 1.0, np.clip(centre + half, 0.0, 1.0))
+    nan = n == 0
+    return np.where(nan, np.nan, low), np.where(nan, np.nan, high)
+
+
+def _clopper_pearson(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = 1 - level
+    # beta shape parameters must be > 0: substitute 1 where the limit is fixed (0 or 1) anyway
+    a_low, b_low = np.where(k > 0, k, 1.0), np.where(k > 0, n - k + 1, 1.0)
+    a_high, b_high = np.where(k < n, k + 1, 1.0), np.where(k < n, n - k, 1.0)
+    low = np.where(k > 0, _st.beta.ppf(alpha / 2, a_low, b_low), 0.0)
+    high = np.where(k < n, _st.beta.ppf(1 - alpha / 2, a_high, b_high), 1.0)
+    nan = n == 0
+    return np.where(nan, np.nan, low), np.where(nan, np.nan, high)
+
+
+def proportion_ci(k, n, *, level: float = 0.95, method: str = "wilson"):
+    """Confidence interval for a proportion k/n.
+
+    Parameters
+    ----------
+    k, n : int or array-like of int
+        Events and denominator (patients, sessions...), ``0 <= k <= n``; broadcast together.
+    level : float, default 0.95
+        Confidence level, strictly between 0 and 1.
+    method : {"wilson", "clopper-pearson"}, default "wilson"
+        Wilson score interval (as R ``prop.test(k, n, correct = FALSE)$conf.int``) or the exact
+        Clopper-Pearson interval (as R ``binom.test(k, n)$conf.int``).
+
+    Returns
+    -------
+    low, high : float or ndarray
+        Limits as fractions in [0, 1]. NaN where ``n == 0`` (no data). For ``k == 0`` the lower
+        limit is 0 and the upper limit is > 0; for ``k == n`` the upper limit is 1.
+
+    Notes
+    -----
+    Wilson: with :math:`\\hat p = k/n` and :math:`z` the normal quantile,
+    :math:`(2k + z^2 \\pm z\\sqrt{z^2 + 4k(n-k)/n}) / (2(n + z^2))`.
+    Clopper-Pearson: ``Beta(a/2; k, n-k+1)`` and ``Beta(1-a/2; k+1, n-k)`` quantiles.
+
+    References
+    ----------
+    Newcombe RG (1998). Two-sided confidence intervals for the single proportion: comparison
+    of seven methods. Stat Med 17:857-872 (methods 3 and 5).
+
+    Examples
+    --------
+    >>> low, high = proportion_ci(81, 263)
+    >>> round(low, 4), round(high, 4)
+    (0.2553, 0.3662)
+    """
+    level, method = _check_level(level), _check_method(method)
+    k, n, scalar = _counts(k, n)
+    if method == "wilson":
+        low, high = _wilson(k, n, _z(level))
+    else:
+        low, high = _clopper_pearson(k, n, level)
+    return _out(low, scalar), _out(high, scalar)
+
+
+def proportions(k, n, *, level: float = 0.95, method: str = "wilson") -> pd.DataFrame:
+    """Tidy table of proportions with their intervals.
+
+    Parameters
+    ----------
+    k, n : int or array-like of int
+        Events and denominators, ``0 <= k <= n``.
+    level : float, default 0.95
+        Confidence level.
+    method : {"wilson", "clopper-pearson"}, default "wilson"
+        Interval method (see :func:`proportion_ci`).
+
+    Returns
+    -------
+    DataFrame
+        One row per proportion: ``k`` (int64), ``n`` (int64), ``rate`` (fraction; NaN when
+        ``n == 0``), ``ci_low``, ``ci_high`` (fractions), ``method`` (str).
+
+    Examples
+    --------
+    >>> proportions([33, 0], [86, 0])[["k", "n", "rate"]]
+        k   n      rate
+    0  33  86  0.383721
+    1   0   0       NaN
+    """
+    low, high = proportion_ci(k, n, level=level, method=method)
+    ka, na, _ = _counts(k, n)
+    ka, na = np.atleast_1d(ka), np.atleast_1d(na)
+    rate = np.divide(ka, na, out=np.full(ka.shape, np.nan), where=na > 0)
+    return pd.DataFrame({
+        "k": ka.astype("int64"), "n": na.astype("int64"), "rate": rate,
+        "ci_low": np.atleast_1d(low), "ci_high": np.atleast_1d(high),
+        "method": pd.Series([method] * ka.size, dtype=object),
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# exact tests
+# --------------------------------------------------------------------------------------------
+def _per_unique(func, *columns: np.ndarray) -> np.ndarray:
+    """Apply a scalar ``func`` once per unique row of ``columns`` and broadcast back.
+
+    The exact tests have no closed form to vectorise; a clinic's tables have few distinct
+    (k, n) pairs, so one call per distinct pair is cheap.
+    """
+    stacked = np.column_stack([c.ravel() for c in columns])
+    if stacked.shape[0] == 0:
+        return np.empty(columns[0].shape)
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    values = np.array([func(*row) for row in uniq], dtype=float)
+    return values[inverse.ravel()].reshape(columns[0].shape)
+
+
+def _binom_one(k: float, n: float, p: float) -> float:
+    if n == 0:
+        return np.nan
+    return float(_st.binomtest(int(k), int(n), float(p)).pvalue)
+
+
+def binom_test(k, n, p):
+    """Exact two-sided binomial test of k/n against a rate p, as R ``binom.test(k, n, p)``.
+
+    Parameters
+    ----------
+    k, n : int or array-like of int
+        Events and denominator, ``0 <= k <= n``.
+    p : float or array-like of float
+        The rate under the null hypothesis (e.g. 0.80 for a quoted 80 %), in [0, 1].
+
+    Returns
+    -------
+    float or ndarray
+        Two-sided p-value in [0, 1]; NaN where ``n == 0``.
+
+    Notes
+    -----
+    Two-sided by the "minimum likelihood" rule: the p-value sums the probabilities of all
+    outcomes no more likely than the observed one, with R's relative tolerance
+    ``1 + 1e-7``. Computed by :func:`scipy.stats.binomtest`, which implements the same rule
+    and tolerance; called once per distinct (k, n, p).
+
+    Examples
+    --------
+    >>> round(binom_test(60, 86, 0.8), 4)
+    0.0217
+    """
+    k, n, scalar = _counts(k, n)
+    pa = _as_float(p, "p")
+    if (~np.isfinite(pa) | (pa < 0) | (pa > 1)).any():
+        raise AnalysisError(f"p: expected a rate between 0 and 1 (a fraction, not a percentage),"
+                            f" received {p!r}.")
+    scalar = scalar and pa.ndim == 0
+    k, n, pa = np.broadcast_arrays(k, n, pa)
+    return _out(_per_unique(_binom_one, k, n, pa), scalar)
+
+
+def _fisher_one(k1: float, n1: float, k2: float, n2: float) -> float:
+    if n1 == 0 or n2 == 0:
+        return np.nan
+    # R fisher.test on matrix(c(k1, k2, n1 - k1, n2 - k2), 2): m = column-1 total (events),
+    # n = column-2 total (non-events), k = row-1 total (n1), x = k1.
+    m, nn, kk, x = k1 + k2, (n1 - k1) + (n2 - k2), n1, k1
+    support = np.arange(max(0.0, kk - nn), min(kk, m) + 1)
+    logd = _st.hypergeom.logpmf(support, m + nn, m, kk)
+    d = np.exp(logd - logd.max())
+    d /= d.sum()
+    observed = d[int(x - support[0])]
+    return float(min(1.0, d[d <= observed * _R_REL_ERR].sum()))
+
+
+def fisher_test(k1, n1, k2, n2):
+    """Fisher's exact test comparing k1/n1 with k2/n2, two-sided, as R ``fisher.test``.
+
+    Parameters
+    ----------
+    k1, n1 : int or array-like of int
+        Events and denominator of the first group (e.g. the clinic).
+    k2, n2 : int or array-like of int
+        Events and denominator of the second group (e.g. the published study).
+
+    Returns
+    -------
+    float or ndarray
+        Two-sided p-value in [0, 1]; NaN where ``n1 == 0`` or ``n2 == 0`` (no data; R would
+        return 1 for such a table).
+
+    Notes
+    -----
+    The p-value sums the conditional (hypergeometric) probabilities of every table no more
+    likely than the observed one, with R's relative tolerance ``1 + 1e-7``: the algorithm of
+    R's ``fisher.test`` for 2 x 2 tables, re-implemented here because
+    :func:`scipy.stats.fisher_exact` uses a different tolerance (``1 + 1e-14``).
+    Called once per distinct table.
+
+    Examples
+    --------
+    >>> round(fisher_test(9, 10, 3, 10), 5)
+    0.01977
+    """
+    k1, n1, _s1 = _counts(k1, n1, "k1", "n1")
+    k2, n2, _s2 = _counts(k2, n2, "k2", "n2")
+    try:
+        arrays = np.broadcast_arrays(k1, n1, k2, n2)
+    except ValueError as err:
+        raise AnalysisError("k1, n1, k2, n2 have different lengths; pass equal-length arrays."
+                            ) from err
+    return _out(_per_unique(_fisher_one, *arrays), _s1 and _s2)
+
+
+def newcombe_difference(k1, n1, k2, n2, *, level: float = 0.95):
+    """Difference of two independent proportions with Newcombe's hybrid score interval.
+
+    Parameters
+    ----------
+    k1, n1 : int or array-like of int
+        Events and denominator of the first group (e.g. the clinic).
+    k2, n2 : int or array-like of int
+        Events and denominator of the second group (e.g. the published study).
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    diff, low, high : float or ndarray
+        ``k1/n1 - k2/n2`` and its interval, as fractions (in [-1, 1]). NaN where either
+        denominator is 0.
+
+    Notes
+    -----
+    Newcombe (1998b) method 10: with Wilson limits :math:`(l_i, u_i)` for each proportion,
+    :math:`\\delta = \\sqrt{(p_1-l_1)^2 + (u_2-p_2)^2}`,
+    :math:`\\varepsilon = \\sqrt{(u_1-p_1)^2 + (p_2-l_2)^2}`, interval
+    :math:`(p_1 - p_2 - \\delta, p_1 - p_2 + \\varepsilon)`.
+
+    References
+    ----------
+    Newcombe RG (1998). Interval estimation for the difference between independent
+    proportions: comparison of eleven methods. Stat Med 17:873-890.
+
+    Examples
+    --------
+    >>> d, low, high = newcombe_difference(56, 70, 48, 80)
+    >>> round(d, 4), round(low, 4), round(high, 4)
+    (0.2, 0.0524, 0.3339)
+    """
+    level = _check_level(level)
+    k1, n1, s1 = _counts(k1, n1, "k1", "n1")
+    k2, n2, s2 = _counts(k2, n2, "k2", "n2")
+    z = _z(level)
+    l1, u1 = _wilson(k1, n1, z)
+    l2, u2 = _wilson(k2, n2, z)
+    p1 = np.divide(k1, n1, out=np.full(np.shape(k1), np.nan), where=n1 > 0)
+    p2 = np.divide(k2, n2, out=np.full(np.shape(k2), np.nan), where=n2 > 0)
+    diff = p1 - p2
+    low = diff - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = diff + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    scalar = s1 and s2
+    return _out(diff, scalar), _out(low, scalar), _out(high, scalar)
+
+
+# --------------------------------------------------------------------------------------------
+# means
+# --------------------------------------------------------------------------------------------
+def mean_ci(x, *, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean with its t-based confidence interval.
+
+    Parameters
+    ----------
+    x : array-like of float
+        Values (e.g. change in hairs/cm²); NaN values are left out.
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    mean, low, high : float
+        In the unit of ``x``. With one value the mean is that value and the limits are NaN;
+        with none, all three are NaN (no warning).
+    n : int
+        Number of non-missing values used.
+
+    Notes
+    -----
+    :math:`\\bar x \\pm t_{n-1, 1-a/2}\\, s/\\sqrt n`, as R ``t.test(x)$conf.int``.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in mean_ci([1.0, 2.0, 3.0, 4.0])]
+    [2.5, 0.4457, 4.5543, 4]
+    """
+    level = _check_level(level)
+    arr = _as_float(x, "x").ravel()
+    arr = arr[~np.isnan(arr)]
+    n = int(arr.size)
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    mean = float(arr.mean())
+    if n < 2:
+        return mean, np.nan, np.nan, n
+    half = float(_st.t.ppf(0.5 + level / 2, n - 1) * arr.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+# --------------------------------------------------------------------------------------------
+# funnel plot and p-chart
+# --------------------------------------------------------------------------------------------
+def _binomial_limit(prob: float, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """Spiegelhalter's interpolated exact binomial limit, as a proportion."""
+    ns = np.where(n > 0, n, 1.0)
+    r = _st.binom.ppf(prob, ns, p0)
+    f_r = _st.binom.cdf(r, ns, p0)
+    f_below = _st.binom.cdf(r - 1, ns, p0)
+    step = f_r - f_below
+    alpha = np.divide(f_r - prob, step, out=np.zeros_like(step), where=step > 0)
+    limit = np.clip((r - alpha) / ns, 0.0, 1.0)
+    return np.where(n > 0, limit, np.nan)
+
+
+def funnel_limits(n, p0, *, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
+    """Exact binomial control limits of a funnel plot, as proportions.
+
+    Parameters
+    ----------
+    n : int or array-like of int
+        Denominators (e.g. each practitioner's assessed patients, or a grid for the curve).
+    p0 : float or array-like of float
+        Target rate (the clinic's overall rate or a benchmark), a fraction in [0, 1];
+        broadcast against ``n``.
+    levels : sequence of float, default (0.95, 0.998)
+        Two-sided coverage of each pair of limits.
+
+    Returns
+    -------
+    DataFrame
+        One row per (n, level), ordered by level then input order: ``n`` (int64), ``p0``,
+        ``level``, ``low``, ``high`` (fractions in [0, 1]; NaN where ``n == 0``).
+
+    Notes
+    -----
+    For a tail probability :math:`q` (``(1-level)/2`` or ``(1+level)/2``), let
+    :math:`r` be the binomial :math:`q`-quantile (smallest :math:`r` with
+    :math:`F(r) \\ge q`, R ``qbinom(q, n, p0)``) and
+    :math:`\\alpha = (F(r) - q) / (F(r) - F(r-1))`; the limit is :math:`(r - \\alpha)/n`,
+    clipped to [0, 1]. This interpolation between the discrete quantiles gives smooth funnels
+    (Spiegelhalter 2005, Appendix A.1.1).
+
+    References
+    ----------
+    Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance.
+    Stat Med 24:1185-1202.
+
+    Examples
+    --------
+    >>> funnel_limits(100, 0.5, levels=(0.95,))[["low", "high"]].round(4)
+          low    high
+    0  0.3968  0.5932
+    """
+    n_arr = _as_float(n, "n")
+    _counts(np.zeros_like(n_arr), n_arr, "0", "n")
+    p_arr = _as_float(p0, "p0")
+    if (~np.isfinite(p_arr) | (p_arr < 0) | (p_arr > 1)).any():
+        raise AnalysisError(f"p0: expected a rate between 0 and 1, received {p0!r}.")
+    n_arr, p_arr = (np.atleast_1d(a).ravel() for a in np.broadcast_arrays(n_arr, p_arr))
+    frames = []
+    for level in levels:
+        level = _check_level(level)
+        frames.append(pd.DataFrame({
+            "n": n_arr.astype("int64"), "p0": p_arr, "level": level,
+            "low": _binomial_limit((1 - level) / 2, n_arr, p_arr),
+            "high": _binomial_limit((1 + level) / 2, n_arr, p_arr),
+        }))
+    if not frames:
+        raise AnalysisError("levels: expected at least one confidence level, e.g. (0.95, 0.998).")
+    return pd.concat(frames, ignore_index=True)
+
+
+def p_chart(k, n, *, centre: float | None = None, run_length: int = 8) -> pd.DataFrame:
+    """p-chart (Shewhart chart for proportions) with special-cause flags.
+
+    Parameters
+    ----------
+    k, n : array-like of int
+        Events and denominator of each period, in time order.
+    centre : float, optional
+        Centre line (a fraction). Default: the pooled rate ``sum(k) / sum(n)``.
+    run_length : int, default 8
+        A run of at least this many consecutive points strictly on one side of the centre is
+        flagged.
+
+    Returns
+    -------
+    DataFrame
+        One row per period: ``k``, ``n`` (int64), ``rate`` (NaN when ``n == 0``), ``centre``,
+        ``lcl``, ``ucl`` (3-sigma limits from the period's own n, clipped to [0, 1]; NaN when
+        ``n == 0``), ``beyond_limits`` (bool: rate below ``lcl`` or above ``ucl``),
+        ``run_flag`` (bool: the point belongs to such a run).
+
+    Notes
+    -----
+    Limits :math:`c \\pm 3\\sqrt{c(1-c)/n_i}`. A point on the centre line, or a period with no
+    data, ends a run. Runs are found without a loop: run boundaries are where the side
+    (-1/0/+1) changes, and each point gets the length of its run.
+
+    References
+    ----------
+    Montgomery DC. Introduction to Statistical Quality Control, ch. 7 (control chart for
+    fraction nonconforming); Western Electric run rules.
+
+    Examples
+    --------
+    >>> p_chart([5, 6, 20], [50, 50, 50])[["rate", "beyond_limits"]]
+       rate  beyond_limits
+    0  0.10          False
+    1  0.12          False
+    2  0.40           True
+    """
+    ka, na, _ = _counts(k, n)
+    ka, na = np.atleast_1d(ka).ravel(), np.atleast_1d(na).ravel()
+    if int(run_length) < 1:
+        raise AnalysisError(f"run_length: expected a whole number >= 1, received {run_length!r}.")
+    if centre is None:
+        total = na.sum()
+        c = ka.sum() / total if total > 0 else np.nan
+    else:
+        c = float(centre)
+        if not 0 <= c <= 1:
+            raise AnalysisError(f"centre: expected a rate between 0 and 1, received {centre!r}.")
+    has = na > 0
+    ns = np.where(has, na, 1.0)
+    rate = np.where(has, ka / ns, np.nan)
+    sigma = np.sqrt(c * (1 - c) / ns)
+    lcl = np.where(has, np.clip(c - 3 * sigma, 0.0, 1.0), np.nan)
+    ucl = np.where(has, np.clip(c + 3 * sigma, 0.0, 1.0), np.nan)
+    with np.errstate(invalid="ignore"):
+        beyond = has & ((rate < lcl) | (rate > ucl))
+        side = np.where(has & ~np.isnan(rate - c), np.sign(rate - c), 0.0)
+    if side.size:
+        starts = np.r_[True, side[1:] != side[:-1]]
+        run_id = np.cumsum(starts) - 1
+        run_len = np.bincount(run_id)[run_id]
+        run_flag = (side != 0) & (run_len >= int(run_length))
+    else:
+        run_flag = np.zeros(0, dtype=bool)
+    return pd.DataFrame({
+        "k": ka.astype("int64"), "n": na.astype("int64"), "rate": rate,
+        "centre": np.full(ka.shape, c), "lcl": lcl, "ucl": ucl,
+        "beyond_limits": beyond.astype(bool), "run_flag": run_flag.astype(bool),
+    })
