@@ -412,14 +412,13 @@ def mean_ci(x, *, level: float = 0.95) -> tuple[float, float, float, int]:
 # --------------------------------------------------------------------------------------------
 # funnel plot and p-chart
 # --------------------------------------------------------------------------------------------
-def _binomial_limit(prob: float, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
-    """Spiegelhalter's interpolated exact binomial limit, as a proportion."""
+def _binomial_lower_limit(q: float, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """Spiegelhalter's interpolated exact binomial lower limit at tail probability q."""
     ns = np.where(n > 0, n, 1.0)
-    r = _st.binom.ppf(prob, ns, p0)
+    r = _st.binom.ppf(q, ns, p0)
     f_r = _st.binom.cdf(r, ns, p0)
-    f_below = _st.binom.cdf(r - 1, ns, p0)
-    step = f_r - f_below
-    alpha = np.divide(f_r - prob, step, out=np.zeros_like(step), where=step > 0)
+    step = f_r - _st.binom.cdf(r - 1, ns, p0)
+    alpha = np.divide(f_r - q, step, out=np.zeros_like(step), where=step > 0)
     limit = np.clip((r - alpha) / ns, 0.0, 1.0)
     return np.where(n > 0, limit, np.nan)
 
@@ -445,12 +444,19 @@ def funnel_limits(n, p0, *, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataF
 
     Notes
     -----
-    For a tail probability :math:`q` (``(1-level)/2`` or ``(1+level)/2``), let
-    :math:`r` be the binomial :math:`q`-quantile (smallest :math:`r` with
-    :math:`F(r) \\ge q`, R ``qbinom(q, n, p0)``) and
-    :math:`\\alpha = (F(r) - q) / (F(r) - F(r-1))`; the limit is :math:`(r - \\alpha)/n`,
-    clipped to [0, 1]. This interpolation between the discrete quantiles gives smooth funnels
-    (Spiegelhalter 2005, Appendix A.1.1).
+    Lower limit: with :math:`q = (1-level)/2`, let :math:`r` be the binomial
+    :math:`q`-quantile (smallest :math:`r` with :math:`F(r) \\ge q`, R ``qbinom(q, n, p0)``)
+    and :math:`\\alpha = (F(r) - q) / (F(r) - F(r-1))`; the limit is
+    :math:`(r - \\alpha)/n`, clipped to [0, 1]: the interpolation between discrete
+    quantiles of Spiegelhalter (2005, Appendix A.1.1), which gives smooth funnels.
+    Upper limit: the same formula applied to the non-events (:math:`n - y` with rate
+    :math:`1 - p_0`) and reflected, :math:`1 - \\text{lower}(n, 1 - p_0)`. Applying the
+    formula at :math:`1 - q` instead would put the upper limit one event too low (for
+    n = 10, p0 = 0.5 it would flag 8/10, whose exact tail probability is 0.055). With this
+    choice a point :math:`y/n` lies strictly below ``low`` exactly when
+    :math:`P(Y \\le y) < q`, and strictly above ``high`` exactly when
+    :math:`P(Y \\ge y) < q`: the funnel flags agree with the one-sided exact binomial tests,
+    and the funnel is symmetric about 0.5 when :math:`p_0 = 0.5`.
 
     References
     ----------
@@ -461,7 +467,7 @@ def funnel_limits(n, p0, *, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataF
     --------
     >>> funnel_limits(100, 0.5, levels=(0.95,))[["low", "high"]].round(4)
           low    high
-    0  0.3968  0.5932
+    0  0.3968  0.6032
     """
     n_arr = _as_float(n, "n")
     _counts(np.zeros_like(n_arr), n_arr, "0", "n")
@@ -474,8 +480,8 @@ def funnel_limits(n, p0, *, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataF
         level = _check_level(level)
         frames.append(pd.DataFrame({
             "n": n_arr.astype("int64"), "p0": p_arr, "level": level,
-            "low": _binomial_limit((1 - level) / 2, n_arr, p_arr),
-            "high": _binomial_limit((1 + level) / 2, n_arr, p_arr),
+            "low": _binomial_lower_limit((1 - level) / 2, n_arr, p_arr),
+            "high": 1.0 - _binomial_lower_limit((1 - level) / 2, n_arr, 1.0 - p_arr),
         }))
     if not frames:
         raise AnalysisError("levels: expected at least one confidence level, e.g. (0.95, 0.998).")
