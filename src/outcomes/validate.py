@@ -1,0 +1,412 @@
+"""Raw text tables -> clean tables + quarantine: every contract rule, the cascade, the accounting.
+
+All checks are vectorised over whole columns and all failures are collected in one pass. A
+row that breaks any rule is quarantined (one quarantine row per broken rule); a row of a
+quarantined or unknown patient or session follows it with that reason. For every table
+``read == accepted + quarantined``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from outcomes.contract import (CHOICES, CLEAN_COLUMNS, COLUMNS, FALSE_SPELLINGS,
+                               MIN_SESSION_DATE, TABLES, TRUE_SPELLINGS, Column)
+from outcomes.errors import LoadError
+from outcomes.read import RawTable
+from outcomes.vocabulary import map_terms
+
+__all__ = ["Validated", "validate", "QUARANTINE_COLUMNS", "parse_dates", "parse_numbers",
+           "parse_yes_no"]
+
+QUARANTINE_COLUMNS = ("table", "row", "column", "value", "rule")
+DATE_FORMATS = ("ISO", "DMY", "MDY")
+
+_ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+_DAY_FIRST_OR_MONTH_FIRST = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
+
+
+@dataclass(frozen=True)
+class Validated:
+    """What :func:`validate` returns.
+
+    Attributes
+    ----------
+    tables : dict of str -> DataFrame
+        The clean tables (accepted rows only), columns and dtypes of docs/architecture.md.
+    quarantine : DataFrame
+        ``table, row, column, value, rule``, one row per broken rule, sorted by table and row.
+    counts : DataFrame
+        ``table, read, accepted, quarantined`` (int), one row per table.
+    other_terms : tuple of str
+        Adverse-event terms as written that map to ``other`` (unique, sorted).
+    """
+
+    tables: dict
+    quarantine: pd.DataFrame
+    counts: pd.DataFrame
+    other_terms: tuple
+
+
+# ------------------------------------------------------------------------------ parsers
+def _ymd(parts: pd.DataFrame, year: int, month: int, day: int) -> pd.Series:
+    num = parts.apply(pd.to_numeric, errors="coerce")
+    frame = pd.DataFrame({"year": num[year], "month": num[month], "day": num[day]})
+    return pd.to_datetime(frame, errors="coerce")
+
+
+def parse_dates(text: pd.Series, date_format: str = "ISO") -> tuple[pd.Series, pd.Series]:
+    """Parse dates written as text.
+
+    Parameters
+    ----------
+    text : pandas.Series of str
+        ``YYYY-MM-DD`` (an optional time of day is dropped); with ``date_format`` ``"DMY"`` or
+        ``"MDY"`` also ``DD/MM/YYYY`` or ``MM/DD/YYYY`` (separators ``/ . -``).
+    date_format : {"ISO", "DMY", "MDY"}
+
+    Returns
+    -------
+    dates : Series of datetime64[ns]
+        Midnight of each date; NaT where missing or not a date.
+    ambiguous : Series of bool
+        True where the value is a day/month/year date but ``date_format`` is ``"ISO"``.
+    """
+    if date_format not in DATE_FORMATS:
+        raise LoadError(f"date format {date_format!r} is not known.",
+                        fix="Use --date-format ISO, DMY or MDY.")
+    s = pd.Series(text, dtype="string")
+    fast = "%Y-%m-%d" if date_format == "ISO" else \
+        ("%d/%m/%Y" if date_format == "DMY" else "%m/%d/%Y")
+    out = pd.to_datetime(s, format=fast, errors="coerce").astype("datetime64[ns]")
+    ambiguous = pd.Series(False, index=s.index)
+    rest = s.notna() & out.isna()
+    if rest.any():
+        sub = s[rest]
+        iso = _ymd(sub.str.extract(_ISO), 0, 1, 2)
+        other = sub.str.extract(_DAY_FIRST_OR_MONTH_FIRST)
+        is_other = other[0].notna()
+        if date_format == "ISO":
+            ambiguous[sub.index[is_other.to_numpy()]] = True
+            parsed = iso
+        else:
+            dmy = _ymd(other, 2, 1, 0) if date_format == "DMY" else _ymd(other, 2, 0, 1)
+            parsed = iso.fillna(dmy)
+        out[rest] = parsed.astype("datetime64[ns]")
+    return out.dt.normalize(), ambiguous
+
+
+def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> pd.Series:
+    """Parse numbers written as text -> float64 (NaN where missing or not a finite number).
+
+    With ``decimal_comma`` a ``,`` is read as the decimal point (``"2,5"`` -> 2.5).
+    """
+    s = pd.Series(text, dtype="string").str.replace(" ", "", regex=False)
+    if decimal_comma:
+        s = s.str.replace(",", ".", regex=False)
+    num = pd.to_numeric(s, errors="coerce")
+    values = num.to_numpy(dtype="float64", na_value=np.nan)
+    values[~np.isfinite(values)] = np.nan
+    return pd.Series(values, index=s.index, dtype="float64")
+
+
+def parse_yes_no(text: pd.Series) -> pd.Series:
+    """Parse yes/no spellings (yes/no, y/n, true/false, 1/0, any case) -> ``boolean`` dtype.
+
+    Values that are none of these are ``<NA>``.
+    """
+    key = pd.Series(text, dtype="string").str.lower()
+    out = pd.Series(pd.NA, index=key.index, dtype="boolean")
+    out[key.isin(TRUE_SPELLINGS).fillna(False).to_numpy(bool)] = True
+    out[key.isin(FALSE_SPELLINGS).fillna(False).to_numpy(bool)] = False
+    return out
+
+
+def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``table[key]`` for each key (unique index), missing where absent; keeps keys' index."""
+    return table.reindex(keys.to_numpy()).set_axis(keys.index)
+
+
+# ------------------------------------------------------------------------------ rule texts
+def _range_text(col: Column) -> str:
+    if col.low is not None and col.high is not None:
+        return (f"more than {col.low:g} and at most {col.high:g}" if col.low_open
+                else f"from {col.low:g} to {col.high:g}")
+    return f"{col.low:g} or more" if col.low is not None else "any value"
+
+
+def _choice_text(column: str) -> str:
+    names = dict.fromkeys(CHOICES[column].values())
+    return "one of " + ", ".join(names)
+
+
+class _Table:
+    """Holds one raw table and collects its broken rules."""
+
+    def __init__(self, raw: RawTable, date_format: str, decimal_comma: bool):
+        self.raw, self.name = raw, raw.name
+        self.date_format, self.decimal_comma = date_format, decimal_comma
+        n = len(raw.frame)
+        self.n = n
+        self.rows = np.asarray(raw.rows, dtype=np.int64)
+        self.text = pd.DataFrame(
+            {c.name: (raw.frame[c.name].reset_index(drop=True) if c.name in raw.frame
+                      else pd.Series(pd.NA, index=range(n), dtype="string"))
+             for c in COLUMNS[raw.name]}, index=pd.RangeIndex(n)).astype("string")
+        self.parsed: dict[str, pd.Series] = {}
+        self.parts: list[pd.DataFrame] = []
+
+    # -- collecting
+    def add(self, column: str, mask, rule, value: pd.Series | None = None) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        idx = np.flatnonzero(mask)
+        values = self.text[column] if value is None else value
+        rules = rule.to_numpy()[idx] if isinstance(rule, pd.Series) else rule
+        self.parts.append(pd.DataFrame({
+            "table": self.name, "row": self.rows[idx], "column": column,
+            "value": values.iloc[idx].fillna("").astype(str).to_numpy(),
+            "rule": rules}))
+
+    def bad_rows(self) -> np.ndarray:
+        bad = np.zeros(self.n, dtype=bool)
+        for part in self.parts:
+            bad[np.searchsorted(self.rows, part["row"].to_numpy())] = True
+        return bad
+
+    # -- per-column rules
+    def check_columns(self, today: pd.Timestamp) -> None:
+        for col in COLUMNS[self.name]:
+            s = self.text[col.name]
+            if col.required:
+                self.add(col.name, s.isna(), f"a value is required; fill in {col.name}")
+            present = s.notna().to_numpy()
+            getattr(self, f"_check_{col.kind}")(col, s, present, today)
+
+    def _check_id(self, col, s, present, today):
+        self.parsed[col.name] = s
+
+    def _check_text(self, col, s, present, today):
+        self.parsed[col.name] = s
+
+    def _check_choice(self, col, s, present, today):
+        key = s.str.lower().str.replace(r"[^0-9a-z]", "", regex=True)
+        mapped = key.map(CHOICES[col.name]).astype("string")
+        self.add(col.name, present & mapped.isna().to_numpy(),
+                 f"{_choice_text(col.name)} (see docs/data-dictionary.md for accepted "
+                 "spellings); correct the value")
+        self.parsed[col.name] = mapped
+
+    def _check_bool(self, col, s, present, today):
+        parsed = parse_yes_no(s)
+        self.add(col.name, present & parsed.isna().to_numpy(),
+                 "yes or no (also y/n, true/false, 1/0); correct the value")
+        self.parsed[col.name] = parsed
+
+    def _check_number(self, col, s, present, whole: bool) -> pd.Series:
+        num = parse_numbers(s, self.decimal_comma)
+        unparsed = present & num.isna().to_numpy()
+        kind = "a whole number" if whole else "a number"
+        rule = f"{kind} {_range_text(col)}; correct the value"
+        if not self.decimal_comma and unparsed.any():
+            comma = parse_numbers(s, True).notna().to_numpy() & unparsed
+            self.add(col.name, comma, f"{kind} with a decimal point; if the export uses "
+                                      "decimal commas, load it with --decimal-comma")
+            unparsed &= ~comma
+        self.add(col.name, unparsed, rule)
+        v = num.to_numpy()
+        with np.errstate(invalid="ignore"):
+            out = np.zeros(len(v), dtype=bool)
+            if whole:
+                out |= (v != np.round(v))
+            if col.low is not None:
+                out |= (v <= col.low) if col.low_open else (v < col.low)
+            if col.high is not None:
+                out |= v > col.high
+        self.add(col.name, out & ~np.isnan(v), rule)
+        return num
+
+    def _check_float(self, col, s, present, today):
+        self.parsed[col.name] = self._check_number(col, s, present, whole=False)
+
+    def _check_int(self, col, s, present, today):
+        num = self._check_number(col, s, present, whole=True)
+        whole = num.where(num == np.round(num))
+        self.parsed[col.name] = pd.array(whole.round().to_numpy(), dtype="Int64")
+
+    def _check_date(self, col, s, present, today):
+        dates, ambiguous = parse_dates(s, self.date_format)
+        if ambiguous.any():
+            parts = s[ambiguous].str.extract(_DAY_FIRST_OR_MONTH_FIRST).apply(
+                pd.to_numeric, errors="coerce")
+            day_first = bool((parts[0] > 12).any())
+            month_first = bool((parts[1] > 12).any())
+            option = ("--date-format DMY" if day_first and not month_first else
+                      "--date-format MDY" if month_first and not day_first else
+                      "--date-format DMY (day/month/year) or --date-format MDY "
+                      "(month/day/year)")
+            column = self.raw.written.get(col.name, col.name)
+            first = int(self.rows[np.flatnonzero(ambiguous.to_numpy())[0]])
+            raise LoadError(
+                f"{self.raw.file}, column {column!r}: dates are not written YYYY-MM-DD "
+                f"(first at row {first}); a date such as 03/04/2026 is ambiguous.",
+                fix=f"Say how they are written: {option}.", file=self.raw.file, column=column)
+        unparsed = present & dates.isna().to_numpy()
+        how = "YYYY-MM-DD" if self.date_format == "ISO" else \
+            f"YYYY-MM-DD or {'DD/MM/YYYY' if self.date_format == 'DMY' else 'MM/DD/YYYY'}"
+        self.add(col.name, unparsed, f"a real date written {how}; correct the date")
+        v = dates.to_numpy()
+        self.add(col.name, ~np.isnat(v) & (v > np.datetime64(today)),
+                 f"not after today ({today:%Y-%m-%d}); correct the date")
+        if col.name == "session_date":
+            self.add(col.name, ~np.isnat(v) & (v < np.datetime64(MIN_SESSION_DATE)),
+                     f"not before {MIN_SESSION_DATE}; correct the date")
+        self.parsed[col.name] = dates
+
+    # -- identifiers
+    def check_unique(self, column: str) -> None:
+        ids = self.text[column]
+        dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+        if dup.any():
+            first = pd.Series(self.rows, index=ids.index).groupby(ids.to_numpy()).transform("min")
+            rule = (f"duplicate {column}: the same as row " + first.astype(str) +
+                    "; IDs must be unique (the first row stands): remove or renumber this row")
+            self.add(column, dup, rule)
+
+    def check_parent(self, column: str, parent: _Table, accepted: np.ndarray) -> None:
+        """Rows whose ``column`` value is not an accepted ``parent`` row's ID."""
+        ids = self.text[column]
+        p_ids = parent.text[column]
+        ok = ids.isin(p_ids[accepted]).to_numpy()
+        present = ids.notna().to_numpy()
+        known = ids.isin(p_ids).to_numpy()
+        first_row = pd.Series(parent.rows, index=p_ids.index).groupby(
+            p_ids.to_numpy()).min()
+        unit = parent.name[:-1]
+        rule = (f"{unit} quarantined (see {parent.name} row " +
+                _lookup(ids, first_row).astype("Int64").astype("string").fillna("?") +
+                f"); this row follows it: fix that row")
+        self.add(column, present & known & ~ok, rule)
+        self.add(column, present & ~known,
+                 f"{column} not in {parent.name}; add the {unit} or correct the ID")
+
+    def frame(self, accepted: np.ndarray) -> pd.DataFrame:
+        cols = {c: self.parsed[c] for c in self.parsed}
+        out = pd.DataFrame(cols)[[c.name for c in COLUMNS[self.name]]]
+        return out[accepted].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ validate
+def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = False,
+             today: dt.date | None = None) -> Validated:
+    """Check every contract rule on raw tables; split rows into clean tables and quarantine.
+
+    Parameters
+    ----------
+    tables : dict of str -> RawTable
+        From :func:`outcomes.read.read_export` (``RawExport.tables``).
+    date_format : {"ISO", "DMY", "MDY"}
+        How non-ISO dates are written; with ``"ISO"`` a day/month/year date stops the load.
+    decimal_comma : bool
+        Numbers use a decimal comma.
+    today : datetime.date, optional
+        Dates after this day are in the future (default: today's date).
+
+    Returns
+    -------
+    Validated
+
+    Raises
+    ------
+    LoadError
+        Dates written day/month/year with no ``date_format`` given.
+    """
+    today = pd.Timestamp(today or dt.date.today()).normalize()
+    t = {name: _Table(tables[name] if name in tables else RawTable(name=name),
+                      date_format, decimal_comma) for name in TABLES}
+    for table in t.values():
+        table.check_columns(today)
+    t["patients"].check_unique("patient_id")
+    t["sessions"].check_unique("session_id")
+    t["adverse_events"].check_unique("event_id")
+
+    p = t["patients"]
+    sex, cbp = p.parsed["sex"], p.parsed["childbearing_potential"]
+    p.add("childbearing_potential", (sex == "F").fillna(False).to_numpy(bool)
+          & p.text["childbearing_potential"].isna().to_numpy(),
+          "yes or no is required when sex is F; fill in childbearing_potential")
+    p.add("contraception", cbp.fillna(False).to_numpy(bool)
+          & p.text["contraception"].isna().to_numpy(),
+          "yes or no is required when childbearing_potential is yes; fill in contraception")
+    patients_ok = ~p.bad_rows()
+
+    s = t["sessions"]
+    s.check_parent("patient_id", p, patients_ok)
+    sessions_ok = ~s.bad_rows()
+    s_ids = s.text["session_id"][sessions_ok]
+    owner = pd.Series(s.text["patient_id"][sessions_ok].to_numpy(), index=s_ids.to_numpy())
+    owner = owner[~owner.index.duplicated()]
+    first_session = s.parsed["session_date"][sessions_ok].groupby(
+        s.text["patient_id"][sessions_ok].to_numpy()).min()
+
+    m = t["measurements"]
+    m.check_parent("patient_id", p, patients_ok)
+    m.add("density_per_cm2", (m.text["density_per_cm2"].isna()
+                              & m.text["gpa_score"].isna()).to_numpy(),
+          "at least one of density_per_cm2 and gpa_score is required; fill one in")
+    e = t["adverse_events"]
+    e.check_parent("patient_id", p, patients_ok)
+    for child in (m, e):
+        sid = child.text["session_id"]
+        child_ok = sid.isna().to_numpy()
+        child.check_parent("session_id", s, sessions_ok)   # unknown or quarantined session
+        mine = _lookup(sid, owner).astype("string")
+        other = (mine.notna() & (mine != child.text["patient_id"])).fillna(False).to_numpy(bool)
+        child.add("session_id", other & ~child_ok,
+                  "the session belongs to another patient (patient " + mine.fillna("") +
+                  "); session_id must be a session of this row's patient")
+    first = _lookup(e.text["patient_id"], first_session).astype("datetime64[ns]")
+    onset = e.parsed["onset_date"]
+    early = (onset.notna() & first.notna()).to_numpy() & (onset.to_numpy() < first.to_numpy())
+    e.add("onset_date", early, "not before the patient's first session (" +
+          first.dt.strftime("%Y-%m-%d").fillna("") + "); correct the date or the patient_id")
+
+    clean, counts = {}, []
+    for name, table in t.items():
+        bad = table.bad_rows()
+        frame = table.frame(~bad)
+        if name == "measurements":
+            frame["site"] = frame["site"].str.lower().fillna("target")
+        if name == "adverse_events":
+            frame["term_as_written"] = frame["term"]
+            frame["term"] = map_terms(frame["term_as_written"])
+        clean[name] = _clean_dtypes(frame[list(CLEAN_COLUMNS[name])], name)
+        counts.append({"table": name, "read": table.n, "accepted": int((~bad).sum()),
+                       "quarantined": int(bad.sum())})
+    parts = [part for table in t.values() for part in table.parts]
+    quarantine = (pd.concat(parts, ignore_index=True) if parts else
+                  pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else str)
+                                for c in QUARANTINE_COLUMNS}))
+    order = quarantine["table"].map({n: i for i, n in enumerate(TABLES)})
+    quarantine = (quarantine.assign(_t=order).sort_values(["_t", "row"], kind="stable")
+                  .drop(columns="_t").reset_index(drop=True).astype({"row": "int64"}))
+    ae = clean["adverse_events"]
+    other = ae.loc[(ae["term"] == "other").fillna(False).to_numpy(bool), "term_as_written"]
+    other_terms = tuple(sorted(set(other.dropna()) - {"other", "Other", "OTHER"}))
+    return Validated(tables=clean, quarantine=quarantine,
+                     counts=pd.DataFrame(counts).astype(
+                         {"read": "int64", "accepted": "int64", "quarantined": "int64"}),
+                     other_terms=other_terms)
+
+
+def _clean_dtypes(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Exactly the dtypes of docs/architecture.md."""
+    kinds = {c.name: c.kind for c in COLUMNS[name]}
+    kinds["term_as_written"] = "text"
+    dtypes = {"id": "string", "text": "string", "choice": "string", "bool": "boolean",
+              "int": "Int64", "float": "float64", "date": "datetime64[ns]"}
+    return frame.astype({c: dtypes[kinds[c]] for c in frame.columns}).reset_index(drop=True)
