@@ -1,0 +1,135 @@
+"""Tests of outcomes.meta against R's metafor (reference values hard-coded; R not needed).
+
+Reference script (R 4.x, metafor from Debian's r-cran-metafor)::
+
+    library(metafor)
+    xi <- c(69, 38, 54, 10, 0); ni <- c(86, 42, 86, 20, 15)
+    r <- rma(measure="PLO", xi=xi, ni=ni, method="DL")   # and method="PM"
+    c(r$b, r$se, r$tau2, r$I2, r$QE, r$QEp)
+    predict(r, transf=transf.ilogit)                     # pred, ci.lb, ci.ub
+    weights(r)                                           # percent
+"""
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from outcomes import meta
+from outcomes.errors import AnalysisError
+
+XI, NI = [69, 38, 54, 10, 0], [86, 42, 86, 20, 15]
+
+# rma(measure="PLO", xi=XI, ni=NI, method=...): b, se, tau2, I2 (%), QE, QEp (sprintf %.10e),
+# predict(transf=transf.ilogit): pred, ci.lb, ci.ub
+R_REFERENCE = {
+    "DerSimonian-Laird": (0.6812992196, 0.4607590479, 0.7770143428, 84.5505608226,
+                          25.8909074566, 3.3288446578e-05, 0.6640286081, 0.4447831447,
+                          0.8298225772),
+    "Paule-Mandel": (0.4137178326, 0.8678900880, 3.3521676559, 95.9366513694,
+                     25.8909074566, 3.3288446578e-05, 0.6019790094, 0.2163075399, 0.8923286666),
+}
+# weights(r) in percent
+R_WEIGHTS = {
+    "dl": [24.966630, 20.155020, 25.677709, 21.729353, 7.471287],
+    "pm": [21.98910, 20.75890, 22.14131, 21.20489, 13.90580],
+}
+
+
+@pytest.mark.parametrize("method", list(R_REFERENCE))
+def test_meta_proportion_matches_metafor(method):
+    res = meta.meta_proportion(XI, NI, list("ABCDE"))
+    row = res.summary.set_index("method").loc[method]
+    b, se, tau2, i2, q, qp, pred, lo, hi = R_REFERENCE[method]
+    tol = 1e-7 if method == "DerSimonian-Laird" else 1e-5  # PM is iterated (metafor tol 1e-5)
+    assert_allclose([row.logit_estimate, row.logit_se, row.tau2, row.i2 * 100],
+                    [b, se, tau2, i2], rtol=tol)
+    assert_allclose([row.q, row.q_p_value], [q, qp], rtol=1e-6)
+    assert_allclose([row.estimate, row.ci_low, row.ci_high], [pred, lo, hi], rtol=tol)
+    assert row.k_studies == 5 and row.q_df == 4 and row.note == ""
+
+
+@pytest.mark.parametrize("code", ["dl", "pm"])
+def test_weights_match_metafor(code):
+    res = meta.meta_proportion(XI, NI)
+    assert_allclose(res.studies[f"weight_{code}"] * 100, R_WEIGHTS[code], rtol=1e-5)
+
+
+def test_homogeneous_studies_truncate_tau2_at_zero():
+    # rma(measure="PLO", xi=c(20,22,19), ni=c(40,40,40), method="DL"|"PM"):
+    # b 0.0330814188, se 0.1829557415, tau2 0, I2 0, QE 0.4658823662 (statsmodels' DL
+    # alone would give a negative tau2)
+    res = meta.meta_proportion([20, 22, 19], [40, 40, 40])
+    assert_allclose(res.summary["logit_estimate"], 0.0330814188, rtol=1e-8)
+    assert_allclose(res.summary["logit_se"], 0.1829557415, rtol=1e-8)
+    assert_allclose(res.summary["q"], 0.4658823662, rtol=1e-8)
+    assert (res.summary["tau2"] == 0).all() and (res.summary["i2"] == 0).all()
+
+
+def test_published_studies_match_metafor():
+    # Saceda 2022 69/86 (derived from 80%), Vano-Galvan 2020 38/42, Moftah 2013 54/86:
+    # rma(measure="PLO", xi=c(69,38,54), ni=c(86,42,86), method="DL"):
+    #   b 1.2964195586 se 0.4507363472 tau2 0.4912871797 I2 83.8980689630 QE 12.4208704870
+    # method="PM": b 1.3086464942 se 0.4868548573 tau2 0.5909997683 I2 86.2409718330
+    s = meta.meta_proportion([69, 38, 54], [86, 42, 86]).summary.set_index("method")
+    assert_allclose(s.loc["DerSimonian-Laird", ["logit_estimate", "logit_se", "tau2", "i2", "q"]]
+                    .astype(float), [1.2964195586, 0.4507363472, 0.4912871797, 0.838980689630,
+                                     12.4208704870], rtol=1e-7)
+    assert_allclose(s.loc["Paule-Mandel", ["logit_estimate", "logit_se", "tau2", "i2"]]
+                    .astype(float), [1.3086464942, 0.4868548573, 0.5909997683, 0.862409718330],
+                    rtol=1e-5)
+
+
+def test_logit_effects_continuity_correction_only_at_zero_or_all():
+    # escalc(measure="PLO", xi=c(0, 5, 10), ni=c(10, 10, 10)): yi -3.0445, 0, 3.0445;
+    # vi 2.0952, 0.4, 2.0952 (0.5 added to both cells only where xi = 0 or xi = ni)
+    eff = meta.logit_effects([0, 5, 10], [10, 10, 10])
+    assert eff["corrected"].tolist() == [True, False, True]
+    assert_allclose(eff["yi"], [np.log(0.5 / 10.5), 0.0, np.log(10.5 / 0.5)])
+    assert_allclose(eff["vi"], [1 / 0.5 + 1 / 10.5, 0.4, 1 / 0.5 + 1 / 10.5])
+
+
+def test_logit_effects_rejects_impossible_counts():
+    with pytest.raises(AnalysisError, match="study 2: k=11, n=10"):
+        meta.logit_effects([1, 11], [10, 10])
+
+
+def test_studies_with_no_patients_are_left_out_and_one_study_is_not_pooled():
+    res = meta.meta_proportion([5, 0, 7], [10, 0, 12], ["a", "b", "c"])
+    assert res.summary["k_studies"].tolist() == [2, 2]
+    assert res.studies.loc[1, "weight_dl"] == 0 and np.isnan(res.studies.loc[1, "rate"])
+    one = meta.meta_proportion([5, 0], [10, 0])
+    assert one.summary["estimate"].isna().all()
+    assert one.summary["note"].str.contains("at least 2").all()
+
+
+def test_funnel_data_flags_against_exact_limits():
+    # 30/50 against 0.5: within; 45/50 against 0.5 is far above the 99.8% limit
+    out = meta.funnel_data([30, 45, 0], [50, 50, 0], ["a", "b", "c"], 0.5)
+    assert out["label"].tolist() == ["a", "b"]  # n = 0 left out
+    assert out["flag"].tolist() == ["within", "above 99.8%"]
+    assert (out["low998"] < out["low95"]).all() and (out["high95"] < out["high998"]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 60)), min_size=2, max_size=8))
+def test_pooled_rate_lies_between_extremes_and_pm_tau2_nonnegative(pairs):
+    k = [min(a, b) for a, b in pairs]
+    n = [b for _, b in pairs]
+    res = meta.meta_proportion(k, n)
+    eff = meta.logit_effects(k, n)
+    lo, hi = 1 / (1 + np.exp(-eff["yi"].min())), 1 / (1 + np.exp(-eff["yi"].max()))
+    s = res.summary
+    assert (s["tau2"] >= 0).all() and ((s["i2"] >= 0) & (s["i2"] < 1)).all()
+    assert ((s["estimate"] >= lo - 1e-12) & (s["estimate"] <= hi + 1e-12)).all()
+    assert (s["ci_low"] <= s["estimate"]).all() and (s["estimate"] <= s["ci_high"]).all()
+    assert_allclose(res.studies[["weight_dl", "weight_pm"]].sum(), [1, 1])
+
+
+def test_inputs_not_mutated_and_frame_types():
+    k, n = np.array([3, 4]), np.array([10, 10])
+    res = meta.meta_proportion(k, n)
+    assert k.tolist() == [3, 4] and n.tolist() == [10, 10]
+    assert isinstance(res.summary, pd.DataFrame)
+    assert list(res.summary.columns[:4]) == ["method", "estimate", "ci_low", "ci_high"]
