@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from outcomes.contract import COLUMNS
 from outcomes.errors import OutcomesError
 
 __all__ = [
-    "COLUMNS",
     "TERMS_AS_WRITTEN",
     "PRACTITIONERS",
     "generate_sample",
@@ -32,16 +32,9 @@ __all__ = [
     "cli_sample",
 ]
 
-#: The contract's columns, per table, in contract order (data-contract.md).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "patients": ("patient_id", "sex", "age", "baseline_scale", "baseline_grade",
-                 "childbearing_potential", "contraception", "minoxidil", "hypersensitivity_5ari"),
-    "sessions": ("session_id", "patient_id", "session_date", "practitioner_id", "volume_ml",
-                 "concentration_pct", "pregnancy_test"),
-    "measurements": ("patient_id", "measurement_date", "session_id", "site", "density_per_cm2",
-                     "shaft_diameter_um", "gpa_score", "rater_id"),
-    "adverse_events": ("event_id", "patient_id", "session_id", "onset_date", "term", "severity",
-                       "duration_days", "serious"),
+# The contract's columns, per table, in contract order (data-contract.md).
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    table: tuple(column.name for column in columns) for table, columns in COLUMNS.items()
 }
 
 #: Practitioner pseudonyms and the share of patients each treats; NP-04 has worse results.
@@ -253,14 +246,14 @@ def _measurements(rng: np.random.Generator, n: int, end: np.datetime64, patients
     d0 = np.clip(rng.normal(110, 25, n), 20, 250)[p_site] + np.where(primary, 0,
                                                                      rng.normal(-8, 10, ns))
     d0 = np.clip(d0, 20, 250)
-    shaft0 = np.clip(rng.normal(63, 7, n), 50, 80)[p_site]
+    shaft0 = np.clip(rng.normal(63, 7, n)[p_site] + rng.normal(0, 2, ns), 50, 80)
     has_shaft = (rng.random(n) < 0.7)[p_site]
     r = latent["response"][p_site]
 
     blocks = []
     # baseline: on t0 (70 %) or up to 28 days before; density always, never a GPA
-    lag = np.where(rng.random(ns) < 0.7, 0, rng.integers(1, 29, ns))
-    base = rng.random(ns) < 0.95
+    lag = np.where(rng.random(n) < 0.7, 0, rng.integers(1, 29, n))[p_site]
+    base = (rng.random(n) < 0.95)[p_site]
     blocks.append(pd.DataFrame({"_p": p_site, "_date": t0[p_site] - lag * _DAY, "site": site,
                                 "density": d0, "shaft": np.where(has_shaft, shaft0, np.nan),
                                 "gpa": np.nan, "_primary": primary, "_baseline": True})[base])
@@ -409,7 +402,7 @@ def generate_sample(patients: int = 300, seed: int = 2026,
     -------
     dict of str to pandas.DataFrame
         ``"patients"``, ``"sessions"``, ``"measurements"``, ``"adverse_events"``, each with
-        exactly the contract's columns (see :data:`COLUMNS`) and a RangeIndex. Dates are
+        exactly the contract's columns (``outcomes.contract.COLUMNS``) and a RangeIndex. Dates are
         ``datetime64[ns]`` at midnight; yes/no fields the text ``"yes"``/``"no"``; text
         columns ``string`` dtype; ``age`` and ``gpa_score`` ``Int64``; ``volume_ml`` (mL),
         ``concentration_pct`` (%), ``density_per_cm2`` (hairs/cm², one decimal),
@@ -453,7 +446,7 @@ def generate_sample(patients: int = 300, seed: int = 2026,
     mea = _measurements(rng, n, end_day, pat, ses, latent)
     ae = _events(rng, end_day, ses, latent, n)
     tables = {"patients": pat, "sessions": ses, "measurements": mea, "adverse_events": ae}
-    return {name: df.loc[:, list(COLUMNS[name])].reset_index(drop=True)
+    return {name: df.loc[:, list(_COLUMNS[name])].reset_index(drop=True)
             for name, df in tables.items()}
 
 
