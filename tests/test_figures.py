@@ -1,0 +1,173 @@
+"""Figures: headless (Agg); assertions on what was drawn."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from outcomes import figures  # noqa: E402
+from outcomes.suppress import suppress_named_frame  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def response():
+    return pd.DataFrame({
+        "family": ["photographic"] * 4 + ["density"] * 2,
+        "group": ["comparable", "comparable", "all", "all", "all", "all"],
+        "outcome": ["improved", "dramatic", "improved", "dramatic", "improved", "dramatic"],
+        "k": [69, 3, 90, 40, 50, 20], "n": [86, 86, 120, 120, 100, 100],
+        "rate": [69 / 86, 3 / 86, 0.75, 40 / 120, 0.5, 0.2],
+        "ci_low": [0.706, 0.012, 0.66, 0.25, 0.4, 0.13],
+        "ci_high": [0.873, 0.098, 0.82, 0.42, 0.6, 0.29],
+        "method": "wilson",
+        "benchmark_id": ["saceda2022_improved", "saceda2022_dramatic"] * 2 + [None, None],
+        "benchmark_rate": [0.80, 33 / 86, 0.80, 33 / 86, np.nan, np.nan],
+        "benchmark_k": [np.nan, 33, np.nan, 33, np.nan, np.nan],
+        "benchmark_n": [np.nan, 86, np.nan, 86, np.nan, np.nan],
+        "p_value": [0.9, 0.0, 0.2, 0.3, np.nan, np.nan],
+    })
+
+
+def points(ax):
+    """(x, y) of every marker drawn by errorbar/plot lines with a marker."""
+    out = []
+    for line in ax.get_lines():
+        if line.get_marker() not in (None, "None", "") and line.get_linestyle() in ("None", ""):
+            out.extend(zip(line.get_xdata(), line.get_ydata()))
+    return out
+
+
+def test_forest_plot_draws_clinic_and_published_with_intervals():
+    ax = figures.forest_plot(response())
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    # 6 clinic rows + 2 published records (improved quoted rate, dramatic 33/86)
+    assert len(labels) == 8
+    assert any("Clinic" in s and "69/86" in s for s in labels)
+    assert any("Published" in s and "33/86" in s for s in labels)
+    xs = sorted(round(x, 1) for x, _ in points(ax))
+    assert 80.2 in xs and 80.0 in xs and 38.4 in xs
+    assert ax.get_title() and ax.get_xlabel() == "Patients (%)"
+    assert ax.get_xlim() == (0, 100)
+    # published 33/86 drawn with its own (Wilson) interval: an error bar spanning ~29-49%
+    segs = [s for c in ax.collections for s in c.get_segments()]
+    spans = [(round(s[0][0]), round(s[1][0])) for s in segs if len(s) == 2]
+    assert (29, 49) in spans
+
+
+def test_forest_plot_shareable_hides_small_rows():
+    ax = figures.forest_plot(suppress_named_frame("response", response()))
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert any("<5/86" in s for s in labels)
+    assert not any(round(x, 1) == 3.5 for x, _ in points(ax))
+    assert any("fewer than 5" in t.get_text() for t in ax.texts)
+
+
+def test_forest_plot_other_published_records():
+    pub = pd.DataFrame({"label": ["Vano-Galvan 2020 oral"], "k": [38], "n": [42],
+                        "outcome": ["improved"]})
+    ax = figures.forest_plot(response(), published=pub)
+    assert any("38/42" in t.get_text() for t in ax.get_yticklabels())
+
+
+def test_cohort_flow():
+    flow = pd.DataFrame({"step": ["registered", "treated", "due_12m", "assessed_photographic",
+                                  "lost_photographic"], "n": [300, 290, 150, 120, 30],
+                         "note": [""] * 5})
+    ax = figures.cohort_flow_plot(flow)
+    assert len(ax.patches) == 5
+    assert [p.get_width() for p in ax.patches] == [300, 290, 150, 120, 30]
+    assert "300" in [t.get_text() for t in ax.texts]
+    assert ax.get_xlabel() == "Patients (n)" and ax.get_title() == "Cohort flow"
+
+
+def test_density_histogram_and_suppressed_bins():
+    x = np.r_[np.full(10, 0.12), np.full(3, -0.05), np.full(6, 0.31)]
+    ax = figures.density_change_histogram(x)
+    assert sum(p.get_height() for p in ax.patches) == 19
+    assert "n = 19" in ax.get_title()
+    ax = figures.density_change_histogram(x, min_cell=5)
+    heights = [p.get_height() for p in ax.patches]
+    assert sum(heights) == 16 and 3 not in heights
+    assert "<5" in [t.get_text() for t in ax.texts]
+
+
+def test_density_sensitivity():
+    sens = pd.DataFrame({"threshold": [0.0, 0.1, 0.2], "k": [80, 50, 20], "n": [100] * 3,
+                         "rate": [0.8, 0.5, 0.2], "ci_low": [0.7, 0.4, 0.1],
+                         "ci_high": [0.9, 0.6, 0.3]})
+    ax = figures.density_sensitivity_plot(sens)
+    line = [ln for ln in ax.get_lines() if ln.get_marker() == "o"][0]
+    assert list(line.get_ydata()) == pytest.approx([80, 50, 20])
+    assert "n = 100" in ax.get_title()
+
+
+def test_trajectories_one_line_per_patient():
+    t0 = pd.Timestamp("2025-01-01")
+    cohort = pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "t0": [t0] * 3})
+    meas = pd.DataFrame({
+        "patient_id": ["P1", "P1", "P1", "P2", "P2", "P3", "P3"],
+        "measurement_date": pd.to_datetime(["2025-01-01", "2025-01-01", "2026-01-01",
+                                            "2025-01-01", "2026-01-10", "2025-01-01",
+                                            "2025-06-01"]),
+        "density_per_cm2": [100.0, 120.0, 130.0, 90.0, 95.0, 140.0, 150.0]})
+    ax = figures.density_trajectories(meas, cohort)
+    segs = ax.collections[0].get_segments()
+    assert len(segs) == 3
+    assert segs[0][0][1] == pytest.approx(110)  # two sites on one day averaged
+    assert "n = 3 patients" in ax.get_title() and "hairs/cm²" in ax.get_ylabel()
+
+
+def test_funnel_plot():
+    f = pd.DataFrame({"practitioner_id": ["N1", "N2", "D1", "X9"], "k": [40, 10, 30, 2],
+                      "n": [50, 30, 35, 3], "rate": [0.8, 1 / 3, 30 / 35, 2 / 3],
+                      "p0": 0.7, "flag": ["within", "below_998", "within", "within"]})
+    ax = figures.funnel_plot(suppress_named_frame("funnel", f))
+    offsets = [c.get_offsets() for c in ax.collections]
+    assert sum(len(o) for o in offsets) == 3            # X9 (n = 3) suppressed
+    assert len(offsets[1]) == 1 and offsets[1][0][0] == 30  # N2 flagged
+    assert "1 with fewer than 5" in ax.get_title()
+    assert len(ax.get_lines()) == 5                     # 2 levels x 2 limits + centre
+    assert {t.get_text() for t in ax.texts} == {"N1", "N2", "D1"}
+
+
+def test_p_chart_marks_special_causes():
+    q = pd.DataFrame({"family": "photographic", "quarter": ["2025Q1", "2025Q2", "2025Q3"],
+                      "k": [20, 10, 25], "n": [25, 25, 30], "rate": [0.8, 0.4, 25 / 30],
+                      "centre": 55 / 80, "lcl": [0.45, 0.45, 0.47], "ucl": [0.93, 0.93, 0.9],
+                      "beyond_limits": [False, True, False], "run_flag": [False, False, True]})
+    ax = figures.p_chart_plot(q)
+    beyond, run = ax.collections[0].get_offsets(), ax.collections[1].get_offsets()
+    assert len(beyond) == 1 and beyond[0][1] == pytest.approx(40)
+    assert len(run) == 1 and run[0][0] == 2
+    assert "n=25" in ax.get_xticklabels()[0].get_text()
+    assert "photographic" in ax.get_title()
+
+
+def test_ae_incidence_and_edema():
+    ae = pd.DataFrame({"term": ["injection_site_pain", "frontal_edema", "scarring"],
+                       "k": [120, 30, 0], "n": [290] * 3, "rate": [120 / 290, 30 / 290, 0.0],
+                       "ci_low": [0.36, 0.07, 0.0], "ci_high": [0.47, 0.14, 0.013],
+                       "benchmark_rate": [246 / 541, np.nan, 0.0]})
+    ax = figures.ae_incidence_plot(ae)
+    assert len(ax.collections[-1].get_offsets()) == 2   # two published rates
+    assert "Injection site pain (120/290)" in [t.get_text() for t in ax.get_yticklabels()]
+    timing = pd.DataFrame({"term": "frontal_edema", "session_number": ["1", "2", "3", "4+"],
+                           "events": [20, 8, 2, 0]})
+    ax = figures.edema_by_session_plot(suppress_named_frame("ae_timing", timing))
+    assert [p.get_height() for p in ax.patches] == [20, 8, 0, 0]
+    assert [t.get_text() for t in ax.texts] == ["20", "8", "<5", "0"]
+    assert "Frontal edema" in ax.get_title()
+
+
+def test_every_function_accepts_an_axes():
+    fig, ax = plt.subplots()
+    assert figures.cohort_flow_plot(pd.DataFrame({"step": ["treated"], "n": [5]}), ax=ax) is ax
+    assert set(figures.PALETTE.values()) >= {figures.CLINIC, figures.PUBLISHED}
