@@ -91,9 +91,9 @@ def suppress_frame(df: pd.DataFrame, count_columns: Sequence[str],
     >>> import pandas as pd
     >>> df = pd.DataFrame({"k": [3, 40], "n": [9, 50], "rate": [3 / 9, 0.8]})
     >>> suppress_frame(df, ["k", "n"], ["rate"])
-          k   n  rate
-    0    <5   9   NaN
-    1    40  50   0.8
+        k   n  rate
+    0  <5   9   NaN
+    1  40  50   0.8
     """
     if min_cell < 1:
         raise ValueError(f"min_cell must be 1 or more, got {min_cell!r}")

@@ -1,0 +1,89 @@
+"""Plain-language sentences: wording decided by the exact test and the interval."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from outcomes.text import (ae_sentence, fmt_ci, fmt_pct, headline, response_sentence, verdict)
+
+
+def row(**kw):
+    base = {"family": "photographic", "group": "comparable", "outcome": "improved", "k": 69,
+            "n": 86, "rate": 69 / 86, "ci_low": 0.706, "ci_high": 0.873,
+            "benchmark_rate": 0.80, "benchmark_k": np.nan, "benchmark_n": np.nan,
+            "p_value": 1.0}
+    base.update(kw)
+    return base
+
+
+def test_issue_example_sentence():
+    assert response_sentence(row()) == (
+        "Your improved rate (photographs, mesotherapy alone), 80.2% (95% CI 70.6-87.3%, "
+        "69 of 86), is in line with the published 80%.")
+
+
+def test_below_and_above_need_test_and_interval():
+    # 50/86 vs 80%: R binom.test(50, 86, 0.8)$p.value = 1.6e-06; Wilson 95% CI 47.6-68.4%
+    s = response_sentence(row(k=50, rate=50 / 86, ci_low=0.476, ci_high=0.684, p_value=1.6e-6))
+    assert "is below the published 80%" in s and "p = 1.6e-06" in s
+    s = response_sentence(row(outcome="dramatic", k=50, rate=50 / 86, ci_low=0.476,
+                              ci_high=0.684, benchmark_rate=33 / 86, benchmark_k=33,
+                              benchmark_n=86, p_value=2e-4))
+    assert "marked-improvement rate" in s
+    assert "is above the published 38.4% (33 of 86)" in s
+    assert verdict(0.70, 0.60, 0.79, 0.04, 0.80) == "below"
+    assert verdict(0.70, 0.60, 0.79, 0.06, 0.80) == "borderline below"
+    assert verdict(0.70, 0.60, 0.81, 0.04, 0.80) == "borderline below"
+    assert verdict(0.70, 0.60, 0.81, 0.06, 0.80) == "in line with"
+    assert verdict(0.90, 0.81, 0.95, np.nan, 0.80) == "above"
+
+
+def test_suppressed_and_empty_rows():
+    assert "fewer than 5" in response_sentence(row(k="<5", rate=np.nan, ci_low=np.nan,
+                                                   ci_high=np.nan))
+    assert "not shown" in response_sentence(row(k=3, n="<5", rate=np.nan))
+    assert "no patient has reached" in response_sentence(row(k=0, n=0, rate=np.nan))
+    s = response_sentence(row(family="density", group="all", benchmark_rate=np.nan))
+    assert "no published figure" in s and "hair density, all patients" in s
+
+
+def test_ae_sentences():
+    s = ae_sentence({"term": "injection_site_pain", "k": 120, "n": 290, "rate": 120 / 290,
+                     "ci_low": 0.359, "ci_high": 0.471, "benchmark_rate": 246 / 541,
+                     "p_value": 0.25})
+    assert s == ("Injection site pain: 41.4% of treated patients (95% CI 35.9-47.1%, "
+                 "120 of 290), in line with the published 45.5%.")
+    assert "fewer than 5" in ae_sentence({"term": "scarring", "k": "<5", "n": 290})
+    s = ae_sentence({"term": "headache", "k": 10, "n": 290, "rate": 10 / 290,
+                     "ci_low": 0.02, "ci_high": 0.06, "benchmark_rate": np.nan})
+    assert "no published rate" in s
+
+
+def test_formatting():
+    assert fmt_pct(0.80233) == "80.2%" and fmt_pct(np.nan) == "-"
+    assert fmt_ci(0.706, 0.873) == "70.6-87.3%" and fmt_ci(None, 0.2) == "-"
+
+
+def test_headline_uses_only_given_numbers():
+    response = pd.DataFrame([row(), row(outcome="dramatic", k=30, rate=30 / 86,
+                                        ci_low=0.25, ci_high=0.45, benchmark_rate=33 / 86,
+                                        benchmark_k=33, benchmark_n=86, p_value=0.6),
+                             row(group="all", outcome="worst_case_improved", k=69, n=120,
+                                 rate=0.575, ci_low=0.49, ci_high=0.66, p_value=1e-8)])
+    ae = pd.DataFrame({"term": ["injection_site_pain", "headache"], "k": [120, 5],
+                       "n": [290, 290], "rate": [120 / 290, 5 / 290], "ci_low": [0.36, 0.01],
+                       "ci_high": [0.47, 0.04], "benchmark_rate": [246 / 541, np.nan],
+                       "p_value": [0.25, np.nan]})
+    flow = pd.DataFrame({"step": ["registered", "treated", "due_12m", "assessed_photographic",
+                                  "assessed_density"], "n": [300, 290, 150, 120, 110]})
+    lines = headline(response, ae, flow, "2026-09-30")
+    assert lines[0].startswith("Of 300 registered patients, 290 were treated; 150 were due")
+    assert "30 September 2026" in lines[0]
+    assert len(lines) == 5
+    assert "worst-case" in lines[3] and "below the published 80%" in lines[3]
+    assert lines[4].startswith("Injection site pain")
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_no_small_count_leaks_from_a_suppressed_row(k):
+    s = response_sentence(row(k="<5", n=86, rate=np.nan))
+    assert f"{k} of" not in s
