@@ -1,0 +1,197 @@
+"""Response rates of both outcome families against the published benchmarks.
+
+Reads a :class:`~outcomes.cohort.Cohort`; returns tidy frames (rates as fractions, never
+rounded). The photographic family is the one comparable to Saceda-Corralo 2022: its improved
+and dramatic rates are tested against the quoted rates (exact binomial) and, where the study's
+counts are known, against those counts (Fisher's exact test, Newcombe hybrid-score interval for
+the difference). The density family has no published counterpart: its benchmark columns are
+empty.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from outcomes import registry, stats
+from outcomes.cohort import Cohort
+
+__all__ = ["BENCHMARKS", "RESPONSE_COLUMNS", "response_table", "density_sensitivity",
+           "density_change", "benchmark_columns", "comparable_mask"]
+
+#: (family, outcome) -> registry id of the figure it is compared with
+BENCHMARKS = {
+    ("photographic", "improved"): "saceda2022_improved",
+    ("photographic", "worst_case_improved"): "saceda2022_improved",
+    ("photographic", "dramatic"): "saceda2022_marked",
+}
+
+RESPONSE_COLUMNS = (
+    "family", "group", "outcome", "k", "n", "rate", "ci_low", "ci_high", "method",
+    "benchmark_id", "benchmark_rate", "benchmark_k", "benchmark_n", "p_value", "fisher_p_value",
+    "diff", "diff_ci_low", "diff_ci_high",
+)
+
+_FAMILY = {"photographic": "gpa", "density": "density"}
+
+
+def comparable_mask(patients: pd.DataFrame) -> np.ndarray:
+    """True for patients on mesotherapy alone (``minoxidil`` no); NA minoxidil is not."""
+    return (patients["minoxidil"] == False).fillna(False).to_numpy(bool)  # noqa: E712
+
+
+def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
+    """Compare counts with registry benchmarks, row by row.
+
+    Parameters
+    ----------
+    k, n : array-like of int
+        The clinic's events and denominators.
+    ids : sequence of str or None
+        Registry id per row; ``None`` (or NA) for no benchmark.
+    level : float
+        Confidence level of the difference interval.
+
+    Returns
+    -------
+    DataFrame
+        ``benchmark_id`` (object), ``benchmark_rate`` (``Benchmark.rate``: the quoted rate when
+        the clinic page quotes one, else k/n of the study; fraction), ``benchmark_k``,
+        ``benchmark_n`` (Int64, NA when the registry has no counts; counts the registry marks
+        as derived from a percentage are used as recorded), ``p_value`` (exact two-sided binomial test of
+        k/n against ``benchmark_rate``), ``fisher_p_value`` (Fisher's exact test against the
+        study's counts), ``diff``, ``diff_ci_low``, ``diff_ci_high`` (clinic minus study,
+        Newcombe hybrid score). NaN where there is no benchmark, no counts or ``n == 0``.
+    """
+    k = np.asarray(k, dtype="int64")
+    n = np.asarray(n, dtype="int64")
+    ids = [None if (i is None or pd.isna(i)) else str(i) for i in ids]
+    rows = len(ids)
+    b_rate, b_k, b_n = np.full(rows, np.nan), np.full(rows, np.nan), np.full(rows, np.nan)
+    for i, bid in enumerate(ids):   # one registry look-up per benchmark row (a handful)
+        if bid is None:
+            continue
+        rec = registry.benchmark(bid)
+        b_rate[i] = np.nan if rec.rate is None else rec.rate
+        if rec.has_counts:
+            b_k[i], b_n[i] = rec.k, rec.n
+    out = pd.DataFrame({
+        "benchmark_id": pd.Series(ids, dtype=object),
+        "benchmark_rate": b_rate,
+        "benchmark_k": pd.array(np.where(np.isnan(b_k), 0, b_k).astype("int64"),
+                                dtype="Int64"),
+        "benchmark_n": pd.array(np.where(np.isnan(b_n), 0, b_n).astype("int64"),
+                                dtype="Int64"),
+    })
+    out.loc[np.isnan(b_k), ["benchmark_k", "benchmark_n"]] = pd.NA
+    p = np.full(rows, np.nan)
+    has_rate = ~np.isnan(b_rate)
+    if has_rate.any():
+        p[has_rate] = stats.binom_test(k[has_rate], n[has_rate], b_rate[has_rate])
+    fisher, diff, lo, hi = (np.full(rows, np.nan) for _ in range(4))
+    has_counts = ~np.isnan(b_k)
+    if has_counts.any():
+        kc, nc = k[has_counts], n[has_counts]
+        bk, bn = b_k[has_counts].astype("int64"), b_n[has_counts].astype("int64")
+        fisher[has_counts] = stats.fisher_test(kc, nc, bk, bn)
+        d, low, high = stats.newcombe_difference(kc, nc, bk, bn, level=level)
+        diff[has_counts], lo[has_counts], hi[has_counts] = d, low, high
+    out["p_value"], out["fisher_p_value"] = p, fisher
+    out["diff"], out["diff_ci_low"], out["diff_ci_high"] = diff, lo, hi
+    return out
+
+
+def _counts(cohort: Cohort):
+    """(family, group, outcome, k, n) for every response row, in display order."""
+    p = cohort.patients
+    groups = {"all": np.ones(len(p), bool), "comparable": comparable_mask(p)}
+    due = p["due_12m"].to_numpy(bool)
+    rows = []
+    for family, prefix in _FAMILY.items():
+        assessed = p[f"{prefix}_assessed"].to_numpy(bool)
+        improved = p[f"{prefix}_improved"].fillna(False).to_numpy(bool)
+        dramatic = p[f"{prefix}_dramatic"].fillna(False).to_numpy(bool)
+        for group, g in groups.items():
+            rows += [
+                (family, group, "improved", (improved & g).sum(), (assessed & g).sum()),
+                (family, group, "dramatic", (dramatic & g).sum(), (assessed & g).sum()),
+                (family, group, "worst_case_improved", (improved & g).sum(), (due & g).sum()),
+            ]
+    return rows
+
+
+def response_table(cohort: Cohort) -> pd.DataFrame:
+    """Improved, dramatic and worst-case rates per family and group, against the benchmarks.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        From :func:`outcomes.cohort.build_cohort`.
+
+    Returns
+    -------
+    DataFrame
+        12 rows (family ``photographic``/``density`` x group ``all``/``comparable`` x outcome
+        ``improved``/``dramatic``/``worst_case_improved``), columns :data:`RESPONSE_COLUMNS`:
+        ``k`` patients with the outcome, ``n`` assessed (due for the worst case), ``rate``,
+        ``ci_low``, ``ci_high`` (fractions; interval method and level from the definitions),
+        then the benchmark columns of :func:`benchmark_columns` (photographic rows only).
+
+    Notes
+    -----
+    Comparable group: ``minoxidil`` no (mesotherapy alone, as in the study's 86 patients);
+    a patient whose minoxidil use is not recorded is not comparable. Worst case: improved /
+    due, every due but unassessed patient counted as not improved.
+    """
+    d = cohort.definitions
+    rows = _counts(cohort)
+    k = np.array([r[3] for r in rows], dtype="int64")
+    n = np.array([r[4] for r in rows], dtype="int64")
+    props = stats.proportions(k, n, level=d.confidence, method=d.interval_method)
+    ids = [BENCHMARKS.get((r[0], r[2])) for r in rows]
+    bench = benchmark_columns(k, n, ids, level=d.confidence)
+    out = pd.concat([
+        pd.DataFrame({"family": [r[0] for r in rows], "group": [r[1] for r in rows],
+                      "outcome": [r[2] for r in rows]}, dtype=object),
+        props, bench], axis=1)
+    return out[list(RESPONSE_COLUMNS)]
+
+
+def density_sensitivity(cohort: Cohort) -> pd.DataFrame:
+    """How the density improved rate moves with the threshold (all density-assessed patients).
+
+    Returns
+    -------
+    DataFrame
+        One row per threshold of ``definitions.density_sensitivity_thresholds``:
+        ``threshold`` (relative change, fraction), ``k`` (patients with change >= threshold),
+        ``n`` (density-assessed patients), ``rate``, ``ci_low``, ``ci_high``.
+    """
+    d = cohort.definitions
+    p = cohort.patients
+    rel = p.loc[p["density_assessed"].to_numpy(bool), "density_rel_change"].to_numpy(float)
+    thr = np.asarray(d.density_sensitivity_thresholds, dtype=float)
+    k = (rel[:, None] >= thr[None, :]).sum(axis=0)
+    props = stats.proportions(k, np.full(thr.size, rel.size), level=d.confidence,
+                              method=d.interval_method)
+    return pd.concat([pd.DataFrame({"threshold": thr}),
+                      props[["k", "n", "rate", "ci_low", "ci_high"]]], axis=1)
+
+
+def density_change(cohort: Cohort) -> pd.DataFrame:
+    """Mean change in density from baseline to 12 months, with its t interval.
+
+    Returns
+    -------
+    DataFrame
+        Two rows, ``measure`` ``absolute_per_cm2`` (hairs/cm²) and ``relative`` (fraction):
+        ``mean``, ``ci_low``, ``ci_high`` (NaN with fewer than 2 patients), ``n`` (patients).
+    """
+    d = cohort.definitions
+    p = cohort.patients
+    rows = []
+    for measure, col in (("absolute_per_cm2", "density_abs_change"),
+                         ("relative", "density_rel_change")):
+        x = p.loc[p["density_assessed"].to_numpy(bool), col].to_numpy(float)
+        rows.append((measure, *stats.mean_ci(x, level=d.confidence)))
+    out = pd.DataFrame(rows, columns=["measure", "mean", "ci_low", "ci_high", "n"])
+    return out.astype({"measure": object, "n": "int64"})
