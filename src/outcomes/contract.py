@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 __all__ = [
     "Column",
     "TABLES",
@@ -211,8 +213,13 @@ def looks_like_contact(values):
         True where the value is an e-mail address, or is made of nine or more digits
         (optionally with ``+``, spaces, dots, dashes, slashes or brackets).
     """
-    s = values.astype("string")
-    email = s.str.fullmatch(_EMAIL)
-    digits = s.str.count(r"\d")
-    phone = s.str.fullmatch(_PHONE) & (digits >= 9)
-    return (email | phone).fillna(False).astype(bool)
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.astype("string").array)
+    email = pc.match_substring_regex(arr, f"^{_EMAIL}$")
+    phone = pc.and_(pc.match_substring_regex(arr, f"^{_PHONE}$"),
+                    pc.greater_equal(pc.count_substring_regex(arr, r"\d"), 9))
+    flag = pc.fill_null(pc.or_(email, phone), False).to_numpy(zero_copy_only=False)
+    return pd.Series(np.asarray(flag, dtype=bool), index=values.index)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from outcomes.contract import (CHOICES, CLEAN_COLUMNS, COLUMNS, FALSE_SPELLINGS,
                                MIN_SESSION_DATE, TABLES, TRUE_SPELLINGS, Column)
@@ -125,9 +127,29 @@ def parse_yes_no(text: pd.Series) -> pd.Series:
     return out
 
 
+def _arrow(s) -> pa.Array:
+    """A Series (or Index) of text as an Arrow array (no copy for Arrow-backed strings)."""
+    return pa.array(pd.Series(s, dtype="string").array)
+
+
+def _isin(values: pd.Series, allowed) -> np.ndarray:
+    """Vectorised ``values.isin(allowed)`` (Arrow; missing -> False)."""
+    found = pc.is_in(_arrow(values), value_set=_arrow(allowed), skip_nulls=True)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
 def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
-    """``table[key]`` for each key (unique index), missing where absent; keeps keys' index."""
-    return table.reindex(keys.to_numpy()).set_axis(keys.index)
+    """``table[key]`` for each key (``table`` has a unique text index); missing where absent.
+
+    Returns a Series on ``keys``' index.
+    """
+    if len(table) == 0:
+        return pd.Series([None] * len(keys), index=keys.index, dtype=object)
+    pos = pc.index_in(_arrow(keys), value_set=_arrow(pd.Series(table.index.astype(str))))
+    pos = pos.to_numpy(zero_copy_only=False).astype("float64")
+    found = ~np.isnan(pos)
+    out = table.iloc[np.where(found, pos, 0).astype(np.int64)].set_axis(keys.index)
+    return out.where(found)
 
 
 # ------------------------------------------------------------------------------ rule texts
@@ -281,16 +303,18 @@ class _Table:
         """Rows whose ``column`` value is not an accepted ``parent`` row's ID."""
         ids = self.text[column]
         p_ids = parent.text[column]
-        ok = ids.isin(p_ids[accepted]).to_numpy()
+        ok = _isin(ids, p_ids[accepted])
         present = ids.notna().to_numpy()
-        known = ids.isin(p_ids).to_numpy()
-        first_row = pd.Series(parent.rows, index=p_ids.index).groupby(
-            p_ids.to_numpy()).min()
+        known = _isin(ids, p_ids)
         unit = parent.name[:-1]
-        rule = (f"{unit} quarantined (see {parent.name} row " +
-                _lookup(ids, first_row).astype("Int64").astype("string").fillna("?") +
-                f"); this row follows it: fix that row")
-        self.add(column, present & known & ~ok, rule)
+        follows = present & known & ~ok
+        if follows.any():
+            first_row = pd.Series(parent.rows, index=p_ids.index).groupby(
+                p_ids.to_numpy()).min()
+            rule = (f"{unit} quarantined (see {parent.name} row " +
+                    _lookup(ids, first_row).astype("Int64").astype("string").fillna("?") +
+                    f"); this row follows it: fix that row")
+            self.add(column, follows, rule)
         self.add(column, present & ~known,
                  f"{column} not in {parent.name}; add the {unit} or correct the ID")
 
