@@ -23,7 +23,6 @@ from outcomes.errors import AnalysisError
 
 __all__ = [
     "METHODS",
-    "STUDY_IDS",
     "MetaResult",
     "logit_effects",
     "meta_proportion",
@@ -34,10 +33,6 @@ __all__ = [
 
 #: method name shown in output -> statsmodels ``method_re``
 METHODS = {"DerSimonian-Laird": "dl", "Paule-Mandel": "pm"}
-
-#: registry ids of the published studies a clinic's rate is meta-analysed with,
-#: per (family, outcome). Filled from the registry by :func:`published_studies`.
-STUDY_IDS: dict[tuple[str, str], tuple[str, ...]] = {}
 
 _SUMMARY_COLUMNS = ["method", "estimate", "ci_low", "ci_high", "logit_estimate", "logit_se",
                     "tau2", "i2", "q", "q_df", "q_p_value", "k_studies", "note"]
@@ -271,6 +266,11 @@ def funnel_data(k, n, labels, p0: float, *, levels=(0.95, 0.998)) -> pd.DataFram
 def published_studies(family: str = "photographic", outcome: str = "improved") -> pd.DataFrame:
     """The published studies a clinic's rate is meta-analysed with, from the registry.
 
+    Every treatment-arm record with counts for that family and measure
+    (:func:`outcomes.registry.benchmarks_for`); for photographic improvement: Saceda-Corralo
+    2022 (69/86, derived from the quoted 80 %), Vañó-Galván 2020 (oral, 38/42), Moftah 2013
+    (54/86).
+
     Parameters
     ----------
     family, outcome : str
@@ -284,13 +284,12 @@ def published_studies(family: str = "photographic", outcome: str = "improved") -
     """
     from outcomes import registry
 
-    ids = STUDY_IDS.get((family, outcome), ())
-    if not ids:
-        raise AnalysisError(f"no published studies registered for {family}/{outcome}; "
-                            f"known: {sorted(STUDY_IDS)}.")
-    recs = [registry.benchmark(i) for i in ids]
+    recs = [r for r in registry.benchmarks_for(family, outcome) if r.has_counts]
+    if not recs:
+        raise AnalysisError(f"no published study with counts for {family}/{outcome} in the "
+                            "registry.")
     return pd.DataFrame({
-        "benchmark_id": pd.array(list(ids), dtype="string"),
+        "benchmark_id": pd.array([r.id for r in recs], dtype="string"),
         "label": pd.array([_study_label(r) for r in recs], dtype="string"),
         "k": np.array([int(r.k) for r in recs], dtype=np.int64),
         "n": np.array([int(r.n) for r in recs], dtype=np.int64),

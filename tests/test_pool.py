@@ -1,0 +1,246 @@
+"""Tests of outcomes.pool: reading, refusing and pooling clinics' results files."""
+import copy
+import json
+
+import pytest
+from numpy.testing import assert_allclose
+
+from outcomes import pool, stats
+from outcomes.cli import main
+from outcomes.errors import ResultsFileError
+
+DEFS = {"baseline_days_before": 30, "assessment_window": [270, 450], "interval_method": "wilson",
+        "confidence": 0.95, "min_cell": 5, "funnel_levels": [0.95, 0.998]}
+
+
+def results(scale: int = 1, **changes) -> dict:
+    """A hand-written results dict in the documented shape (format_version 1)."""
+    s = scale
+    out = {
+        "format_version": 1, "package_version": "0.1.0", "kind": "analysis",
+        "cutoff": "2026-06-30", "definitions": copy.deepcopy(DEFS), "shareable": False,
+        "cohort": {"patients": 100 * s, "treated": 90 * s, "due_12m": 60 * s,
+                   "assessed_photographic": 40 * s, "assessed_density": 30 * s},
+        "flow": [{"step": "registered", "n": 100 * s, "note": ""},
+                 {"step": "treated", "n": 90 * s, "note": ""}],
+        "response": [
+            {"family": "photographic", "group": "all", "outcome": "improved", "k": 30 * s,
+             "n": 40 * s, "rate": 0.75, "ci_low": 0.6, "ci_high": 0.86, "method": "wilson",
+             "benchmark_id": "saceda2022_improved", "benchmark_rate": 0.8, "benchmark_k": 69,
+             "benchmark_n": 86, "p_value": 0.4, "fisher_p_value": 0.6, "diff": -0.05,
+             "diff_ci_low": -0.2, "diff_ci_high": 0.1},
+        ],
+        "density_sensitivity": [{"threshold": 0.1, "k": 12 * s, "n": 30 * s, "rate": 0.4,
+                                 "ci_low": 0.2, "ci_high": 0.6}],
+        "density_change": [{"measure": "relative", "mean": 0.1 * s, "ci_low": 0.1 * s - 0.05,
+                            "ci_high": 0.1 * s + 0.05, "n": 30 * s}],
+        "adverse_events": [
+            {"term": "injection_site_pain", "k": 40 * s, "n": 90 * s, "rate": 0.44,
+             "ci_low": 0.3, "ci_high": 0.5, "events": 70 * s, "sessions": 300 * s,
+             "session_rate": 0.23, "benchmark_id": "saceda2022_pain", "benchmark_rate": 0.455,
+             "p_value": 0.9, "fisher_p_value": 0.9}],
+        "ae_timing": [{"term": "injection_site_pain", "session_number": "1", "events": 30 * s}],
+        "ae_duration": [{"term": "injection_site_pain", "events": 70 * s, "median_days": 1.0,
+                         "q1_days": 1.0, "q3_days": 2.0, "min_days": 0.0, "max_days": 3.0 * s}],
+        "protocol": [{"measure": "year_one_on_schedule", "k": 50 * s, "n": 80 * s,
+                      "rate": 0.625, "ci_low": 0.5, "ci_high": 0.7}],
+        "screening": [{"deviation": "no_pregnancy_test", "sessions": 6 * s, "patients": 5 * s}],
+        "strata": [{"family": "photographic", "outcome": "improved", "stratum": "sex",
+                    "level": "F", "k": 10 * s, "n": 15 * s, "rate": 0.67, "ci_low": 0.4,
+                    "ci_high": 0.8},
+                   {"family": "photographic", "outcome": "improved", "stratum": "practitioner",
+                    "level": "P01", "k": 20 * s, "n": 25 * s, "rate": 0.8, "ci_low": 0.6,
+                    "ci_high": 0.9}],
+        "quarterly": [{"family": "photographic", "quarter": "2026Q1", "k": 15 * s, "n": 20 * s,
+                       "rate": 0.75, "centre": 0.75, "lcl": 0.5, "ucl": 1.0,
+                       "beyond_limits": False, "run_flag": False}],
+        "model": [], "clinics": [],
+    }
+    out.update(changes)
+    return out
+
+
+def write(tmp_path, name, data) -> str:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return str(path)
+
+
+def test_pool_sums_counts_and_recomputes_rates(tmp_path):
+    a, b = write(tmp_path, "north", results(1)), write(tmp_path, "south", results(2))
+    out = pool.pool_results([a, b])
+    assert out["kind"] == "pooled" and out["format_version"] == 1
+    assert out["cohort"] == {"patients": 300, "treated": 270, "due_12m": 180,
+                             "assessed_photographic": 120, "assessed_density": 90}
+    r = out["response"][0]
+    assert (r["k"], r["n"]) == (90, 120)
+    low, high = stats.proportion_ci(90, 120)
+    assert_allclose([r["rate"], r["ci_low"], r["ci_high"]], [0.75, low, high])
+    assert_allclose(r["p_value"], stats.binom_test(90, 120, 0.8))
+    assert_allclose(r["fisher_p_value"], stats.fisher_test(90, 120, 69, 86))
+    assert_allclose([r["diff"], r["diff_ci_low"], r["diff_ci_high"]],
+                    stats.newcombe_difference(90, 120, 69, 86))
+    ae = out["adverse_events"][0]
+    assert (ae["k"], ae["n"], ae["events"], ae["sessions"]) == (120, 270, 210, 900)
+    assert_allclose(ae["session_rate"], 210 / 900)
+    assert_allclose(ae["p_value"], stats.binom_test(120, 270, 0.455))
+    assert out["ae_timing"][0]["events"] == 90 and out["screening"][0]["patients"] == 15
+    assert out["ae_duration"][0]["max_days"] == 6.0 and out["ae_duration"][0]["median_days"] is None
+    assert [c["label"] for c in out["clinics"]] == ["north", "south"]
+    assert all(len(c["sha256"]) == 64 and c["cutoff"] == "2026-06-30" for c in out["clinics"])
+    # practitioner pseudonyms are per clinic
+    levels = {s["level"] for s in out["strata"] if s["stratum"] == "practitioner"}
+    assert levels == {"north:P01", "south:P01"}
+    sex = [s for s in out["strata"] if s["stratum"] == "sex"][0]
+    assert (sex["k"], sex["n"]) == (30, 45)
+    json.dumps(out, allow_nan=False)  # JSON-able, no NaN
+
+
+def test_density_change_pooled_exactly_from_means_and_t_intervals():
+    import numpy as np
+    rng = np.random.default_rng(7)
+    x1, x2 = rng.normal(0.1, 0.2, 30), rng.normal(0.2, 0.3, 50)
+    recs = []
+    for x in (x1, x2):
+        m, lo, hi, n = stats.mean_ci(x)
+        recs.append(results(density_change=[{"measure": "relative", "mean": m, "ci_low": lo,
+                                             "ci_high": hi, "n": n}]))
+    recs[1]["cohort"]["patients"] += 1  # not the same file
+    out = pool.pool_results(recs)
+    m, lo, hi, n = stats.mean_ci(np.r_[x1, x2])
+    d = out["density_change"][0]
+    assert d["n"] == n
+    assert_allclose([d["mean"], d["ci_low"], d["ci_high"]], [m, lo, hi], rtol=1e-10)
+
+
+def test_meta_section_per_response_row(tmp_path):
+    a, b = write(tmp_path, "a", results(1)), write(tmp_path, "b", results(3))
+    m = pool.pool_results([a, b])["meta"]
+    assert {s["method"] for s in m["summary"]} == {"DerSimonian-Laird", "Paule-Mandel"}
+    assert [s["label"] for s in m["studies"]] == ["a", "b"]
+    assert {f["reference"] for f in m["funnel"]} == {"pooled", "saceda2022_improved"}
+
+
+def test_shareable_output_suppresses_small_counts(tmp_path):
+    small = results(1)
+    small["screening"][0].update(sessions=2, patients=1)
+    other = results(1)
+    other["screening"][0].update(sessions=1, patients=1)
+    out = pool.pool_results([small, other], shareable=True)
+    assert out["shareable"] is True
+    assert out["screening"][0]["patients"] == "<5" and out["screening"][0]["sessions"] == "<5"
+    assert out["response"][0]["k"] == 60
+
+
+# --- refusals ---------------------------------------------------------------------------
+
+def refuse(tmp_path, data, match, name="bad"):
+    path = write(tmp_path, name, data)
+    with pytest.raises(ResultsFileError, match=match):
+        pool.read_results(path)
+    return path
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda d: d["cohort"].update(patient_id="p1"), "patient-level content: key 'cohort.patient_id'"),
+    (lambda d: d["response"][0].update(session_id="s9"), "patient-level content"),
+    (lambda d: d.update(sentinel_cases=[{"term": "scarring"}]), "patient-level table 'sentinel_cases'"),
+    (lambda d: d.update(screening_cases=[]), "patient-level table 'screening_cases'"),
+    (lambda d: d.update(cohort=[{"sex": "F"}]), "cohort is a list"),
+    (lambda d: d["ae_timing"][0].update(note="2026-03-04"), "date other than the cut-off"),
+    (lambda d: d["flow"][0].update(note="03/04/2026"), "date other than the cut-off"),
+])
+def test_patient_level_content_refused(tmp_path, mutate, match):
+    d = results()
+    mutate(d)
+    refuse(tmp_path, d, match)
+
+
+def test_cutoff_inside_records_is_allowed(tmp_path):
+    d = results()
+    d["flow"][0]["note"] = "2026-06-30"
+    pool.read_results(write(tmp_path, "ok", d))
+
+
+@pytest.mark.parametrize("text, match", [
+    ('{"format_version": 1, "kind": "analys', r"not valid JSON \(Unterminated string"),
+    ("[1, 2]", "expected a JSON object"),
+    ("", "not valid JSON"),
+])
+def test_corrupted_body_refused(tmp_path, text, match):
+    refuse(tmp_path, text, match)
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda d: d["response"][0].update(k="30"), r"response\[0\].k = '30': expected a whole"),
+    (lambda d: d["adverse_events"][0].update(n=-1), r"adverse_events\[0\].n = -1"),
+    (lambda d: d["strata"][0].update(n=15.5), r"strata\[0\].n = 15.5"),
+    (lambda d: d.update(response={"k": 1}), "'response' must be a list of records"),
+    (lambda d: d["cohort"].update(treated=None), "cohort.treated = None"),
+    (lambda d: d.pop("definitions"), "missing key"),
+    (lambda d: d.pop("package_version"), "missing key.*package_version"),
+    (lambda d: d.update(package_version=""), "package_version is missing or empty"),
+    (lambda d: d.update(kind="pooled"), "only a clinic's own analysis"),
+    (lambda d: d["response"][0].pop("family"), r"response\[0\] has no 'family'"),
+])
+def test_wrong_types_refused(tmp_path, mutate, match):
+    d = results()
+    mutate(d)
+    refuse(tmp_path, d, match)
+
+
+def test_suppressed_cells_refused_asking_for_the_aggregate(tmp_path):
+    d = results()
+    d["strata"][0]["k"] = "<5"
+    refuse(tmp_path, d, r"strata\[0\].k is suppressed.*outcomes analyze --json FILE")
+
+
+@pytest.mark.parametrize("version, match", [
+    (0, "older than.*update outcomes and re-run"),
+    (2, "newer than.*pip install -U outcomes"),
+    ("1", "expected a whole number"),
+])
+def test_other_format_version_refused(tmp_path, version, match):
+    refuse(tmp_path, results(format_version=version), match)
+
+
+def test_mismatched_definitions_name_key_and_values(tmp_path):
+    other = results(2)
+    other["definitions"]["confidence"] = 0.9
+    a, b = write(tmp_path, "a", results()), write(tmp_path, "b", other)
+    with pytest.raises(ResultsFileError, match=r"'confidence' is 0.95 in a but 0.9 in b"):
+        pool.pool_results([a, b])
+
+
+def test_same_file_twice_and_single_file_refused(tmp_path):
+    a = write(tmp_path, "a", results())
+    with pytest.raises(ResultsFileError, match="same file"):
+        pool.pool_results([a, a])
+    with pytest.raises(ResultsFileError, match="at least two"):
+        pool.pool_results([a])
+
+
+def test_input_dicts_not_mutated():
+    a, b = results(1), results(2)
+    before = copy.deepcopy([a, b])
+    pool.pool_results([a, b])
+    assert [a, b] == before
+
+
+@pytest.mark.parametrize("body", [
+    results(format_version=2), results(cohort=[{"patient_id": "x"}]), "{truncated",
+])
+def test_cli_refuses_with_exit_2_and_no_traceback(tmp_path, capsys, body):
+    good = write(tmp_path, "good", results())
+    bad = write(tmp_path, "bad", body)
+    assert main(["pool", good, bad]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("outcomes pool: ") and "Traceback" not in err and "bad.json" in err
+
+
+def test_cli_writes_shareable_json(tmp_path, capsys):
+    a, b = write(tmp_path, "a", results(1)), write(tmp_path, "b", results(2))
+    assert main(["pool", a, b, "--json", "-"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kind"] == "pooled" and out["shareable"] is True
+    assert out["response"][0]["k"] == 90
