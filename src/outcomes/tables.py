@@ -1,0 +1,354 @@
+"""Presentation tables: the Analysis frames with readable headers and formatted numbers.
+
+Every function returns a new DataFrame of text (the input is never modified; numbers are
+rounded only here, on the copy). Count columns are headed ``... (n)`` or ``... (k)``; a
+suppressed count (``"<5"``) is shown as it is and a rate built on it as ``"-"``. Pass
+``min_cell`` to :func:`table_one` and :func:`load_counts_table` in shareable mode; the other
+tables expect an already suppressed frame (:func:`outcomes.suppress.suppress_named_frame`).
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from outcomes.suppress import suppress_frame, suppressed_label
+from outcomes.text import fmt_ci, fmt_pct
+
+__all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
+           "ae_duration_table", "protocol_table", "screening_table", "strata_table",
+           "density_change_table", "sensitivity_table", "model_table", "load_counts_table",
+           "quarantine_table", "sentinel_table", "provenance_table", "to_html", "banner_html",
+           "sentences_html", "REPORT_CSS"]
+
+_WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all": "All patients",
+          "comparable": "Mesotherapy alone", "improved": "Improved",
+          "dramatic": "Marked improvement", "worst_case_improved": "Improved (worst case)",
+          "absolute_per_cm2": "Absolute change (hairs/cm²)",
+          "relative": "Relative change (%)"}
+
+
+def _word(code) -> str:
+    text = _WORDS.get(str(code), str(code).replace("_", " "))
+    return text[:1].upper() + text[1:]
+
+
+def _count(values) -> list[str]:
+    """Counts as text: ints, ``"<5"`` kept, missing -> ``"-"``."""
+    num = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce")
+    raw = pd.Series(values, dtype="object").reset_index(drop=True)
+    return [r if isinstance(r, str) else ("-" if np.isnan(v) else f"{int(v)}")
+            for r, v in zip(raw, num.to_numpy(float))]
+
+
+def _pcts(values, digits: int = 1) -> list[str]:
+    return [fmt_pct(v, digits) for v in pd.to_numeric(pd.Series(values, dtype="object"),
+                                                      errors="coerce")]
+
+
+def _cis(low, high) -> list[str]:
+    lo = pd.to_numeric(pd.Series(low, dtype="object"), errors="coerce")
+    hi = pd.to_numeric(pd.Series(high, dtype="object"), errors="coerce")
+    return [fmt_ci(a, b) for a, b in zip(lo, hi)]
+
+
+def _p(values) -> list[str]:
+    num = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(float)
+    return ["-" if np.isnan(v) else ("<0.001" if v < 0.001 else f"{v:.3f}") for v in num]
+
+
+def _col(df: pd.DataFrame, name: str):
+    return df[name] if name in df else pd.Series([np.nan] * len(df), index=df.index)
+
+
+def _n_pct(counts: pd.Series, total: float, min_cell: int | None) -> list[str]:
+    label = suppressed_label(min_cell) if min_cell else ""
+    out = []
+    for c in counts.to_numpy(int):
+        if min_cell and 1 <= c < min_cell:
+            out.append(label)
+        else:
+            out.append(f"{c} ({100 * c / total:.1f}%)" if total else f"{c}")
+    return out
+
+
+def table_one(cohort: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFrame:
+    """Cohort characteristics of the treated patients ("Table 1").
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+        ``Analysis.cohort`` (``treated, sex, age, age_band, baseline_scale, minoxidil,
+        n_sessions``).
+    min_cell : int, optional
+        Shareable mode: a count from 1 to ``min_cell - 1`` is shown as ``"<5"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Characteristic, Level, Value``: categorical rows as ``n (%)`` of treated patients,
+        age (years) as mean (SD) and median [IQR], sessions per patient as median [IQR].
+    """
+    c = cohort[cohort["treated"].astype("boolean").fillna(False)] if "treated" in cohort \
+        else cohort
+    total = len(c)
+    rows = [("Patients treated", "", _count([total])[0] if not min_cell or total >= min_cell
+             or total == 0 else suppressed_label(min_cell))]
+    age = pd.to_numeric(c["age"], errors="coerce").astype(float).dropna()
+    if len(age) >= (min_cell or 1):
+        q1, med, q3 = np.percentile(age, [25, 50, 75])
+        rows.append(("Age (years)", "mean (SD)", f"{age.mean():.1f} ({age.std():.1f})"))
+        rows.append(("Age (years)", "median [IQR]", f"{med:.0f} [{q1:.0f}-{q3:.0f}]"))
+    categorical = [("Sex", "sex", {"F": "Female", "M": "Male"}),
+                   ("Age band (years)", "age_band", {}),
+                   ("Baseline scale", "baseline_scale", {}),
+                   ("Topical minoxidil", "minoxidil", {True: "Yes", False: "No"})]
+    for label, column, names in categorical:  # a few variables, each vectorised
+        if column not in c:
+            continue
+        values = c[column].astype("object").where(c[column].notna(), "Not recorded")
+        counts = values.map(lambda v: names.get(v, str(v))).value_counts(sort=False)
+        order = sorted(counts.index, key=lambda s: (s == "Not recorded", s))
+        counts = counts.reindex(order)
+        rows.extend((label, lvl, v) for lvl, v in zip(order, _n_pct(counts, total, min_cell)))
+    if "n_sessions" in c:
+        s = pd.to_numeric(c["n_sessions"], errors="coerce").astype(float).dropna()
+        if len(s):
+            q1, med, q3 = np.percentile(s, [25, 50, 75])
+            rows.append(("Sessions per patient", "median [IQR]",
+                         f"{med:.0f} [{q1:.0f}-{q3:.0f}]"))
+    out = pd.DataFrame(rows, columns=["Characteristic", "Level", "Value"])
+    out.loc[out["Characteristic"].duplicated(), "Characteristic"] = ""
+    return out.rename(columns={"Value": "Patients, n (%)"})
+
+
+def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.flow`` -> ``Step, Patients (n), Note``."""
+    return pd.DataFrame({"Step": [_word(s) for s in flow["step"]],
+                         "Patients (n)": _count(flow["n"]),
+                         "Note": _col(flow, "note").fillna("").astype(str).to_list()})
+
+
+def response_table(response: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.response`` -> one row per family, group and outcome, with the published
+    figure, the exact test against its rate and Fisher's test and the Newcombe difference
+    against its counts."""
+    r = response.reset_index(drop=True)
+    bk, bn = _count(_col(r, "benchmark_k")), _count(_col(r, "benchmark_n"))
+    bench = [("-" if p == "-" else p + (f" ({k}/{n})" if k != "-" else ""))
+             for p, k, n in zip(_pcts(_col(r, "benchmark_rate")), bk, bn)]
+    diff = [("-" if d == "-" else f"{d} ({ci.replace('%', '')} points)".replace("%", ""))
+            for d, ci in zip(_pcts(_col(r, "diff")), _cis(_col(r, "diff_ci_low"),
+                                                            _col(r, "diff_ci_high")))]
+    return pd.DataFrame({
+        "Measure": [_word(f) for f in r["family"]], "Group": [_word(g) for g in r["group"]],
+        "Outcome": [_word(o) for o in r["outcome"]], "Patients (k)": _count(r["k"]),
+        "Assessed (n)": _count(r["n"]), "Rate": _pcts(r["rate"]),
+        "95% CI": _cis(r["ci_low"], r["ci_high"]), "Published": bench,
+        "p (vs published rate)": _p(_col(r, "p_value")),
+        "p (Fisher, vs study counts)": _p(_col(r, "fisher_p_value")),
+        "Difference, points (95% CI)": diff})
+
+
+def adverse_event_table(adverse_events: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.adverse_events`` -> patient incidence, session rate and published rate."""
+    a = adverse_events.reset_index(drop=True)
+    return pd.DataFrame({
+        "Event": [_word(t) for t in a["term"]], "Patients (k)": _count(a["k"]),
+        "Treated (n)": _count(a["n"]), "Patients affected": _pcts(a["rate"]),
+        "95% CI": _cis(a["ci_low"], a["ci_high"]), "Events (n)": _count(_col(a, "events")),
+        "Sessions (n)": _count(_col(a, "sessions")),
+        "Per 100 sessions": [("-" if v == "-" else v[:-1])
+                             for v in _pcts(_col(a, "session_rate"))],
+        "Published": _pcts(_col(a, "benchmark_rate")),
+        "p (vs published)": _p(_col(a, "p_value"))})
+
+
+def ae_duration_table(ae_duration: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.ae_duration`` -> ``Event, Events (n), Median days [IQR], Range``."""
+    d = ae_duration.reset_index(drop=True)
+
+    def num(col):
+        return pd.to_numeric(_col(d, col).astype("object"), errors="coerce").to_numpy(float)
+
+    med, q1, q3, lo, hi = (num(c) for c in ("median_days", "q1_days", "q3_days", "min_days",
+                                            "max_days"))
+    return pd.DataFrame({
+        "Event": [_word(t) for t in d["term"]], "Events (n)": _count(d["events"]),
+        "Median days [IQR]": ["-" if np.isnan(m) else f"{m:g} [{a:g}-{b:g}]"
+                              for m, a, b in zip(med, q1, q3)],
+        "Range (days)": ["-" if np.isnan(a) else f"{a:g}-{b:g}" for a, b in zip(lo, hi)]})
+
+
+def _rate_table(df: pd.DataFrame, first: str, first_values) -> pd.DataFrame:
+    return pd.DataFrame({first: first_values, "Meeting it (k)": _count(df["k"]),
+                         "Of (n)": _count(df["n"]), "Rate": _pcts(df["rate"]),
+                         "95% CI": _cis(df["ci_low"], df["ci_high"])})
+
+
+def protocol_table(protocol: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.protocol`` -> ``Measure, Meeting it (k), Of (n), Rate, 95% CI``."""
+    p = protocol.reset_index(drop=True)
+    return _rate_table(p, "Measure", [_word(m) for m in p["measure"]])
+
+
+def screening_table(screening: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.screening`` -> ``Deviation, Sessions (n), Patients (n)``."""
+    s = screening.reset_index(drop=True)
+    return pd.DataFrame({"Deviation": [_word(d) for d in s["deviation"]],
+                         "Sessions (n)": _count(s["sessions"]),
+                         "Patients (n)": _count(s["patients"])})
+
+
+def strata_table(strata: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.strata`` -> ``Measure, Outcome, By, Level, Improved (k), Of (n), Rate,
+    95% CI``."""
+    s = strata.reset_index(drop=True)
+    out = _rate_table(s, "Measure", [_word(f) for f in s["family"]])
+    out.insert(1, "Outcome", [_word(o) for o in s["outcome"]])
+    out.insert(2, "By", [_word(x) for x in s["stratum"]])
+    out.insert(3, "Level", s["level"].astype("object").fillna("Not recorded").astype(str)
+               .to_list())
+    return out
+
+
+def density_change_table(density_change: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.density_change`` -> ``Measure, Mean (95% CI), Patients (n)``."""
+    d = density_change.reset_index(drop=True)
+    mean, lo, hi = (pd.to_numeric(d[c].astype("object"), errors="coerce").to_numpy(float)
+                    for c in ("mean", "ci_low", "ci_high"))
+    rel = (d["measure"] == "relative").to_numpy()
+    scale = np.where(rel, 100.0, 1.0)
+    text = ["-" if np.isnan(m) else f"{m * s:+.1f} ({a * s:+.1f} to {b * s:+.1f})"
+            for m, a, b, s in zip(mean, lo, hi, scale)]
+    return pd.DataFrame({"Measure": [_word(m) for m in d["measure"]],
+                         "Mean (95% CI)": text, "Patients (n)": _count(d["n"])})
+
+
+def sensitivity_table(density_sensitivity: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.density_sensitivity`` -> improved rate at each density threshold."""
+    s = density_sensitivity.reset_index(drop=True)
+    return _rate_table(s, "Threshold (% change)", [f"{100 * t:+.0f}%" for t in
+                                                   s["threshold"].astype(float)])
+
+
+def model_table(model: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.model`` -> ``Term, Estimate (95% CI), p``."""
+    m = model.reset_index(drop=True)
+    est = [f"{c:.3g} ({a:.3g} to {b:.3g})" for c, a, b in
+           zip(m["coef"].astype(float), m["ci_low"].astype(float), m["ci_high"].astype(float))]
+    return pd.DataFrame({"Term": m["term"].astype(str).to_list(), "Estimate (95% CI)": est,
+                         "p": _p(m["p_value"])})
+
+
+def load_counts_table(load_report, *, min_cell: int | None = None) -> pd.DataFrame:
+    """``LoadReport.counts`` -> ``Table, File, Read (n), Accepted (n), Quarantined (n)``.
+
+    In shareable mode (``min_cell``) counts 1..min_cell-1 are shown as ``"<5"`` and the file
+    is shown by name only.
+    """
+    c = load_report.counts.reset_index(drop=True)
+    if min_cell:
+        c = suppress_frame(c, ["read", "accepted", "quarantined"], min_cell=min_cell)
+    files = c["file"].astype("object").fillna("").astype(str)
+    if min_cell:
+        files = files.map(lambda f: f.replace("\\", "/").rsplit("/", 1)[-1])
+    return pd.DataFrame({"Table": c["table"].astype(str).to_list(),
+                         "File": [f or "(absent)" for f in files],
+                         "Read (n)": _count(c["read"]), "Accepted (n)": _count(c["accepted"]),
+                         "Quarantined (n)": _count(c["quarantined"])})
+
+
+def quarantine_table(load_report, *, limit: int | None = 200) -> pd.DataFrame:
+    """Internal report only: each quarantined cell (table, spreadsheet row, column, value,
+    rule broken and the fix), the first ``limit`` rows."""
+    q = load_report.quarantine.reset_index(drop=True)
+    if limit is not None:
+        q = q.head(limit)
+    return pd.DataFrame({"Table": q["table"].astype(str).to_list(),
+                         "Row": _count(q["row"]), "Column": q["column"].astype(str).to_list(),
+                         "Value": q["value"].astype("object").fillna("").astype(str).to_list(),
+                         "Rule": q["rule"].astype(str).to_list()})
+
+
+def sentinel_table(sentinel_cases: pd.DataFrame) -> pd.DataFrame:
+    """Internal report only: each sentinel event for review (pseudonym and dates)."""
+    s = sentinel_cases.reset_index(drop=True)
+    onset = pd.to_datetime(s["onset_date"]).dt.strftime("%Y-%m-%d").fillna("-")
+    return pd.DataFrame({
+        "Event": s["event_id"].astype(str).to_list(),
+        "Patient": s["patient_id"].astype(str).to_list(),
+        "Term": [_word(t) for t in s["term"]], "Onset": onset.to_list(),
+        "Session number": s["session_number"].astype("object").fillna("-").astype(str).to_list(),
+        "Severity": s["severity"].astype("object").fillna("-").astype(str).to_list(),
+        "Serious": s["serious"].astype("object").map({True: "yes", False: "no"})
+        .fillna("-").to_list(),
+        "Why listed": s["reason"].astype(str).to_list()})
+
+
+def provenance_table(analysis, *, run_time, shareable: bool) -> pd.DataFrame:
+    """What produced the report: package version, cut-off, run time, definitions and the
+    SHA-256 of each input file (``LoadReport.files``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Item, Value``.
+    """
+    from outcomes import __version__
+
+    rows = [("outcomes version", __version__),
+            ("Data cut-off", str(analysis.cutoff)),
+            ("Report produced", pd.Timestamp(run_time).strftime("%Y-%m-%d %H:%M UTC")),
+            ("Audience", "shareable (small counts suppressed)" if shareable
+             else "internal: holds patient pseudonyms, do not share")]
+    files = analysis.load_report.files
+    for table, path, sha, size in zip(files["table"], files["path"], files["sha256"],
+                                      files["bytes"]):
+        name = str(path).replace("\\", "/").rsplit("/", 1)[-1] if shareable else str(path)
+        rows.append((f"Input {table}", f"{name}, {int(size):,} bytes, SHA-256 {sha}"))
+    defs = analysis.definitions.to_dict()
+    rows.extend((f"Definition: {k}", str(v)) for k, v in defs.items())
+    return pd.DataFrame(rows, columns=["Item", "Value"])
+
+
+#: Styling of the tables and the banner in the HTML report.
+REPORT_CSS = """
+<style>
+.outcomes-table {border-collapse: collapse; font-size: 13px; margin: 0.4em 0 1.2em 0;}
+.outcomes-table th {background: #eef3f8; text-align: left; padding: 4px 8px;
+  border-bottom: 2px solid #0072B2;}
+.outcomes-table td {padding: 3px 8px; border-bottom: 1px solid #e3e3e3;}
+.outcomes-banner {padding: 10px 14px; margin: 0 0 12px 0; border-radius: 4px;
+  font-weight: 600; font-size: 14px;}
+.outcomes-banner.shareable {background: #e6f4ee; border-left: 6px solid #009E73;}
+.outcomes-banner.internal {background: #fdf0e6; border-left: 6px solid #D55E00;}
+.outcomes-headline {font-size: 16px; line-height: 1.5;}
+</style>
+"""
+
+
+def to_html(df: pd.DataFrame) -> str:
+    """A presentation table as HTML (escaped, no index), styled by :data:`REPORT_CSS`."""
+    return df.to_html(index=False, escape=True, border=0, classes="outcomes-table",
+                      na_rep="-")
+
+
+def banner_html(shareable: bool, min_cell: int = 5) -> str:
+    """The banner at the top of every report page, saying who may read it."""
+    if shareable:
+        text = (f"Shareable version: no patient pseudonym, date or row appears; counts from 1 "
+                f"to {min_cell - 1} are shown as &lt;{min_cell} and rates built on them are "
+                "not shown.")
+        return f'{REPORT_CSS}<div class="outcomes-banner shareable">{text}</div>'
+    text = ("Internal report: it lists patient pseudonyms and dates for review. Do not share "
+            "it outside the clinic; use <code>outcomes report --shareable</code> for that.")
+    return f'{REPORT_CSS}<div class="outcomes-banner internal">{text}</div>'
+
+
+def sentences_html(sentences) -> str:
+    """Sentences as an HTML list (escaped)."""
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+    return f'<ul class="outcomes-headline">{items}</ul>'
+

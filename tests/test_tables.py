@@ -1,0 +1,113 @@
+"""Presentation tables: formatted on a copy, suppression respected."""
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from outcomes import tables
+from outcomes.suppress import suppress_named_frame
+
+
+def cohort():
+    return pd.DataFrame({
+        "patient_id": [f"P{i:03d}" for i in range(12)],
+        "treated": [True] * 11 + [False],
+        "sex": ["F"] * 3 + ["M"] * 9,
+        "age": pd.array([25, 35, 45, 55, 30, 40, 50, 60, 33, 44, 28, 70], dtype="Int64"),
+        "age_band": ["18-29", "30-39", "40-49", "50-59", "30-39", "40-49", "50-59", "60-100",
+                     "30-39", "40-49", "18-29", "60-100"],
+        "baseline_scale": ["Ludwig"] * 3 + ["Norwood-Hamilton"] * 7 + [None, None],
+        "minoxidil": pd.array([True, False, None] + [False] * 9, dtype="boolean"),
+        "n_sessions": [4, 3, 4, 5, 4, 4, 2, 3, 4, 4, 4, 0],
+    })
+
+
+def test_table_one_counts_percentages_and_summaries():
+    t = tables.table_one(cohort())
+    val = dict(zip(t["Level"], t["Patients, n (%)"]))
+    assert t["Patients, n (%)"].iloc[0] == "11"
+    assert val["Female"] == "3 (27.3%)" and val["Male"] == "8 (72.7%)"
+    # minoxidil and scale each have one treated patient not recorded (the untreated is left out)
+    assert t["Patients, n (%)"][t["Level"] == "Not recorded"].tolist() == ["1 (9.1%)"] * 2
+    # ages of the 11 treated, Python statistics.mean / statistics.stdev: 40.45, 11.43;
+    # R quantile(age, c(.25, .5, .75)) = 31.5, 40, 47.5 (shown rounded half-even: 32, 48)
+    assert val["mean (SD)"] == "40.5 (11.4)"
+    assert t["Patients, n (%)"][t["Level"] == "median [IQR]"].tolist() == ["40 [32-48]",
+                                                                          "4 [4-4]"]
+
+
+def test_table_one_shareable_hides_small_counts_and_their_percentages():
+    t = tables.table_one(cohort(), min_cell=5)
+    val = dict(zip(t["Level"], t["Patients, n (%)"]))
+    assert val["Female"] == "<5" and val["Male"] == "8 (72.7%)"
+    assert val["Ludwig"] == "<5"
+
+
+def test_input_not_modified_and_percentages_formatted():
+    r = pd.DataFrame({"family": ["photographic"], "group": ["comparable"],
+                      "outcome": ["dramatic"], "k": [30], "n": [86], "rate": [30 / 86],
+                      "ci_low": [0.254], "ci_high": [0.452], "benchmark_rate": [33 / 86],
+                      "benchmark_k": [33], "benchmark_n": [86], "p_value": [0.0004],
+                      "fisher_p_value": [0.75], "diff": [-3 / 86], "diff_ci_low": [-0.18],
+                      "diff_ci_high": [0.11]})
+    before = r.copy()
+    t = tables.response_table(r)
+    pd.testing.assert_frame_equal(r, before)
+    row = t.iloc[0]
+    assert row["Rate"] == "34.9%" and row["95% CI"] == "25.4-45.2%"
+    assert row["Published"] == "38.4% (33/86)" and row["p (vs published rate)"] == "<0.001"
+    assert row["Difference, points (95% CI)"] == "-3.5 (-18.0-11.0 points)"
+    assert row["Outcome"] == "Marked improvement" and row["Group"] == "Mesotherapy alone"
+
+
+def test_suppressed_frames_show_label_and_dash():
+    ae = pd.DataFrame({"term": ["scarring", "injection_site_pain"], "k": [2, 120],
+                       "n": [290, 290], "rate": [2 / 290, 120 / 290], "ci_low": [0.002, 0.36],
+                       "ci_high": [0.025, 0.47], "events": [2, 150], "sessions": [900, 900],
+                       "session_rate": [2 / 900, 150 / 900], "benchmark_rate": [0.0, 0.455],
+                       "p_value": [0.1, 0.25]})
+    t = tables.adverse_event_table(suppress_named_frame("adverse_events", ae))
+    assert t["Patients (k)"].tolist() == ["<5", "120"]
+    assert t["Patients affected"].tolist() == ["-", "41.4%"]
+    assert t["Events (n)"].tolist() == ["<5", "150"]
+    assert t["Per 100 sessions"].tolist() == ["-", "16.7"]
+
+
+def test_protocol_screening_flow_and_html():
+    p = tables.protocol_table(pd.DataFrame({"measure": ["year_one_on_schedule"], "k": [150],
+                                            "n": [200], "rate": [0.75], "ci_low": [0.69],
+                                            "ci_high": [0.8]}))
+    assert p.columns.tolist() == ["Measure", "Meeting it (k)", "Of (n)", "Rate", "95% CI"]
+    s = tables.screening_table(pd.DataFrame({"deviation": ["no_pregnancy_test"],
+                                             "sessions": [7], "patients": [3]}))
+    assert s.iloc[0].tolist() == ["No pregnancy test", "7", "3"]
+    f = tables.flow_table(pd.DataFrame({"step": ["treated"], "n": [np.int64(290)],
+                                        "note": [None]}))
+    html = tables.to_html(f)
+    assert "outcomes-table" in html and "<td>290</td>" in html
+    assert "<script>" not in tables.to_html(pd.DataFrame({"x": ["<script>"]}))
+
+
+def test_load_tables_and_provenance():
+    counts = pd.DataFrame({"table": ["patients", "sessions"],
+                           "file": ["/data/clinic/patients.csv", "/data/clinic/sessions.csv"],
+                           "present": [True, True], "read": [300, 1200],
+                           "accepted": [297, 1200], "quarantined": [3, 0]})
+    files = pd.DataFrame({"table": ["patients"], "path": ["/data/clinic/patients.csv"],
+                          "sha256": ["ab" * 32], "bytes": [12345]})
+    report = SimpleNamespace(counts=counts, files=files, quarantine=pd.DataFrame(
+        {"table": ["patients"], "row": [7], "column": ["age"], "value": ["17"],
+         "rule": ["age 18 to 100"]}))
+    t = tables.load_counts_table(report, min_cell=5)
+    assert t["Quarantined (n)"].tolist() == ["<5", "0"]
+    assert t["File"].tolist() == ["patients.csv", "sessions.csv"]
+    assert tables.quarantine_table(report).iloc[0].tolist() == ["patients", "7", "age", "17",
+                                                                "age 18 to 100"]
+    analysis = SimpleNamespace(cutoff="2026-09-30", load_report=report,
+                               definitions=SimpleNamespace(to_dict=lambda: {"min_cell": 5}))
+    prov = tables.provenance_table(analysis, run_time="2026-10-01 09:00", shareable=True)
+    items = dict(zip(prov["Item"], prov["Value"]))
+    assert items["Data cut-off"] == "2026-09-30"
+    assert items["Input patients"] == "patients.csv, 12,345 bytes, SHA-256 " + "ab" * 32
+    assert items["Definition: min_cell"] == "5"
+    assert "outcomes version" in items
