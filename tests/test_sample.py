@@ -274,7 +274,7 @@ def test_bundled_sample_is_generate_sample_default(tmp_path):
 def test_bundled_sample_loads_with_nothing_quarantined():
     tables, quarantine = _load(sample_path())
     assert quarantine.empty
-    assert [len(tables[n]) for n in NAMES] == [300, 1429, 864, 433]
+    assert [len(tables[n]) for n in NAMES] == [300, 1355, 833, 439]
     p, s, a = tables["patients"], tables["sessions"], tables["adverse_events"]
     assert (a["term"] != "other").all()
     sentinel = a["term"].isin(["paradoxical_alopecia", "scarring", "acute_dermatitis",

@@ -214,7 +214,7 @@ def _sessions(rng: np.random.Generator, n: int, end: np.datetime64,
         "concentration_pct": conc,
         "pregnancy_test": pd.Series(test, dtype="string"),
         # internal helpers, dropped before returning
-        "_p": pi, "_k": si + 1, "_day": offset[pi, si],
+        "_p": pi, "_k": si + 1,
         "_planned_more": (planned[pi] > keep.sum(axis=1)[pi]),
     })
 
@@ -256,7 +256,7 @@ def _measurements(rng: np.random.Generator, n: int, end: np.datetime64, patients
     base = (rng.random(n) < 0.95)[p_site]
     blocks.append(pd.DataFrame({"_p": p_site, "_date": t0[p_site] - lag * _DAY, "site": site,
                                 "density": d0, "shaft": np.where(has_shaft, shaft0, np.nan),
-                                "gpa": np.nan, "_primary": primary, "_baseline": True})[base])
+                                "gpa": np.nan})[base])
     for (mean, sd, lo, hi, recorded), scale in zip(_FOLLOW_UPS, (0.6, 1.0, 1.15)):
         day = np.clip(np.rint(rng.normal(mean, sd, n)), lo, hi).astype("int64")[p_site]
         date = t0[p_site] + day * _DAY
@@ -264,14 +264,18 @@ def _measurements(rng: np.random.Generator, n: int, end: np.datetime64, patients
         gpa = np.clip(np.rint(scale * r + rng.normal(0, _RATER_SD, ns)), -3, 3)
         density = np.where(rng.random(ns) < 0.88, np.clip(d0 * (1 + rel), 0, 600), np.nan)
         gpa = np.where(primary & (rng.random(ns) < 0.93), gpa, np.nan)
-        gpa = np.where(np.isnan(density) & np.isnan(gpa), np.clip(np.rint(scale * r), -3, 3), gpa)
+        # a visit with neither is scored at least photographically on the first site; a
+        # second site with no density is not recorded at all
+        gpa = np.where(primary & np.isnan(density) & np.isnan(gpa), np.clip(np.rint(scale * r),
+                                                                            -3, 3), gpa)
         shaft = np.clip(shaft0 * (1 + 0.3 * rel) + rng.normal(0, 2, ns), 40, 95)
-        ok = (date <= active_until[p_site]) & (rng.random(n) < recorded)[p_site]
+        ok = ((date <= active_until[p_site]) & (rng.random(n) < recorded)[p_site]
+              & ~(np.isnan(density) & np.isnan(gpa)))
         blocks.append(pd.DataFrame({"_p": p_site, "_date": date, "site": site,
                                     "density": density,
                                     "shaft": np.where(has_shaft & ~np.isnan(density), shaft,
                                                       np.nan),
-                                    "gpa": gpa, "_primary": primary, "_baseline": False})[ok])
+                                    "gpa": gpa})[ok])
     m = pd.concat(blocks, ignore_index=True)
 
     # a measurement taken within 10 days of a session is taken at that session
@@ -393,8 +397,8 @@ def generate_sample(patients: int = 300, seed: int = 2026,
     patients : int, default 300
         Number of patients (at least 1). One million takes well under a minute.
     seed : int, default 2026
-        Seed of the ``numpy.random.default_rng`` generator: the same seed, ``patients`` and
-        ``end`` give the same tables.
+        Seed of the ``numpy.random.default_rng`` generators (one spawned per table from
+        ``SeedSequence(seed)``): the same seed, ``patients`` and ``end`` give the same tables.
     end : str, default "2026-09-30"
         Last date (ISO) any row may carry; index dates run from 2021-01-04 to a week before it.
 
@@ -440,11 +444,12 @@ def generate_sample(patients: int = 300, seed: int = 2026,
     if end_day < np.datetime64("2021-03-01"):
         raise OutcomesError(f"end date {end} is too early; use a date after 2021-03-01.")
     n = int(patients)
-    rng = np.random.default_rng(seed)
-    pat, latent = _patients(rng, n)
-    ses = _sessions(rng, n, end_day, pat["patient_id"], latent)
-    mea = _measurements(rng, n, end_day, pat, ses, latent)
-    ae = _events(rng, end_day, ses, latent, n)
+    # one independent stream per table: a change in one table's draws leaves the others alone
+    rng = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+    pat, latent = _patients(rng[0], n)
+    ses = _sessions(rng[1], n, end_day, pat["patient_id"], latent)
+    mea = _measurements(rng[2], n, end_day, pat, ses, latent)
+    ae = _events(rng[3], end_day, ses, latent, n)
     tables = {"patients": pat, "sessions": ses, "measurements": mea, "adverse_events": ae}
     return {name: df.loc[:, list(_COLUMNS[name])].reset_index(drop=True)
             for name, df in tables.items()}
