@@ -244,3 +244,20 @@ def test_cli_writes_shareable_json(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["kind"] == "pooled" and out["shareable"] is True
     assert out["response"][0]["k"] == 90
+
+
+def test_cli_pooled_report_html(tmp_path, capsys):
+    """The pooled notebook runs through the report machinery into one shareable HTML page."""
+    a, b = write(tmp_path, "north", results(1)), write(tmp_path, "south", results(2))
+    assert main(["pool", a, b, "--out", str(tmp_path / "out")]) == 0
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "Pooled audit across clinics" in html and "Shareable version" in html
+    assert "north" in html and "south" in html and "DerSimonian-Laird" in html
+    assert "Traceback" not in html
+    saved = json.loads((tmp_path / "out" / "pooled.json").read_text())
+    assert saved["kind"] == "pooled" and saved["shareable"] is True
+
+
+def test_pooled_frames_refuses_a_clinic_file(tmp_path):
+    with pytest.raises(ResultsFileError, match="not a pooled results file"):
+        pool.pooled_frames(results())
