@@ -138,8 +138,10 @@ def forest_plot(response: pd.DataFrame, *, published: pd.DataFrame | None = None
         pk, pn = _num(published["k"]), _num(published["n"])
         plow, phigh = _wilson(pk, pn, level)
         pub = pd.concat([pub, pd.DataFrame({
-            "label": [f"Published {lab} ({int(k)}/{int(n)})"
-                      for lab, k, n in zip(published["label"], pk, pn)],
+            "label": [f"Published {lab}: {pretty(o).lower()} ({int(k)}/{int(n)})"
+                      for lab, o, k, n in zip(published["label"],
+                                              published.get("outcome", ["other"] * len(pk)),
+                                              pk, pn)],
             "rate": pk / pn, "low": plow, "high": phigh,
             "outcome": published.get("outcome", "other")})], ignore_index=True)
     # clinic rows of an outcome, then its published records, outcome by outcome, top to bottom

@@ -19,7 +19,7 @@ from outcomes.text import fmt_ci, fmt_pct
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
            "density_change_table", "sensitivity_table", "model_table", "load_counts_table",
-           "quarantine_table", "sentinel_table", "provenance_table", "to_html", "banner_html",
+           "quarantine_table", "quarantine_summary", "published_records", "sentinel_table", "screening_cases_table", "provenance_table", "to_html", "banner_html",
            "sentences_html", "REPORT_CSS"]
 
 _WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all": "All patients",
@@ -272,6 +272,53 @@ def quarantine_table(load_report, *, limit: int | None = 200) -> pd.DataFrame:
                          "Rule": q["rule"].astype(str).to_list()})
 
 
+def quarantine_summary(load_report, *, min_cell: int | None = None) -> pd.DataFrame:
+    """Quarantined cells counted by table, column and rule (shareable when ``min_cell``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Table, Column, Rule, Rows (n)``, most frequent first.
+    """
+    q = load_report.quarantine
+    counts = (q.groupby(["table", "column", "rule"], sort=False).size()
+              .reset_index(name="n").sort_values("n", ascending=False, kind="stable"))
+    if min_cell:
+        counts = suppress_frame(counts, ["n"], min_cell=min_cell)
+    return pd.DataFrame({"Table": counts["table"].astype(str).to_list(),
+                         "Column": counts["column"].astype(str).to_list(),
+                         "Rule": counts["rule"].astype(str).to_list(),
+                         "Rows (n)": _count(counts["n"])})
+
+
+def published_records(figures: pd.DataFrame, *, exclude=()) -> pd.DataFrame:
+    """Other published rates worth showing beside the clinic's (for the forest plot).
+
+    Parameters
+    ----------
+    figures : pandas.DataFrame
+        :func:`outcomes.registry.published_figures`.
+    exclude : iterable of str
+        Record ids already shown (the response frame's ``benchmark_id``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id, label, outcome, k, n, population, protocol, comparability``: treatment arms of
+        the photographic and density families with counts, ``outcome`` = the measure.
+    """
+    f = figures[figures["outcome"].isin(["photographic", "density"])
+                & (figures["arm"] == "treatment") & figures["k"].notna()
+                & figures["n"].notna() & ~figures["id"].isin(list(exclude))
+                & figures["measure"].isin(["improved", "dramatic"])]
+    return pd.DataFrame({"id": f["id"].astype(str), "label": (f["study"].astype(str) + " "
+                         + f["year"].astype(str) + ", " + f["outcome"].astype(str)),
+                         "outcome": f["measure"].astype(str), "k": f["k"].astype(int),
+                         "n": f["n"].astype(int), "population": f["population"].astype(str),
+                         "protocol": f["protocol"].astype(str),
+                         "comparability": f["comparability"].astype(str)}).reset_index(drop=True)
+
+
 def sentinel_table(sentinel_cases: pd.DataFrame) -> pd.DataFrame:
     """Internal report only: each sentinel event for review (pseudonym and dates)."""
     s = sentinel_cases.reset_index(drop=True)
@@ -285,6 +332,16 @@ def sentinel_table(sentinel_cases: pd.DataFrame) -> pd.DataFrame:
         "Serious": s["serious"].astype("object").map({True: "yes", False: "no"})
         .fillna("-").to_list(),
         "Why listed": s["reason"].astype(str).to_list()})
+
+
+def screening_cases_table(screening_cases: pd.DataFrame) -> pd.DataFrame:
+    """Internal report only: each session given despite a screening deviation."""
+    s = screening_cases.reset_index(drop=True)
+    return pd.DataFrame({
+        "Session": s["session_id"].astype(str).to_list(),
+        "Patient": s["patient_id"].astype(str).to_list(),
+        "Date": pd.to_datetime(s["session_date"]).dt.strftime("%Y-%m-%d").fillna("-").to_list(),
+        "Deviation": [_word(d) for d in s["deviation"]]})
 
 
 def provenance_table(analysis, *, run_time, shareable: bool) -> pd.DataFrame:

@@ -1,0 +1,359 @@
+"""The quarterly audit report: notebooks executed headless into HTML, plus ``results.json``.
+
+``outcomes report DATA --quarter 2026Q3 --out DIR [--shareable]`` loads and analyses the export
+once, then executes the bundled notebooks (``outcomes/notebooks/*.ipynb``, read with
+:mod:`importlib.resources`, so it works from an installed package) with papermill in a kernel
+running this very interpreter, and converts each to HTML with the code hidden. ``index.html``
+is the quarterly audit report; the other notebooks become ``01-data-quality.html`` and so on.
+
+The notebooks stay runnable on their own (in JupyterLab, on the bundled sample): given no
+``analysis_path`` they load and analyse the data themselves through :func:`prepare_report`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pickle
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from outcomes.errors import ReportError
+
+__all__ = ["NOTEBOOKS", "quarter_cutoff", "prepare_report", "find_kernel", "run_notebook",
+           "notebook_html", "write_report", "cli_report", "ReportContext"]
+
+#: (notebook file, progress label, HTML file written), in the order they run; the audit report
+#: runs last and becomes ``index.html``.
+NOTEBOOKS: tuple[tuple[str, str, str], ...] = (
+    ("01-data-quality.ipynb", "data quality", "01-data-quality.html"),
+    ("02-efficacy.ipynb", "efficacy", "02-efficacy.html"),
+    ("03-safety.ipynb", "safety", "03-safety.html"),
+    ("05-protocol.ipynb", "protocol", "05-protocol.html"),
+    ("04-quarterly-audit.ipynb", "quarterly audit", "index.html"),
+)
+
+_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
+_TIMEOUT_S = 600
+
+
+def quarter_cutoff(quarter: str) -> dt.date:
+    """The last day of a quarter written ``YYYYQn``.
+
+    Parameters
+    ----------
+    quarter : str
+        E.g. ``"2026Q3"`` (also ``"2026-Q3"``, ``"2026q3"``).
+
+    Returns
+    -------
+    datetime.date
+        E.g. ``2026-09-30``.
+
+    Examples
+    --------
+    >>> quarter_cutoff("2026Q3")
+    datetime.date(2026, 9, 30)
+    """
+    m = _QUARTER.match(str(quarter))
+    if not m:
+        raise ReportError(f"--quarter {quarter!r} is not a quarter: write it as YYYYQn, "
+                          "e.g. 2026Q3 (July to September 2026).")
+    year, q = int(m[1]), int(m[2])
+    first_of_next = dt.date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    return first_of_next - dt.timedelta(days=1)
+
+
+def _parse_cutoff(quarter: str | None, cutoff: str | None) -> dt.date:
+    if quarter and cutoff:
+        raise ReportError("give either --quarter or --cutoff, not both.")
+    if quarter:
+        return quarter_cutoff(quarter)
+    if cutoff:
+        try:
+            return dt.date.fromisoformat(str(cutoff).strip())
+        except ValueError:
+            raise ReportError(f"--cutoff {cutoff!r} is not a date: write it as YYYY-MM-DD, "
+                              "e.g. 2026-09-30.") from None
+    raise ReportError("say which period the report covers: --quarter 2026Q3 (cut-off = the "
+                      "quarter's last day) or --cutoff YYYY-MM-DD.")
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What a report notebook works from: the analysis, the export and the audience.
+
+    Attributes
+    ----------
+    analysis : Analysis
+        From :func:`outcomes.analysis.analyze`.
+    export : Export
+        The loaded export (for the internal report's per-patient figures).
+    shareable : bool
+        True: no pseudonym, date or row of a patient; counts 1..min_cell-1 shown as ``"<5"``.
+    min_cell : int
+        Smallest count shown as it is in shareable mode.
+    run_time : datetime.datetime
+        When the report was produced (UTC).
+    quarter : str or None
+        The quarter reported (``"2026Q3"``), if one was given.
+    """
+
+    analysis: object
+    export: object
+    shareable: bool
+    min_cell: int
+    run_time: dt.datetime
+    quarter: str | None = None
+
+    def frame(self, name: str):
+        """An Analysis frame as the audience may see it (suppressed when shareable).
+
+        Patient-level frames (``cohort``, ``sentinel_cases``, ``screening_cases``,
+        ``protocol_patients``) raise ReportError in shareable mode.
+        """
+        from outcomes.suppress import suppress_named_frame
+
+        df = getattr(self.analysis, name)
+        if not self.shareable:
+            return df
+        if name in _PATIENT_LEVEL:
+            raise ReportError(f"{name} lists patients: it is never shown in shareable output.")
+        return suppress_named_frame(name, df, self.min_cell)
+
+    @property
+    def cell(self) -> int | None:
+        """``min_cell`` in shareable mode, else None (for the ``min_cell=`` arguments)."""
+        return self.min_cell if self.shareable else None
+
+    @property
+    def period(self) -> str:
+        """E.g. ``"2026Q3 (data to 30 September 2026)"``."""
+        date = dt.date.fromisoformat(str(self.analysis.cutoff)[:10]).strftime("%-d %B %Y")
+        return f"{self.quarter} (data to {date})" if self.quarter else f"data to {date}"
+
+
+_PATIENT_LEVEL = frozenset({"cohort", "sentinel_cases", "screening_cases", "protocol_patients"})
+
+
+def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool = False,
+                   mapping=None, cutoff=None, quarter=None, definitions=None,
+                   shareable: bool = False, min_cell=None, analysis_path=None) -> ReportContext:
+    """The notebooks' first step: load and analyse (or read the pickled run), and the audience.
+
+    Parameters
+    ----------
+    data : str or path, optional
+        The export; default the bundled sample (:func:`outcomes.sample.sample_path`).
+    date_format, decimal_comma, mapping
+        Load options (see :func:`outcomes.load.load`).
+    cutoff : str or date, optional
+        Last day analysed; or ``quarter`` (``"2026Q3"``) for its last day. Default today.
+    definitions : str or path, optional
+        A TOML definitions file.
+    shareable : bool, default False
+    min_cell : int, optional
+        Default ``definitions.min_cell``.
+    analysis_path : str or path, optional
+        A pickled ``(Analysis, Export)`` written by :func:`write_report` (skips the load and
+        the analysis).
+
+    Returns
+    -------
+    ReportContext
+    """
+    if analysis_path:
+        with open(analysis_path, "rb") as fh:
+            analysis, export = pickle.load(fh)
+    else:
+        if quarter and not cutoff:
+            cutoff = quarter_cutoff(quarter)
+        export, analysis = _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff,
+                                             definitions)
+    if min_cell is None:
+        min_cell = int(getattr(analysis.definitions, "min_cell", 5))
+    return ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
+                         min_cell=int(min_cell), quarter=quarter,
+                         run_time=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+
+
+def _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff, definitions):
+    from outcomes.analysis import analyze
+    from outcomes.definitions import Definitions
+    from outcomes.load import load
+
+    if data is None:
+        from outcomes.sample import sample_path
+        data = sample_path()
+    defs = Definitions.from_toml(definitions) if definitions else None
+    export = load(data, date_format=date_format, decimal_comma=decimal_comma, mapping=mapping)
+    return export, analyze(export, cutoff=cutoff, definitions=defs)
+
+
+def find_kernel() -> str:
+    """Name of an installed Jupyter kernel that runs this Python interpreter.
+
+    Returns
+    -------
+    str
+        A kernel name for papermill (``python3`` in a normal installation).
+
+    Raises
+    ------
+    ReportError
+        When no kernel runs this interpreter, saying how to install one.
+    """
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+        specs = KernelSpecManager().get_all_specs()
+    except Exception as err:  # a broken Jupyter installation
+        raise ReportError(f"Jupyter is not usable here ({err}). Reinstall outcomes "
+                          "(python -m pip install --force-reinstall outcomes).") from None
+    me = Path(sys.executable).resolve()
+    plain = {"python", f"python{sys.version_info[0]}", "python%d.%d" % sys.version_info[:2]}
+    for name in sorted(specs, key=lambda n: n != "python3"):
+        argv = specs[name].get("spec", {}).get("argv") or [""]
+        if argv[0] in plain or Path(argv[0]).resolve() == me:
+            return name
+    raise ReportError(
+        f"no Jupyter kernel runs this Python ({sys.executable}), so the report notebooks "
+        f"cannot be executed. Run `{sys.executable} -m ipykernel install --user` (or reinstall "
+        "outcomes, which installs ipykernel) and try again.")
+
+
+def _read_notebook(filename: str):
+    import nbformat
+
+    source = resources.files("outcomes").joinpath("notebooks", filename)
+    try:
+        return nbformat.reads(source.read_text(encoding="utf-8"), as_version=4)
+    except FileNotFoundError:
+        raise ReportError(f"the report notebook {filename} is missing from the installed "
+                          "package; reinstall outcomes.") from None
+
+
+def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | None = None):
+    """Execute one bundled notebook with papermill; returns the executed notebook.
+
+    Raises
+    ------
+    ReportError
+        When a cell fails, naming the notebook and the error.
+    """
+    import papermill as pm
+
+    nb = _read_notebook(filename)
+    try:
+        return pm.execute_notebook(nb, None, parameters=parameters, kernel_name=kernel,
+                                   progress_bar=False, log_output=False, cwd=cwd,
+                                   execution_timeout=_TIMEOUT_S)
+    except pm.PapermillExecutionError as err:
+        raise ReportError(f"notebook {filename} failed in cell {err.exec_count}: "
+                          f"{err.ename}: {err.evalue}") from None
+
+
+def notebook_html(nb, title: str) -> str:
+    """HTML of an executed notebook with code, prompts, stderr and warnings left out."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", [])
+                               if not (o.get("output_type") == "stream"
+                                       and o.get("name") == "stderr")
+                               and o.get("output_type") != "error"]
+    nb.metadata["title"] = title
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
+                 date_format: str = "ISO", decimal_comma: bool = False, mapping=None,
+                 definitions=None, quarter: str | None = None, progress=None) -> list[Path]:
+    """Load, analyse, execute every notebook and write the HTML and ``results.json``.
+
+    Parameters
+    ----------
+    data : str or path
+        The export.
+    out : str or path
+        Folder written (created if needed).
+    cutoff : datetime.date
+        Last day analysed.
+    shareable : bool, default False
+    date_format, decimal_comma, mapping, definitions
+        As :func:`prepare_report`.
+    quarter : str, optional
+        The quarter label shown in the titles.
+    progress : callable, optional
+        Called with one line of progress text per step (default: print to stderr).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    kernel = find_kernel()
+    steps = len(NOTEBOOKS) + 1
+    written: list[Path] = []
+    t = time.perf_counter()
+    export, analysis = _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff,
+                                         definitions)
+    say(f"[1/{steps}] load and analyse ... {time.perf_counter() - t:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="outcomes-report-") as tmp:
+        pickled = Path(tmp) / "analysis.pickle"
+        with open(pickled, "wb") as fh:
+            pickle.dump((analysis, export), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        params = {"data": str(Path(data).resolve()), "date_format": date_format,
+                  "decimal_comma": bool(decimal_comma),
+                  "mapping": str(Path(mapping).resolve()) if mapping else None,
+                  "cutoff": cutoff.isoformat(), "quarter": quarter,
+                  "definitions": str(Path(definitions).resolve()) if definitions else None,
+                  "shareable": bool(shareable), "min_cell": None,
+                  "analysis_path": str(pickled)}
+        for i, (filename, label, html_name) in enumerate(NOTEBOOKS, start=2):
+            t = time.perf_counter()
+            nb = run_notebook(filename, params, kernel=kernel, cwd=tmp)
+            title = f"{label.capitalize()} - {quarter or cutoff.isoformat()}"
+            if shareable:
+                title += " (shareable)"
+            path = out / html_name
+            path.write_text(notebook_html(nb, title), encoding="utf-8")
+            written.append(path)
+            say(f"[{i}/{steps}] {label} ... {time.perf_counter() - t:.1f} s")
+    results = out / "results.json"
+    results.write_text(json.dumps(analysis.to_dict(shareable=shareable), indent=2,
+                                  default=str) + "\n", encoding="utf-8")
+    written.append(results)
+    return written
+
+
+def cli_report(args) -> int:
+    """``outcomes report``: write the quarterly audit report (HTML) and ``results.json``."""
+    cutoff = _parse_cutoff(getattr(args, "quarter", None), getattr(args, "cutoff", None))
+    quarter = getattr(args, "quarter", None)
+    if quarter:
+        m = _QUARTER.match(quarter)
+        quarter = f"{m[1]}Q{m[2]}"
+    t = time.perf_counter()
+    written = write_report(args.data, args.out, cutoff=cutoff, shareable=args.shareable,
+                           date_format=args.date_format, decimal_comma=args.decimal_comma,
+                           mapping=args.mapping, definitions=args.definitions,
+                           quarter=quarter)
+    kind = "shareable report" if args.shareable else "internal report (do not share)"
+    print(f"wrote the {kind} to {Path(args.out)}/ in {time.perf_counter() - t:.1f} s: "
+          + ", ".join(p.name for p in written), file=sys.stderr)
+    print(str(Path(args.out) / "index.html"))
+    return 0
