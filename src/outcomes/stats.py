@@ -220,9 +220,24 @@ def _per_unique(func, *columns: np.ndarray) -> np.ndarray:
 
 
 def _binom_one(k: float, n: float, p: float) -> float:
+    """R's ``binom.test(k, n, p)$p.value`` (two-sided), on the whole support."""
     if n == 0:
         return np.nan
-    return float(_st.binomtest(int(k), int(n), float(p)).pvalue)
+    k, n = int(k), int(n)
+    support = np.arange(n + 1)
+    # logpmf (xlogy/xlog1py) stays finite for tiny p, where scipy's pmf overflows
+    d = np.exp(_st.binom.logpmf(support, n, p))
+    m = n * p
+    if k == m:
+        return 1.0
+    cutoff = d[k] * _R_REL_ERR
+    if k < m:
+        y = int(np.count_nonzero(d[support >= np.ceil(m)] <= cutoff))
+        pval = d[: k + 1].sum() + d[n - y + 1:].sum()
+    else:
+        y = int(np.count_nonzero(d[support <= np.floor(m)] <= cutoff))
+        pval = d[:y].sum() + d[k:].sum()
+    return float(min(1.0, pval))
 
 
 def binom_test(k, n, p):
@@ -244,8 +259,10 @@ def binom_test(k, n, p):
     -----
     Two-sided by the "minimum likelihood" rule: the p-value sums the probabilities of all
     outcomes no more likely than the observed one, with R's relative tolerance
-    ``1 + 1e-7``. Computed by :func:`scipy.stats.binomtest`, which implements the same rule
-    and tolerance; called once per distinct (k, n, p).
+    ``1 + 1e-7``: R's algorithm, written out over the whole support (``0..n``) with
+    probabilities from :func:`scipy.stats.binom.logpmf`. (:func:`scipy.stats.binomtest` uses
+    the same rule and tolerance but its pmf overflows for rates below about 1e-300.)
+    Called once per distinct (k, n, p).
 
     Examples
     --------
