@@ -61,12 +61,18 @@ class Cohort:
     flow : DataFrame
         ``step, n, note``: registered, treated, due, assessed, lost, comparable, excluded rows.
     sessions : DataFrame
-        Sessions on or before the cut-off of treated patients, plus ``t0``, ``day`` (days since
-        t0, int64) and ``session_number`` (1 for the first, int64), sorted by patient and date.
+        Sessions on or before the cut-off of treated patients, plus ``_pid`` (int64: the
+        patient's row in ``patients``), ``t0``, ``day`` (days since t0, int64) and
+        ``session_number`` (1 for the first, int64), sorted by patient and date.
     measurements : DataFrame
-        Measurements on or before the cut-off of treated patients, plus ``t0`` and ``day``.
+        Measurements on or before the cut-off of treated patients, plus ``_pid``, ``t0`` and
+        ``day``.
     adverse_events : DataFrame
-        Adverse events with onset on or before the cut-off of treated patients.
+        Adverse events with onset on or before the cut-off of treated patients, plus ``_pid``.
+    patient_table : DataFrame
+        The clean ``patients`` table (RangeIndex; row i is the patient of cohort row i), for
+        the attributes the cohort does not carry (childbearing potential, contraception,
+        hypersensitivity) used by the screening checks.
     cutoff : pandas.Timestamp
         The last day the analysis may see (midnight).
     definitions : Definitions
@@ -78,6 +84,7 @@ class Cohort:
     sessions: pd.DataFrame
     measurements: pd.DataFrame
     adverse_events: pd.DataFrame
+    patient_table: pd.DataFrame
     cutoff: pd.Timestamp
     definitions: Any
 
@@ -313,7 +320,8 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
     flow = _flow(cohort, cut, d, excluded=(int((~s_keep).sum()), int((~m_keep).sum()),
                                            int((~e_keep).sum())))
     return Cohort(patients=cohort, flow=flow, sessions=sess, measurements=meas,
-                  adverse_events=ae, cutoff=cut, definitions=d)
+                  adverse_events=ae, patient_table=patients.reset_index(drop=True),
+                  cutoff=cut, definitions=d)
 
 
 def _flow(c: pd.DataFrame, cut: pd.Timestamp, d, excluded: tuple[int, int, int]) -> pd.DataFrame:

@@ -91,9 +91,11 @@ def event_session_numbers(cohort: Cohort) -> pd.Series:
     """
     ae = cohort.adverse_events
     s = cohort.sessions
-    by_id = pd.Series(s["session_number"].to_numpy(), index=s["session_id"].astype(object))
-    by_id = by_id[~by_id.index.duplicated()]
-    via_id = ae["session_id"].astype(object).map(by_id)
+    codes, _ = pd.factorize(pd.concat([s["session_id"], ae["session_id"]], ignore_index=True))
+    s_code, e_code = codes[:len(s)], codes[len(s):]
+    number = np.full(codes.max() + 2 if codes.size else 1, np.nan)
+    number[s_code] = s["session_number"].to_numpy(float)
+    via_id = pd.Series(np.where(e_code >= 0, number[e_code], np.nan), index=ae.index)
     left = pd.DataFrame({"row": np.arange(len(ae)), "_pid": ae["_pid"].to_numpy("int64"),
                          "date": ae["onset_date"].to_numpy()}).dropna(subset=["date"])
     right = pd.DataFrame({"_pid": s["_pid"].to_numpy("int64"),
@@ -109,8 +111,14 @@ def event_session_numbers(cohort: Cohort) -> pd.Series:
     return out.astype("Int64")
 
 
-def ae_timing(cohort: Cohort) -> pd.DataFrame:
+def ae_timing(cohort: Cohort, session_numbers: pd.Series | None = None) -> pd.DataFrame:
     """Events per term by the number of the session they followed.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    session_numbers : Series, optional
+        :func:`event_session_numbers` of the cohort, when already computed.
 
     Returns
     -------
@@ -120,7 +128,7 @@ def ae_timing(cohort: Cohort) -> pd.DataFrame:
         vocabulary and every level appear (zero counts included).
     """
     ae = cohort.adverse_events
-    num = event_session_numbers(cohort)
+    num = event_session_numbers(cohort) if session_numbers is None else session_numbers
     level = pd.Series("unknown", index=ae.index, dtype=object)
     has = num.notna().to_numpy(bool)
     level[has] = np.where(num[has].to_numpy("int64") >= 4, "4+",
@@ -155,8 +163,10 @@ def ae_duration(cohort: Cohort) -> pd.DataFrame:
     return out.astype({"term": object, "events": "int64"})
 
 
-def sentinel_cases(cohort: Cohort) -> pd.DataFrame:
+def sentinel_cases(cohort: Cohort, session_numbers: pd.Series | None = None) -> pd.DataFrame:
     """Each sentinel event, for case-by-case review (internal only: pseudonyms and dates).
+
+    ``session_numbers``: :func:`event_session_numbers` of the cohort, when already computed.
 
     Sentinel: a serious-by-nature term (paradoxical alopecia, scarring, acute dermatitis,
     sperm abnormality), or any event marked serious or graded severe.
@@ -180,6 +190,7 @@ def sentinel_cases(cohort: Cohort) -> pd.DataFrame:
               + np.where(severe, "severe", ""))[keep].reset_index(drop=True)
     out = ae.loc[keep, ["event_id", "patient_id", "term", "onset_date", "severity",
                         "serious"]].reset_index(drop=True)
-    out.insert(4, "session_number", event_session_numbers(cohort)[keep].reset_index(drop=True))
+    num = event_session_numbers(cohort) if session_numbers is None else session_numbers
+    out.insert(4, "session_number", num[keep].reset_index(drop=True))
     out["reason"] = reason
     return out.sort_values(["onset_date", "event_id"], kind="stable").reset_index(drop=True)
