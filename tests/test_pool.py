@@ -119,6 +119,12 @@ def test_meta_section_per_response_row(tmp_path):
     assert {s["method"] for s in m["summary"]} == {"DerSimonian-Laird", "Paule-Mandel"}
     assert [s["label"] for s in m["studies"]] == ["a", "b"]
     assert {f["reference"] for f in m["funnel"]} == {"pooled", "saceda2022_improved"}
+    # the pooled clinics (120 assessed, 90 improved) beside the published studies
+    pub = [s for s in m["published_studies"] if s["outcome"] == "improved"]
+    assert [(s["label"], s["k"], s["n"]) for s in pub] == [
+        ("all clinics (pooled)", 120, 160), ("Saceda-Corralo 2022", 69, 86),
+        ("Vañó-Galván 2020", 38, 42), ("Moftah 2013", 54, 86)]
+    assert {s["method"] for s in m["published_summary"]} == {"DerSimonian-Laird", "Paule-Mandel"}
 
 
 def test_shareable_output_suppresses_small_counts(tmp_path):
@@ -261,3 +267,86 @@ def test_cli_pooled_report_html(tmp_path, capsys):
 def test_pooled_frames_refuses_a_clinic_file(tmp_path):
     with pytest.raises(ResultsFileError, match="not a pooled results file"):
         pool.pooled_frames(results())
+
+
+# --- must show: three clinics pooled == the whole export --------------------------------
+
+CUTOFF = "2026-09-30"
+
+
+@pytest.fixture(scope="module")
+def split_and_whole(tmp_path_factory):
+    """One synthetic export split by patient into three clinics; each and the whole analysed
+    with ``outcomes analyze --no-model --json``."""
+    pytest.importorskip("outcomes.analysis", reason="outcomes.analysis has not landed yet")
+    import numpy as np
+
+    from outcomes.sample import generate_sample, write_export
+
+    root = tmp_path_factory.mktemp("split")
+    tables = generate_sample(240, seed=11, end=CUTOFF)
+    ids = tables["patients"]["patient_id"].to_numpy()
+    clinic_of = dict(zip(ids, np.random.default_rng(5).integers(0, 3, len(ids)), strict=True))
+    paths = {}
+    for name, part in [("whole", None), ("clinic_a", 0), ("clinic_b", 1), ("clinic_c", 2)]:
+        sub = {t: (df if part is None else
+                   df[df["patient_id"].map(clinic_of).to_numpy() == part].reset_index(drop=True))
+               for t, df in tables.items()}
+        write_export(sub, root / name)
+        paths[name] = root / f"{name}.json"
+        assert main(["analyze", str(root / name), "--no-model", "--cutoff", CUTOFF,
+                     "--json", str(paths[name])]) == 0
+    whole = json.loads(paths["whole"].read_text())
+    pooled = pool.pool_results([paths["clinic_a"], paths["clinic_b"], paths["clinic_c"]])
+    return whole, pooled
+
+
+def _counts(records, keys, counts):
+    return {tuple(r[k] for k in keys): tuple(r[c] for c in counts) for r in records}
+
+
+def test_three_clinics_pooled_equal_the_whole_export(split_and_whole):
+    whole, pooled = split_and_whole
+    assert pooled["cohort"] == whole["cohort"]
+    for table in ("flow", "response", "adverse_events", "density_sensitivity", "protocol",
+                  "screening", "ae_timing", "quarterly"):
+        keys, counts = pool.TABLES[table]
+        assert _counts(pooled[table], keys, counts) == _counts(whole[table], keys, counts), table
+    # rates and intervals recomputed from the pooled counts are the whole's
+    for table, cols in (("response", ("rate", "ci_low", "ci_high", "p_value", "fisher_p_value")),
+                        ("adverse_events", ("rate", "ci_low", "ci_high", "session_rate",
+                                            "p_value"))):
+        keys = pool.TABLES[table][0]
+        got = {tuple(r[k] for k in keys): r for r in pooled[table]}
+        for rec in whole[table]:
+            other = got[tuple(rec[k] for k in keys)]
+            for c in cols:
+                if rec.get(c) is None:
+                    assert other.get(c) is None, (table, c)
+                else:
+                    assert_allclose(other[c], rec[c], rtol=1e-9, err_msg=f"{table}.{c}")
+
+
+def test_three_clinics_strata_equal_the_whole(split_and_whole):
+    whole, pooled = split_and_whole
+    keys = ("family", "outcome", "stratum", "level")
+    want = _counts(whole["strata"], keys, ("k", "n"))
+    got: dict = {}
+    for r in pooled["strata"]:  # practitioner levels are "clinic:practitioner" in the pool
+        level = r["level"].split(":", 1)[1] if r["stratum"] == "practitioner" else r["level"]
+        key = (r["family"], r["outcome"], r["stratum"], level)
+        k, n = got.get(key, (0, 0))
+        got[key] = (k + r["k"], n + r["n"])
+    assert {k: v for k, v in got.items() if v[1] or k in want} == want
+    assert all(r["level"].startswith(("clinic_a:", "clinic_b:", "clinic_c:"))
+               for r in pooled["strata"] if r["stratum"] == "practitioner")
+
+
+def test_three_clinics_meta_and_provenance(split_and_whole):
+    whole, pooled = split_and_whole
+    assert [c["label"] for c in pooled["clinics"]] == ["clinic_a", "clinic_b", "clinic_c"]
+    assert {c["cutoff"] for c in pooled["clinics"]} == {CUTOFF}
+    rows = [s for s in pooled["meta"]["summary"] if s["family"] == "photographic"
+            and s["group"] == "all" and s["outcome"] == "improved"]
+    assert [r["k_studies"] for r in rows] == [3, 3]
+    json.dumps(pooled, allow_nan=False)

@@ -402,11 +402,27 @@ def _meta_section(files, defs) -> dict:
                 funnels.append(meta.funnel_data(g["k"], g["n"], g["clinic"].tolist(), p0,
                                                 levels=levels).assign(reference=ref, **key))
 
+    pub_summary, pub_studies = [], []
+    pooled = df.groupby(["family", "group", "outcome"], sort=False)[["k", "n"]].sum()
+    for family, outcome in (("photographic", "improved"), ("photographic", "dramatic")):
+        for group in ("comparable", "all"):
+            if (family, group, outcome) in pooled.index:
+                k, n = pooled.loc[(family, group, outcome)]
+                break
+        else:
+            continue
+        key = {"family": family, "group": group, "outcome": outcome}
+        res = meta.compare_with_studies(int(k), int(n), label="all clinics (pooled)",
+                                        family=family, outcome=outcome, level=level)
+        pub_summary.append(res.summary.assign(**key))
+        pub_studies.append(res.studies.assign(**key))
+
     def records(parts):
         return _records(pd.concat(parts, ignore_index=True)) if parts else []
 
     return {"summary": records(summaries), "studies": records(studies),
-            "funnel": records(funnels)}
+            "funnel": records(funnels), "published_summary": records(pub_summary),
+            "published_studies": records(pub_studies)}
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -447,7 +463,10 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
         with counts summed and rates, intervals and tests recomputed, plus ``clinics``
         (list of {``label``, ``sha256``, ``package_version``, ``cutoff``}) and ``meta``
         ({``summary``, ``studies``, ``funnel``}: see :mod:`outcomes.meta`, one block per
-        family/group/outcome, funnels against the pooled and the benchmark rate).
+        family/group/outcome, funnels against the pooled and the benchmark rate; and
+        ``published_summary``, ``published_studies``: the pooled clinics, as one study, with
+        the published studies of the registry, for photographic improved and dramatic,
+        comparable group).
 
     Raises
     ------
@@ -547,6 +566,7 @@ def _suppress_meta(out: dict, min_cell: int) -> None:
     from outcomes.suppress import suppress_frame
 
     for part, dependent in (("studies", ("rate", "ci_low", "ci_high", "yi", "vi")),
+                            ("published_studies", ("rate", "ci_low", "ci_high", "yi", "vi")),
                             ("funnel", ("rate", "flag"))):
         df = pd.DataFrame.from_records(out["meta"][part])
         if len(df):
