@@ -1,0 +1,170 @@
+"""Response by patient group, practitioner funnel data and the quarterly p-chart series.
+
+All three read the per-patient cohort (assessed patients of the family in question) and return
+tidy frames; rates are fractions.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from outcomes import stats
+from outcomes.cohort import Cohort, severity_group
+
+__all__ = ["STRATA", "STRATA_OUTCOMES", "strata_table", "funnel_table", "quarterly_table"]
+
+#: the stratifying variables, in display order
+STRATA = ("sex", "severity", "minoxidil", "age_band", "practitioner")
+
+#: (family, outcome) pairs shown by stratum
+STRATA_OUTCOMES = (("photographic", "improved"), ("photographic", "dramatic"),
+                   ("density", "improved"))
+
+_PREFIX = {"photographic": "gpa", "density": "density"}
+_MISSING = "not recorded"
+
+
+def _levels(p: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Level of every stratum for every cohort row (text; missing -> "not recorded")."""
+    mino = p["minoxidil"].astype("boolean")
+    return {
+        "sex": p["sex"].astype(object).fillna(_MISSING).to_numpy(object),
+        "severity": severity_group(p["baseline_scale"], p["baseline_grade"]).to_numpy(object),
+        "minoxidil": np.where(mino.isna(), _MISSING,
+                              np.where(mino.fillna(False), "yes", "no")).astype(object),
+        "age_band": p["age_band"].astype(object).fillna(_MISSING).to_numpy(object),
+        "practitioner": p["practitioner_id"].astype(object).fillna(_MISSING).to_numpy(object),
+    }
+
+
+def strata_table(cohort: Cohort) -> pd.DataFrame:
+    """Response rates by sex, baseline severity, minoxidil, age band and practitioner.
+
+    Returns
+    -------
+    DataFrame
+        ``family``, ``outcome`` (:data:`STRATA_OUTCOMES`), ``stratum`` (:data:`STRATA`),
+        ``level`` (text; ``"not recorded"`` for a missing value; severity as
+        :func:`outcomes.cohort.severity_group`; practitioner = the first session's), ``k``,
+        ``n`` (assessed patients of that family in the level), ``rate``, ``ci_low``,
+        ``ci_high``. Levels sorted within a stratum.
+    """
+    d = cohort.definitions
+    p = cohort.patients
+    levels = _levels(p)
+    frames = []
+    for family, outcome in STRATA_OUTCOMES:
+        pre = _PREFIX[family]
+        assessed = p[f"{pre}_assessed"].to_numpy(bool)
+        hit = p[f"{pre}_{outcome}"].fillna(False).to_numpy(bool)[assessed]
+        for stratum in STRATA:
+            frames.append(pd.DataFrame({"family": family, "outcome": outcome,
+                                        "stratum": stratum,
+                                        "level": levels[stratum][assessed], "hit": hit}))
+    long = pd.concat(frames, ignore_index=True)
+    g = long.groupby(["family", "outcome", "stratum", "level"], sort=False)["hit"]
+    out = g.agg(k="sum", n="size").reset_index()
+    order = {s: i for i, s in enumerate(STRATA)}
+    fam = {f: i for i, f in enumerate(STRATA_OUTCOMES)}
+    out = out.assign(_o=[fam[(f, o)] for f, o in zip(out["family"], out["outcome"])],
+                     _s=out["stratum"].map(order))
+    out = out.sort_values(["_o", "_s", "level"], kind="stable").drop(columns=["_o", "_s"])
+    out = out.reset_index(drop=True)
+    props = stats.proportions(out["k"].to_numpy("int64"), out["n"].to_numpy("int64"),
+                              level=d.confidence, method=d.interval_method)
+    out[["k", "n", "rate", "ci_low", "ci_high"]] = props[["k", "n", "rate", "ci_low",
+                                                          "ci_high"]]
+    return out.astype({"family": object, "outcome": object, "stratum": object,
+                       "level": object})
+
+
+def _level_name(level: float) -> str:
+    """0.95 -> "95", 0.998 -> "998"."""
+    return f"{level:.10g}".split(".")[-1]
+
+
+def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "photographic",
+                 outcome: str = "improved") -> pd.DataFrame:
+    """Funnel-plot data: each practitioner's rate against the clinic rate or a benchmark.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    p0 : float, optional
+        Target rate (fraction), e.g. a benchmark's; default the clinic's overall rate.
+    family, outcome : str
+        Which response (default photographic improved), among assessed patients, by the
+        practitioner of each patient's first session.
+
+    Returns
+    -------
+    DataFrame
+        ``practitioner_id`` (``"not recorded"`` when missing), ``k``, ``n``, ``rate``, ``p0``,
+        then ``low<L>``/``high<L>`` for every level of ``definitions.funnel_levels``
+        (``low95``, ``high95``, ``low998``, ``high998`` by default: exact binomial limits,
+        :func:`outcomes.stats.funnel_limits`), ``flag`` (``"above 99.8%"``, ``"above 95%"``,
+        ``"below 95%"``, ``"below 99.8%"`` or ``"within"``). Empty when nobody is assessed.
+    """
+    d = cohort.definitions
+    p = cohort.patients
+    pre = _PREFIX[family]
+    assessed = p[f"{pre}_assessed"].to_numpy(bool)
+    who = _levels(p)["practitioner"][assessed]
+    hit = p[f"{pre}_{outcome}"].fillna(False).to_numpy(bool)[assessed]
+    g = pd.DataFrame({"practitioner_id": who, "hit": hit}).groupby("practitioner_id")["hit"]
+    out = g.agg(k="sum", n="size").reset_index().astype({"k": "int64", "n": "int64"})
+    levels = sorted(float(v) for v in d.funnel_levels)
+    cols = [f"{side}{_level_name(lv)}" for lv in levels for side in ("low", "high")]
+    if out.empty:
+        return pd.DataFrame(columns=["practitioner_id", "k", "n", "rate", "p0", *cols, "flag"])
+    target = float(out["k"].sum() / out["n"].sum()) if p0 is None else float(p0)
+    out["rate"] = out["k"] / out["n"]
+    out["p0"] = target
+    lim = stats.funnel_limits(out["n"].to_numpy("int64"), target, levels=levels)
+    flag = np.full(len(out), "within", dtype=object)
+    for lv in levels:   # widest level last, so it wins
+        part = lim.loc[lim["level"] == lv]
+        low, high = part["low"].to_numpy(), part["high"].to_numpy()
+        out[f"low{_level_name(lv)}"], out[f"high{_level_name(lv)}"] = low, high
+        pct = f"{lv * 100:.10g}%"
+        flag = np.where(out["rate"] > high, f"above {pct}",
+                        np.where(out["rate"] < low, f"below {pct}", flag))
+    out["flag"] = flag
+    return out[["practitioner_id", "k", "n", "rate", "p0", *cols, "flag"]].astype(
+        {"practitioner_id": object})
+
+
+def quarterly_table(cohort: Cohort, *, family: str = "photographic",
+                    outcome: str = "improved") -> pd.DataFrame:
+    """Quarterly series of a response rate with p-chart limits and special-cause flags.
+
+    Each assessed patient counts in the calendar quarter of ``t0 + assessment_target_day``
+    (the nominal 12-month point). Quarters between the first and last with no patient are
+    kept (``n = 0``: no rate, no limits; they break runs).
+
+    Returns
+    -------
+    DataFrame
+        ``family``, ``quarter`` (e.g. ``"2026Q1"``), ``k``, ``n``, ``rate``, ``centre``
+        (pooled rate), ``lcl``, ``ucl`` (3-sigma limits from the quarter's own n),
+        ``beyond_limits``, ``run_flag`` (:func:`outcomes.stats.p_chart`).
+    """
+    d = cohort.definitions
+    p = cohort.patients
+    pre = _PREFIX[family]
+    assessed = p[f"{pre}_assessed"].to_numpy(bool)
+    when = (p["t0"] + pd.Timedelta(days=int(d.assessment_target_day)))[assessed]
+    hit = p[f"{pre}_{outcome}"].fillna(False).to_numpy(bool)[assessed]
+    cols = ["family", "quarter", "k", "n", "rate", "centre", "lcl", "ucl", "beyond_limits",
+            "run_flag"]
+    if not assessed.any():
+        return pd.DataFrame(columns=cols)
+    q = when.dt.to_period("Q")
+    g = pd.DataFrame({"q": q.to_numpy(), "hit": hit}).groupby("q")["hit"].agg(k="sum",
+                                                                               n="size")
+    span = pd.period_range(g.index.min(), g.index.max(), freq="Q")
+    g = g.reindex(span, fill_value=0)
+    chart = stats.p_chart(g["k"].to_numpy("int64"), g["n"].to_numpy("int64"))
+    chart.insert(0, "quarter", pd.Series([str(x) for x in span], dtype=object))
+    chart.insert(0, "family", family)
+    return chart[cols].astype({"family": object})
