@@ -55,8 +55,12 @@ class Validated:
 
 # ------------------------------------------------------------------------------ parsers
 def _ymd(parts: pd.DataFrame, year: int, month: int, day: int) -> pd.Series:
-    num = parts.apply(pd.to_numeric, errors="coerce")
-    frame = pd.DataFrame({"year": num[year], "month": num[month], "day": num[day]})
+    def num(i: int) -> np.ndarray:
+        return pd.to_numeric(parts[i], errors="coerce").to_numpy(dtype="float64",
+                                                               na_value=np.nan)
+
+    frame = pd.DataFrame({"year": num(year), "month": num(month), "day": num(day)},
+                         index=parts.index)
     return pd.to_datetime(frame, errors="coerce")
 
 
@@ -299,12 +303,16 @@ class _Table:
                     "; IDs must be unique (the first row stands): remove or renumber this row")
             self.add(column, dup, rule)
 
-    def check_parent(self, column: str, parent: _Table, accepted: np.ndarray) -> None:
-        """Rows whose ``column`` value is not an accepted ``parent`` row's ID."""
+    def check_parent(self, column: str, parent: _Table, accepted: np.ndarray,
+                     only: np.ndarray | None = None) -> None:
+        """Rows whose ``column`` value is not an accepted ``parent`` row's ID.
+
+        ``only``: check these rows only (e.g. rows whose patient is known and accepted).
+        """
         ids = self.text[column]
         p_ids = parent.text[column]
         ok = _isin(ids, p_ids[accepted])
-        present = ids.notna().to_numpy()
+        present = ids.notna().to_numpy() & (True if only is None else only)
         known = _isin(ids, p_ids)
         unit = parent.name[:-1]
         follows = present & known & ~ok
@@ -374,8 +382,13 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     s_ids = s.text["session_id"][sessions_ok]
     owner = pd.Series(s.text["patient_id"][sessions_ok].to_numpy(), index=s_ids.to_numpy())
     owner = owner[~owner.index.duplicated()]
-    first_session = s.parsed["session_date"][sessions_ok].groupby(
-        s.text["patient_id"][sessions_ok].to_numpy()).min()
+    # first session per patient: every session row with a plausible date counts (a row
+    # quarantined for another reason still shows when treatment started)
+    s_dates = s.parsed["session_date"]
+    plausible = (s_dates.notna() & (s_dates <= today)
+                 & (s_dates >= pd.Timestamp(MIN_SESSION_DATE))).to_numpy()
+    first_session = s_dates[plausible].groupby(
+        s.text["patient_id"][plausible].to_numpy()).min()
 
     m = t["measurements"]
     m.check_parent("patient_id", p, patients_ok)
@@ -387,7 +400,9 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     for child in (m, e):
         sid = child.text["session_id"]
         child_ok = sid.isna().to_numpy()
-        child.check_parent("session_id", s, sessions_ok)   # unknown or quarantined session
+        # unknown or quarantined session (rows of a quarantined patient already follow it)
+        patient_ok = _isin(child.text["patient_id"], p.text["patient_id"][patients_ok])
+        child.check_parent("session_id", s, sessions_ok, only=patient_ok)
         mine = _lookup(sid, owner).astype("string")
         other = (mine.notna() & (mine != child.text["patient_id"])).fillna(False).to_numpy(bool)
         child.add("session_id", other & ~child_ok,
