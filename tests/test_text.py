@@ -24,7 +24,7 @@ def test_issue_example_sentence():
 def test_below_and_above_need_test_and_interval():
     # 50/86 vs 80%: R binom.test(50, 86, 0.8)$p.value = 1.6e-06; Wilson 95% CI 47.6-68.4%
     s = response_sentence(row(k=50, rate=50 / 86, ci_low=0.476, ci_high=0.684, p_value=1.6e-6))
-    assert "is below the published 80%" in s and "p = 1.6e-06" in s
+    assert "is below the published 80% (exact test p < 0.001)" in s
     s = response_sentence(row(outcome="dramatic", k=50, rate=50 / 86, ci_low=0.476,
                               ci_high=0.684, benchmark_rate=33 / 86, benchmark_k=33,
                               benchmark_n=86, p_value=2e-4))
@@ -87,3 +87,17 @@ def test_headline_uses_only_given_numbers():
 def test_no_small_count_leaks_from_a_suppressed_row(k):
     s = response_sentence(row(k="<5", n=86, rate=np.nan))
     assert f"{k} of" not in s
+
+
+def test_zero_benchmark_decided_by_the_study_counts():
+    # 3/295 serious vs the study's 0/541: binom.test(3, 295, 0) has p = 0 (any event rejects);
+    # Fisher's test against 0/541 (R: fisher.test(matrix(c(3, 292, 0, 541), 2))$p.value
+    # = 0.0436, also scipy.stats.fisher_exact) and the interval decide instead
+    s = ae_sentence({"term": "serious", "k": 3, "n": 295, "rate": 3 / 295, "ci_low": 0.0035,
+                     "ci_high": 0.0295, "benchmark_rate": 0.0, "p_value": 0.0,
+                     "fisher_p_value": 0.0436})
+    assert s.startswith("Serious events: 1.0% of treated patients") and "above" in s
+    s = ae_sentence({"term": "serious", "k": 1, "n": 295, "rate": 1 / 295, "ci_low": 0.0006,
+                     "ci_high": 0.019, "benchmark_rate": 0.0, "p_value": 0.0,
+                     "fisher_p_value": 0.353})
+    assert "borderline above" in s

@@ -91,6 +91,7 @@ def _wilson(k, n, level=0.95):
 
 def forest_plot(response: pd.DataFrame, *, published: pd.DataFrame | None = None,
                 outcomes=("improved", "dramatic"), level: float = 0.95, ax=None,
+                benchmark_labels: dict | None = None,
                 title: str = "Your clinic against the published figures"):
     """Forest-style plot: the clinic's rates and each published record, both with intervals.
 
@@ -107,6 +108,8 @@ def forest_plot(response: pd.DataFrame, *, published: pd.DataFrame | None = None
     level : float, default 0.95
         Level of the published records' Wilson intervals (the clinic's come from the frame).
     ax : matplotlib.axes.Axes, optional
+    benchmark_labels : dict, optional
+        ``benchmark_id`` -> label (e.g. ``"Saceda-Corralo et al. 2022"``); default the id.
 
     Returns
     -------
@@ -129,7 +132,7 @@ def forest_plot(response: pd.DataFrame, *, published: pd.DataFrame | None = None
         _num(bench.get("benchmark_n", pd.Series(np.nan, index=bench.index)))
     blow, bhigh = _wilson(np.nan_to_num(bk), np.where(np.isnan(bn), 0, bn), level)
     pub = pd.DataFrame({
-        "label": [f"Published {b}: {pretty(o).lower()} "
+        "label": [f"Published {(benchmark_labels or {}).get(b, b)}: {pretty(o).lower()} "
                   + (f"({int(k)}/{int(n)})" if not np.isnan(k) else "(quoted rate)")
                   for b, o, k, n in zip(bench["benchmark_id"], bench["outcome"], bk, bn)],
         "rate": _num(bench["benchmark_rate"]), "low": np.where(np.isnan(bn), np.nan, blow),
@@ -166,9 +169,10 @@ def forest_plot(response: pd.DataFrame, *, published: pd.DataFrame | None = None
     ax.set_xlim(0, 100)
     ax.set_ylim(-0.8, len(both) - 0.2)
     ax.set_xlabel("Patients (%)")
-    ax.set_title(title)
+    ax.set_title(title, pad=24)
     ax.grid(axis="x", color="#dddddd")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8,
+              frameon=False)
     return ax
 
 
@@ -425,12 +429,13 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
     ax.scatter(x[run], rate[run], s=60, marker="^", color=PALETTE["orange"], zorder=4,
                label="Run of 8 on one side")
     labels = [f"{qq}\nn={_count(nn)}" for qq, nn in zip(q["quarter"], q["n"])]
-    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_xticks(x, labels, fontsize=7, rotation=90 if len(x) > 8 else 0)
     ax.set_ylim(0, 100)
     ax.set_xlabel("Quarter of the 12-month assessment")
     ax.set_ylabel("Patients improved (%)")
-    ax.set_title(title + (f": {pretty(family).lower()}" if family else ""))
-    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    ax.set_title(title + (f": {pretty(family).lower()}" if family else ""), pad=24)
+    ax.legend(fontsize=8, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=5)
     return ax
 
 

@@ -19,6 +19,7 @@ import re
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -237,13 +238,40 @@ def _read_notebook(filename: str):
                           "package; reinstall outcomes.") from None
 
 
+def _quiet_kernel_manager():
+    """A kernel manager whose kernel does not write its own log lines (TCP notices, shutdown
+    messages) to our stderr; the notebook's outputs still come back through Jupyter."""
+    import subprocess
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super().start_kernel(**kw)
+
+    return QuietKernelManager
+
+
 def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | None = None):
     """Execute one bundled notebook with papermill; returns the executed notebook.
+
+    Parameters
+    ----------
+    filename : str
+        A notebook of ``outcomes/notebooks`` (e.g. ``"02-efficacy.ipynb"``).
+    parameters : dict
+        Values for its ``parameters`` cell.
+    kernel : str
+        From :func:`find_kernel`.
+    cwd : str, optional
+        Working folder of the kernel.
 
     Raises
     ------
     ReportError
-        When a cell fails, naming the notebook and the error.
+        When a cell fails (naming the notebook, cell and error) or the kernel does not start.
     """
     import papermill as pm
 
@@ -251,10 +279,15 @@ def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | Non
     try:
         return pm.execute_notebook(nb, None, parameters=parameters, kernel_name=kernel,
                                    progress_bar=False, log_output=False, cwd=cwd,
-                                   execution_timeout=_TIMEOUT_S)
+                                   execution_timeout=_TIMEOUT_S,
+                                   kernel_manager_class=_quiet_kernel_manager())
     except pm.PapermillExecutionError as err:
         raise ReportError(f"notebook {filename} failed in cell {err.exec_count}: "
                           f"{err.ename}: {err.evalue}") from None
+    except RuntimeError as err:  # nbclient: "Kernel died before replying to kernel_info"
+        raise ReportError(f"the Jupyter kernel did not start for {filename} ({err}). Run "
+                          f"`{sys.executable} -m ipykernel install --user` or reinstall "
+                          "outcomes, then try again.") from None
 
 
 def notebook_html(nb, title: str) -> str:
@@ -278,7 +311,8 @@ def notebook_html(nb, title: str) -> str:
 
 def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                  date_format: str = "ISO", decimal_comma: bool = False, mapping=None,
-                 definitions=None, quarter: str | None = None, progress=None) -> list[Path]:
+                 definitions=None, quarter: str | None = None, progress=None,
+                 workers: int | None = None) -> list[Path]:
     """Load, analyse, execute every notebook and write the HTML and ``results.json``.
 
     Parameters
@@ -296,6 +330,8 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         The quarter label shown in the titles.
     progress : callable, optional
         Called with one line of progress text per step (default: print to stderr).
+    workers : int, optional
+        Notebooks executed at once (default: the number of CPUs, at least 2).
 
     Returns
     -------
@@ -323,16 +359,27 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                   "definitions": str(Path(definitions).resolve()) if definitions else None,
                   "shareable": bool(shareable), "min_cell": None,
                   "analysis_path": str(pickled)}
-        for i, (filename, label, html_name) in enumerate(NOTEBOOKS, start=2):
-            t = time.perf_counter()
+
+        def one(item):
+            filename, label, html_name = item
+            start = time.perf_counter()
             nb = run_notebook(filename, params, kernel=kernel, cwd=tmp)
             title = f"{label.capitalize()} - {quarter or cutoff.isoformat()}"
-            if shareable:
-                title += " (shareable)"
             path = out / html_name
-            path.write_text(notebook_html(nb, title), encoding="utf-8")
-            written.append(path)
-            say(f"[{i}/{steps}] {label} ... {time.perf_counter() - t:.1f} s")
+            path.write_text(notebook_html(nb, title + (" (shareable)" if shareable else "")),
+                            encoding="utf-8")
+            return path, label, time.perf_counter() - start
+
+        # the notebooks are independent: run a few kernels at once (threads wait on them)
+        workers = max(1, min(len(NOTEBOOKS), workers or max(2, os.cpu_count() or 2)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            jobs = [pool.submit(one, item) for item in NOTEBOOKS]
+            for i, job in enumerate(as_completed(jobs), start=2):
+                path, label, seconds = job.result()
+                written.append(path)
+                say(f"[{i}/{steps}] {label} ... {seconds:.1f} s")
+    order = {html: i for i, (_, _, html) in enumerate(NOTEBOOKS)}
+    written.sort(key=lambda p: order[p.name])
     results = out / "results.json"
     results.write_text(json.dumps(analysis.to_dict(shareable=shareable), indent=2,
                                   default=str) + "\n", encoding="utf-8")

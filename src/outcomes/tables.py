@@ -19,14 +19,19 @@ from outcomes.text import fmt_ci, fmt_pct
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
            "density_change_table", "sensitivity_table", "model_table", "load_counts_table",
-           "quarantine_table", "quarantine_summary", "published_records", "sentinel_table", "screening_cases_table", "provenance_table", "to_html", "banner_html",
+           "quarantine_table", "quarantine_summary", "published_records", "benchmark_labels", "sentinel_table", "screening_cases_table", "provenance_table", "to_html", "banner_html",
            "sentences_html", "REPORT_CSS"]
 
 _WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all": "All patients",
           "comparable": "Mesotherapy alone", "improved": "Improved",
           "dramatic": "Marked improvement", "worst_case_improved": "Improved (worst case)",
           "absolute_per_cm2": "Absolute change (hairs/cm²)",
-          "relative": "Relative change (%)"}
+          "relative": "Relative change (%)",
+          "hypersensitivity_5ari": "Known 5-alpha-reductase inhibitor hypersensitivity",
+          "wocbp_without_contraception": "Childbearing potential, no contraception",
+          "positive_pregnancy_test": "Positive pregnancy test",
+          "wocbp_no_pregnancy_test": "Childbearing potential, no pregnancy test recorded",
+          "serious": "Serious events"}
 
 
 def _word(code) -> str:
@@ -319,6 +324,12 @@ def published_records(figures: pd.DataFrame, *, exclude=()) -> pd.DataFrame:
                          "comparability": f["comparability"].astype(str)}).reset_index(drop=True)
 
 
+def benchmark_labels(figures: pd.DataFrame) -> dict[str, str]:
+    """Registry id -> ``"Study et al. year"`` (for :func:`outcomes.figures.forest_plot`)."""
+    return dict(zip(figures["id"].astype(str),
+                    figures["study"].astype(str) + " " + figures["year"].astype(str)))
+
+
 def sentinel_table(sentinel_cases: pd.DataFrame) -> pd.DataFrame:
     """Internal report only: each sentinel event for review (pseudonym and dates)."""
     s = sentinel_cases.reset_index(drop=True)
@@ -376,7 +387,10 @@ REPORT_CSS = """
 .outcomes-table {border-collapse: collapse; font-size: 13px; margin: 0.4em 0 1.2em 0;}
 .outcomes-table th {background: #eef3f8; text-align: left; padding: 4px 8px;
   border-bottom: 2px solid #0072B2;}
-.outcomes-table td {padding: 3px 8px; border-bottom: 1px solid #e3e3e3;}
+.outcomes-table td {padding: 3px 8px; border-bottom: 1px solid #e3e3e3;
+  text-align: left !important; white-space: nowrap;}
+.outcomes-table th {text-align: left !important;}
+.outcomes-table td:last-child {white-space: normal;}
 .outcomes-banner {padding: 10px 14px; margin: 0 0 12px 0; border-radius: 4px;
   font-weight: 600; font-size: 14px;}
 .outcomes-banner.shareable {background: #e6f4ee; border-left: 6px solid #009E73;}

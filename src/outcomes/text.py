@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-__all__ = ["fmt_pct", "fmt_ci", "verdict", "response_sentence", "ae_sentence",
+__all__ = ["fmt_pct", "fmt_ci", "fmt_p", "verdict", "response_sentence", "ae_sentence",
            "flow_sentence", "headline"]
 
 _OUTCOME = {"improved": "improved rate", "dramatic": "marked-improvement rate",
@@ -42,6 +42,13 @@ def fmt_ci(low, high, digits: int = 1) -> str:
     if _missing(low) or _missing(high):
         return "-"
     return f"{100 * float(low):.{digits}f}-{100 * float(high):.{digits}f}%"
+
+
+def fmt_p(p) -> str:
+    """A p-value for a reader: ``"p < 0.001"`` or ``"p = 0.012"``."""
+    if _missing(p):
+        return "p not computed"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _published(rate, k=None, n=None) -> str:
@@ -109,8 +116,8 @@ def response_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
     word = verdict(row["rate"], row["ci_low"], row["ci_high"], row.get("p_value"), bench,
                    alpha=1 - confidence)
     published = _published(bench, row.get("benchmark_k"), row.get("benchmark_n"))
-    tail = "" if word in ("in line with",) else f" (exact test p = {row['p_value']:.3g})" \
-        if not _missing(row.get("p_value")) else ""
+    tail = "" if word == "in line with" or _missing(row.get("p_value")) \
+        else f" (exact test {fmt_p(row['p_value'])})"
     return f"{what}, {numbers}, is {word} the published {published}{tail}."
 
 
@@ -123,7 +130,8 @@ def ae_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
     ...     "ci_low": 0.359, "ci_high": 0.471, "benchmark_rate": 246 / 541, "p_value": 0.25})
     'Injection site pain: 41.4% of treated patients (95% CI 35.9-47.1%, 120 of 290), in line with the published 45.5%.'
     """
-    term = str(row["term"]).replace("_", " ")
+    term = {"serious": "serious events"}.get(str(row["term"]),
+                                             str(row["term"]).replace("_", " "))
     term = term[:1].upper() + term[1:]
     k, n = row.get("k"), row.get("n")
     if _suppressed(k, n):
@@ -136,8 +144,11 @@ def ae_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
     bench = row.get("benchmark_rate")
     if _missing(bench):
         return f"{term}: {numbers}; no published rate to compare with."
-    word = verdict(row["rate"], row["ci_low"], row["ci_high"], row.get("p_value"), bench,
-                   alpha=1 - confidence)
+    # against a published 0% (or 100%) the one-sample test rejects at the first event; the
+    # study's counts (Fisher's test) carry its own uncertainty, so they decide there
+    p = row.get("fisher_p_value") if bench in (0, 1) and not _missing(
+        row.get("fisher_p_value")) else row.get("p_value")
+    word = verdict(row["rate"], row["ci_low"], row["ci_high"], p, bench, alpha=1 - confidence)
     return f"{term}: {numbers}, {word} the published {_published(bench)}."
 
 

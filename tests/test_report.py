@@ -1,0 +1,188 @@
+"""`outcomes report` end to end on the bundled sample, and the committed notebooks."""
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from outcomes.errors import ReportError
+from outcomes.report import NOTEBOOKS, find_kernel, quarter_cutoff
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+COUNT_KEYS = {"k", "n", "events", "sessions", "patients", "read", "accepted", "quarantined",
+              "treated", "due_12m", "assessed_photographic", "assessed_density"}
+
+
+class _Tables(HTMLParser):
+    """Every <table> of a page as (headers, rows of cell text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell, self._row = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append(([], []))
+        elif tag == "tr" and self.tables:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(("th" if tag == "th" else "td", "".join(self._cell).strip()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            heads, rows = self.tables[-1]
+            if all(kind == "th" for kind, _ in self._row) and not heads:
+                heads.extend(text for _, text in self._row)
+            else:
+                rows.append([text for _, text in self._row])
+            self._row = None
+
+
+def _run(out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "outcomes.cli", "report", str(SAMPLE),
+                           "--quarter", "2026Q3", "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def internal(tmp_path_factory):
+    out = tmp_path_factory.mktemp("internal")
+    return out, _run(out)
+
+
+@pytest.fixture(scope="module")
+def shareable(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shareable")
+    return out, _run(out, "--shareable")
+
+
+def _pages(out: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
+
+
+def _body(page: str) -> str:
+    """The page without its <style> and <script> blocks (CSS names jp-InputArea too)."""
+    return re.sub(r"<(style|script)\b.*?</\1>", "", page, flags=re.S | re.I)
+
+
+def test_quarter_cutoff():
+    assert quarter_cutoff("2026Q3") == dt.date(2026, 9, 30)
+    assert quarter_cutoff("2025q4") == dt.date(2025, 12, 31)
+    assert quarter_cutoff("2024Q1") == dt.date(2024, 3, 31)
+    with pytest.raises(ReportError, match="YYYYQn"):
+        quarter_cutoff("2026-09")
+
+
+def test_kernel_runs_this_interpreter():
+    assert find_kernel()
+
+
+def test_every_notebook_executed_into_html_without_code_or_errors(internal):
+    out, proc = internal
+    assert proc.returncode == 0, proc.stderr
+    pages = _pages(out)
+    expected = {html for _, _, html in NOTEBOOKS}
+    assert expected <= set(pages), proc.stderr
+    for step in range(1, len(NOTEBOOKS) + 2):
+        assert f"[{step}/{len(NOTEBOOKS) + 1}]" in proc.stderr
+    for name, page in pages.items():
+        body = _body(page)
+        assert 'class="jp-InputArea' not in body and "jp-InputPrompt" not in body, name
+        assert "jp-OutputPrompt" not in body and "In&nbsp;[" not in body, name
+        assert "Traceback" not in body and 'data-mime-type="application/vnd.jupyter.stderr"' \
+            not in body, name
+        assert not re.search(r"\w*(Warning|Error|Exception):", body), name
+        assert "<img" in body or name == "01-data-quality.html", name  # figures drawn
+    index = pages["index.html"]
+    assert "Quarterly audit report: 2026Q3" in index
+    assert "Your improved rate" in index and "Internal report" in index
+    assert "SHA-256" in index and "outcomes version" in index
+    results = json.loads((out / "results.json").read_text())
+    assert results["shareable"] is False and results["cutoff"] == "2026-09-30"
+
+
+def _patient_ids() -> set[str]:
+    return set(pd.read_csv(SAMPLE / "patients.csv", dtype=str)["patient_id"].str.strip())
+
+
+def _small_counts_in_tables(page: str) -> list[tuple[str, str]]:
+    parser = _Tables()
+    parser.feed(_body(page))
+    bad = []
+    for heads, rows in parser.tables:
+        counted = [i for i, h in enumerate(heads)
+                   if re.search(r"\((n|k)\)|n \(%\)", h)]
+        for row in rows:
+            for i in counted:
+                if i < len(row) and re.fullmatch(r"[1-4]( \(.*\))?", row[i]):
+                    bad.append((heads[i], row[i]))
+    return bad
+
+
+def test_shareable_output_holds_no_patient_and_no_small_count(shareable):
+    out, proc = shareable
+    assert proc.returncode == 0, proc.stderr
+    ids = _patient_ids()
+    assert len(ids) > 100
+    pages = _pages(out)
+    text = "\n".join(pages.values()) + (out / "results.json").read_text()
+    for pid in ids:
+        assert not re.search(rf"\b{re.escape(pid)}\b", text), pid
+    for name, page in pages.items():
+        assert "Shareable version" in page, name
+        assert _small_counts_in_tables(page) == [], name
+        assert not re.search(r"\b[1-4] of \d", _body(page)), name  # sentences: "3 of 86"
+        assert "Internal report" not in page
+    results = json.loads((out / "results.json").read_text())
+    assert results["shareable"] is True
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield from walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                yield from walk(v, key)
+        else:
+            yield key, node
+
+    small = [(k, v) for k, v in walk(results) if k in COUNT_KEYS
+             and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4]
+    assert small == []
+
+
+def test_bad_period_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "outcomes.cli", "report", str(SAMPLE),
+                           "--quarter", "Q3", "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "YYYYQn" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("path", sorted(
+    p for p in resources.files("outcomes").joinpath("notebooks").iterdir()
+    if p.name.endswith(".ipynb")), ids=lambda p: p.name)
+def test_committed_notebooks_have_no_outputs_and_a_parameters_cell(path):
+    nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert any("parameters" in c.metadata.get("tags", []) for c in code)
+
+
+def test_notebooks_are_reachable_from_the_repository_folder():
+    assert {p.name for p in (ROOT / "notebooks").glob("*.ipynb")} >= {
+        name for name, _, _ in NOTEBOOKS}
