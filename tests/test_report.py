@@ -186,3 +186,27 @@ def test_committed_notebooks_have_no_outputs_and_a_parameters_cell(path):
 def test_notebooks_are_reachable_from_the_repository_folder():
     assert {p.name for p in (ROOT / "notebooks").glob("*.ipynb")} >= {
         name for name, _, _ in NOTEBOOKS}
+
+
+def test_missing_kernel_says_how_to_install_one(monkeypatch):
+    import jupyter_client.kernelspec as ks
+
+    monkeypatch.setattr(ks.KernelSpecManager, "get_all_specs", lambda self: {
+        "other": {"spec": {"argv": ["/opt/elsewhere/bin/python3", "-m", "ipykernel"]}}})
+    with pytest.raises(ReportError, match="ipykernel install --user"):
+        find_kernel()
+
+
+def test_html_leaves_out_code_prompts_stderr_and_errors():
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from outcomes.report import notebook_html
+
+    cell = new_code_cell("secret_code_here = 1", execution_count=1, outputs=[
+        new_output("stream", name="stdout", text="shown to the reader\n"),
+        new_output("stream", name="stderr", text="UserWarning: hidden\n"),
+        new_output("error", ename="ValueError", evalue="boom", traceback=["Traceback..."])])
+    body = _body(notebook_html(new_notebook(cells=[cell]), "t"))
+    assert "shown to the reader" in body
+    for hidden in ("secret_code_here", "UserWarning", "boom", "Traceback", "In&nbsp;["):
+        assert hidden not in body

@@ -435,7 +435,7 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
     ax.set_ylabel("Patients improved (%)")
     ax.set_title(title + (f": {pretty(family).lower()}" if family else ""), pad=24)
     ax.legend(fontsize=8, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-              ncol=5)
+              ncol=3)
     return ax
 
 
