@@ -299,7 +299,8 @@ class _Table:
         dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
         if dup.any():
             first = pd.Series(self.rows, index=ids.index).groupby(ids.to_numpy()).transform("min")
-            rule = (f"duplicate {column}: the same as row " + first.astype(str) +
+            rule = (f"duplicate {column}: the same as row " +
+                    first.astype("Int64").astype("string").fillna("?") +
                     "; IDs must be unique (the first row stands): remove or renumber this row")
             self.add(column, dup, rule)
 

@@ -1,0 +1,158 @@
+"""read.py: formats, encodings, delimiters, header mapping, identifier guard, whole-file stops."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import SMALL_EXPORT, write_export
+from outcomes.contract import COLUMNS, identifier_reason, looks_like_contact, normalise_name
+from outcomes.errors import LoadError
+from outcomes.read import read_export, read_mapping
+
+
+def test_reads_text_as_written(small_export):
+    raw = read_export(small_export)
+    p = raw.tables["patients"]
+    assert p.present and p.file == str(small_export / "patients.csv")
+    assert list(p.frame.columns) == [c.name for c in COLUMNS["patients"]]
+    assert all(dtype == pd.StringDtype() for dtype in p.frame.dtypes)
+    assert p.frame["age"].tolist() == ["40", "35", "52"]          # text, not numbers
+    assert p.frame["contraception"].tolist() == [pd.NA, "yes", pd.NA]
+    assert p.rows.tolist() == [2, 3, 4]
+    assert raw.files["table"].tolist() == ["patients", "sessions", "measurements",
+                                           "adverse_events"]
+    assert (raw.files["bytes"] > 0).all() and raw.files["sha256"].str.len().eq(64).all()
+
+
+def test_blank_rows_are_skipped_and_row_numbers_kept(tmp_path):
+    text = SMALL_EXPORT["patients"].replace("P2,", ",,,,,,,,\nP2,") + ",,,,,,,,\n"
+    folder = write_export(tmp_path, {**SMALL_EXPORT, "patients": text})
+    p = read_export(folder).tables["patients"]
+    assert p.frame["patient_id"].tolist() == ["P1", "P2", "P3"]
+    assert p.rows.tolist() == [2, 4, 5]          # the spreadsheet rows, blank row 3 skipped
+
+
+@pytest.mark.parametrize("null", ["", " ", "NA", "n/a", "NULL", "none", "#N/A"])
+def test_spellings_of_no_value(tmp_path, null):
+    text = SMALL_EXPORT["patients"].replace("P1,M,40,Norwood-Hamilton,III",
+                                            f"P1,M,40,Norwood-Hamilton,{null}")
+    folder = write_export(tmp_path, {**SMALL_EXPORT, "patients": text})
+    assert read_export(folder).tables["patients"].frame["baseline_grade"].isna()[0]
+
+
+def test_values_are_trimmed_and_quotes_understood(tmp_path):
+    text = SMALL_EXPORT["adverse_events"].replace("pain at injection site",
+                                                  '"  pain, at injection site "')
+    folder = write_export(tmp_path, {**SMALL_EXPORT, "adverse_events": text})
+    terms = read_export(folder).tables["adverse_events"].frame["term"]
+    assert terms[0] == "pain, at injection site"
+
+
+@pytest.mark.parametrize("header,name", [(" Patient-ID ", "patient_id"), ("SEX", "sex"),
+                                         ("Baseline  Scale", "baseline_scale"),
+                                         ("hypersensitivity.5ari", "hypersensitivity_5ari")])
+def test_normalise_name(header, name):
+    assert normalise_name(header) == name
+
+
+@pytest.mark.parametrize("header", ["Name", "Patient Name", "first_name", "LastName", "Surname",
+                                    "E-mail", "email address", "Phone", "Mobile", "Telephone",
+                                    "tel", "Address", "Street", "Postcode", "DOB",
+                                    "Date of Birth", "birth_date", "Health Card #",
+                                    "health_card_number", "MRN", "Medical Record Number",
+                                    "SIN", "SSN", "Notes", "Comments", "remarks"])
+def test_identifier_headers_are_recognised(header):
+    assert identifier_reason(header) is not None
+
+
+def test_contract_names_are_not_identifiers():
+    names = {c.name for cols in COLUMNS.values() for c in cols} | {"clinic_site", "visit"}
+    assert [n for n in names if identifier_reason(n)] == []
+
+
+def test_identifier_guard_even_when_mapped(tmp_path):
+    text = SMALL_EXPORT["patients"].replace("patient_id,", "MRN,")
+    folder = write_export(tmp_path / "x", {**SMALL_EXPORT, "patients": text})
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('"MRN" = "patient_id"\n')
+    with pytest.raises(LoadError) as err:
+        read_export(folder, mapping=mapping)
+    assert err.value.column == "MRN" and err.value.file == str(folder / "patients.csv")
+    assert "medical-record number" in str(err.value)
+
+
+@pytest.mark.parametrize("value,flag", [("jane@example.com", True), ("+1 416 555 0199", True),
+                                        ("(416) 555-0199", True), ("4165550199", True),
+                                        ("1234-567-890", True), ("P0001", False),
+                                        ("12345", False), ("2024-001", False), (None, False)])
+def test_looks_like_contact(value, flag):
+    assert looks_like_contact(pd.Series([value], dtype="string")).tolist() == [flag]
+
+
+def test_mapping_file(tmp_path):
+    patients = SMALL_EXPORT["patients"].replace("patient_id,sex,age", "Patient Code,Gender,Age (y)")
+    sessions = SMALL_EXPORT["sessions"].replace("patient_id", "Patient Code")
+    folder = write_export(tmp_path / "x", {**SMALL_EXPORT, "patients": patients,
+                                           "sessions": sessions})
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('"Patient Code" = "patient_id"   # every table\n'
+                       '[patients]\n"gender" = "sex"\n"AGE (Y)" = "age"\n')
+    raw = read_export(folder, mapping=mapping)
+    assert raw.tables["patients"].written["patient_id"] == "Patient Code"
+    assert raw.tables["patients"].frame["sex"].tolist() == ["M", "F", "F"]
+    assert raw.tables["sessions"].frame["patient_id"].tolist() == ["P1", "P2", "P3", "P1"]
+
+
+@pytest.mark.parametrize("content,message", [
+    ('"A" = "nope"\n', "'A' maps to 'nope', which is not a contract column."),
+    ('[visits]\n"A" = "patient_id"\n', "section [visits] is not a table."),
+    ("this is = not toml", "is not valid TOML"),
+])
+def test_bad_mapping_files(tmp_path, content, message):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(content)
+    with pytest.raises(LoadError, match="mapping file") as err:
+        read_mapping(mapping)
+    assert message in str(err.value)
+
+
+def test_two_files_for_one_table(small_export):
+    (small_export / "patients.parquet").write_bytes(b"x")
+    with pytest.raises(LoadError, match="two files for patients"):
+        read_export(small_export)
+
+
+def test_ragged_line_stops(tmp_path):
+    text = SMALL_EXPORT["sessions"].replace("S3,P3,", "S3,P3,extra,")
+    folder = write_export(tmp_path, {**SMALL_EXPORT, "sessions": text})
+    with pytest.raises(LoadError) as err:
+        read_export(folder)
+    assert str(err.value).startswith(f"{folder / 'sessions.csv'}: 1 line(s) do not have the 7 "
+                                     "fields of the header")
+
+
+def test_duplicate_columns_stop(tmp_path):
+    text = SMALL_EXPORT["patients"].replace("patient_id,sex", "patient_id,Patient-ID")
+    folder = write_export(tmp_path, {**SMALL_EXPORT, "patients": text})
+    with pytest.raises(LoadError, match="columns 'patient_id' and 'Patient-ID' both give "
+                                        "patient_id"):
+        read_export(folder)
+
+
+def test_a_single_file_or_no_path_stops(small_export):
+    with pytest.raises(LoadError, match="is one file"):
+        read_export(small_export / "patients.csv")
+    with pytest.raises(LoadError, match="does not exist"):
+        read_export(small_export / "nowhere")
+
+
+def test_workbook_in_a_folder_and_case_of_sheet_names(tmp_path, sample_tables):
+    path = tmp_path / "clinic.xlsx"
+    with pd.ExcelWriter(path) as xl:
+        for name, df in sample_tables.items():
+            df.to_excel(xl, sheet_name=name.upper(), index=False)
+        pd.DataFrame({"x": [1]}).to_excel(xl, sheet_name="Read me", index=False)
+    raw = read_export(tmp_path)
+    assert raw.tables["patients"].file == f"{path}, sheet PATIENTS"
+    assert len(raw.tables["sessions"].frame) == len(sample_tables["sessions"])
+    assert raw.tables["sessions"].frame["session_date"].str.fullmatch(r"\d{4}-\d\d-\d\d").all()
