@@ -1,0 +1,312 @@
+"""``analyze()``: every metric of an export in one :class:`Analysis`; ``outcomes analyze``.
+
+The Analysis holds tidy DataFrames (docs/architecture.md, "Analysis"). Frames marked internal
+(``cohort``, ``sentinel_cases``, ``protocol_patients``, ``screening_cases``) hold pseudonyms
+and dates; :meth:`Analysis.to_dict` never includes them: the results JSON is aggregate only.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from outcomes import protocol, response, safety, strata
+from outcomes.cohort import build_cohort
+from outcomes.errors import AnalysisError
+from outcomes.model import MODEL_COLUMNS, density_model
+
+__all__ = ["Analysis", "analyze", "cli_analyze", "format_summary", "FORMAT_VERSION",
+           "SHARED_FRAMES"]
+
+FORMAT_VERSION = 1
+
+#: aggregate frames written to the results JSON, in order
+SHARED_FRAMES = ("flow", "response", "density_sensitivity", "density_change",
+                 "adverse_events", "ae_timing", "ae_duration", "protocol", "screening",
+                 "strata", "funnel", "quarterly", "model")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Every metric of one export at one cut-off (docs/architecture.md, "Analysis").
+
+    Attributes
+    ----------
+    cutoff : datetime.date
+    definitions : Definitions
+    load_report : LoadReport or None
+        The export's load report (None for frames built without the loader).
+    cohort : DataFrame
+        One row per patient (internal only); see :class:`outcomes.cohort.Cohort`.
+    flow, response, density_sensitivity, density_change, adverse_events, ae_timing, \
+ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
+        Aggregate tables (see the modules ``cohort``, ``response``, ``safety``, ``protocol``,
+        ``strata``, ``model``).
+    sentinel_cases, protocol_patients, screening_cases : DataFrame
+        Patient-level lists for review (internal only).
+    model_note : str
+        What the density model fitted, on how many patients and visits, or why it was not.
+    """
+
+    cutoff: _dt.date
+    definitions: Any
+    load_report: Any
+    cohort: pd.DataFrame
+    flow: pd.DataFrame
+    response: pd.DataFrame
+    density_sensitivity: pd.DataFrame
+    density_change: pd.DataFrame
+    adverse_events: pd.DataFrame
+    ae_timing: pd.DataFrame
+    ae_duration: pd.DataFrame
+    sentinel_cases: pd.DataFrame
+    protocol: pd.DataFrame
+    protocol_patients: pd.DataFrame
+    screening: pd.DataFrame
+    screening_cases: pd.DataFrame
+    strata: pd.DataFrame
+    funnel: pd.DataFrame
+    quarterly: pd.DataFrame
+    model: pd.DataFrame
+    model_note: str
+
+    def cohort_counts(self) -> dict[str, int]:
+        """``patients``, ``treated``, ``due_12m``, ``assessed_photographic``,
+        ``assessed_density``."""
+        c = self.cohort
+        return {"patients": len(c), "treated": int(c["treated"].sum()),
+                "due_12m": int(c["due_12m"].sum()),
+                "assessed_photographic": int(c["gpa_assessed"].sum()),
+                "assessed_density": int(c["density_assessed"].sum())}
+
+    def to_dict(self, shareable: bool = False) -> dict[str, Any]:
+        """The results JSON (format_version 1): aggregate only.
+
+        Parameters
+        ----------
+        shareable : bool, default False
+            Counts from 1 to ``definitions.min_cell - 1`` become ``"<5"`` and the rates,
+            intervals and tests built on them ``null`` (:mod:`outcomes.suppress`).
+
+        Returns
+        -------
+        dict
+            JSON-able (NaN -> None): ``format_version``, ``package_version``, ``kind``
+            (``"analysis"``), ``cutoff``, ``definitions``, ``shareable``, ``cohort`` (counts),
+            one list of records per frame of :data:`SHARED_FRAMES`, ``model_note``,
+            ``clinics`` (empty for a single clinic). No pseudonym, no date of a patient, no
+            per-patient row.
+        """
+        from outcomes import __version__
+
+        min_cell = int(self.definitions.min_cell)
+        counts: dict[str, Any] = self.cohort_counts()
+        out: dict[str, Any] = {
+            "format_version": FORMAT_VERSION, "package_version": __version__,
+            "kind": "analysis", "cutoff": self.cutoff.isoformat(),
+            "definitions": self.definitions.to_dict(), "shareable": bool(shareable),
+        }
+        if shareable:
+            from outcomes.suppress import suppress_named_frame, suppressed_label
+
+            counts = {k: (suppressed_label(min_cell) if 0 < v < min_cell else v)
+                      for k, v in counts.items()}
+        out["cohort"] = counts
+        for name in SHARED_FRAMES:
+            frame = getattr(self, name)
+            if shareable and name != "model":
+                frame = suppress_named_frame(name, frame, min_cell=min_cell)
+            out[name] = _records(frame)
+        out["model_note"] = self.model_note
+        out["clinics"] = []
+        return out
+
+
+def _plain(value):
+    """A JSON-able Python scalar (NaN/NA -> None)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (pd.Timestamp, _dt.date)):
+        return value.isoformat()
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Records of a small aggregate frame with JSON-able values."""
+    cols = list(frame.columns)
+    data = [[_plain(v) for v in frame[c].tolist()] for c in cols]
+    return [dict(zip(cols, row)) for row in zip(*data)]
+
+
+def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Analysis:
+    """Compute every outcome metric of an export.
+
+    Parameters
+    ----------
+    export : Export
+        From :func:`outcomes.load` (or any object with the four clean tables); not modified.
+    cutoff : date-like, optional
+        The last day the analysis may see; default today.
+    definitions : Definitions, optional
+        Default ``Definitions()``.
+    model : bool, default True
+        Fit the density mixed model (the slow part); ``False`` leaves ``model`` empty.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    AnalysisError
+        When the cut-off is not a date or precedes every session.
+
+    Examples
+    --------
+    >>> import outcomes
+    >>> a = outcomes.analyze(outcomes.load(outcomes.sample_path()), cutoff="2026-09-30",
+    ...                      model=False)  # doctest: +SKIP
+    >>> a.response.query("group == 'comparable'")  # doctest: +SKIP
+    """
+    c = build_cohort(export, cutoff=cutoff, definitions=definitions)
+    numbers = safety.event_session_numbers(c)
+    pp = protocol.protocol_patients(c)
+    cases = protocol.screening_cases(c)
+    if model:
+        model_table, note = density_model(c)
+    else:
+        model_table = pd.DataFrame({k: pd.Series(dtype=object if k == "term" else float)
+                                    for k in MODEL_COLUMNS})
+        note = "Density model not fitted: skipped on request (model=False, --no-model)."
+    return Analysis(
+        cutoff=c.cutoff.date(), definitions=c.definitions,
+        load_report=getattr(export, "report", None), cohort=c.patients, flow=c.flow,
+        response=response.response_table(c),
+        density_sensitivity=response.density_sensitivity(c),
+        density_change=response.density_change(c),
+        adverse_events=safety.adverse_event_table(c),
+        ae_timing=safety.ae_timing(c, numbers), ae_duration=safety.ae_duration(c),
+        sentinel_cases=safety.sentinel_cases(c, numbers),
+        protocol=protocol.protocol_table(c, pp), protocol_patients=pp,
+        screening=protocol.screening_table(c, cases), screening_cases=cases,
+        strata=strata.strata_table(c), funnel=strata.funnel_table(c),
+        quarterly=strata.quarterly_table(c), model=model_table, model_note=note,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------------------------
+def _pct(x) -> str:
+    return "  n/a" if x is None or pd.isna(x) else f"{100 * x:5.1f}%"
+
+
+def _ci(lo, hi) -> str:
+    if pd.isna(lo) or pd.isna(hi):
+        return "(no data)"
+    return f"({100 * lo:.1f} to {100 * hi:.1f})"
+
+
+def _p(x) -> str:
+    if pd.isna(x):
+        return ""
+    return "p<0.001" if x < 0.001 else f"p={x:.3f}"
+
+
+def format_summary(a: Analysis) -> str:
+    """A readable plain-text summary of an Analysis (aggregate only: no patient row).
+
+    Returns
+    -------
+    str
+        Cohort flow; response with rates as % and intervals; adverse events; protocol;
+        screening counts; the model note.
+    """
+    d = a.definitions
+    level = f"{100 * d.confidence:g}%"
+    lines = [f"outcomes analyze: cut-off {a.cutoff.isoformat()}; {level} {d.interval_method} "
+             f"intervals; comparable = minoxidil no (not recorded is not comparable)", ""]
+    if a.load_report is not None:
+        lines.append("Load")
+        for r in a.load_report.counts.itertuples(index=False):
+            lines.append(f"  {r.table:<16} {int(r.read):>8} read {int(r.accepted):>8} accepted "
+                         f"{int(r.quarantined):>6} quarantined")
+        lines.append("")
+    lines.append("Cohort flow")
+    lines += [f"  {s:<38} {n:>8}" for s, n in zip(a.flow["step"], a.flow["n"])]
+    lines += ["", f"Response (k/n, rate, {level} interval; benchmark, exact binomial p, "
+                  f"Fisher p vs the study's counts)"]
+    for r in a.response.itertuples(index=False):
+        bench = ""
+        if isinstance(r.benchmark_id, str):
+            bench = f"  vs {_pct(r.benchmark_rate).strip()} {r.benchmark_id} {_p(r.p_value)}"
+            if not pd.isna(r.fisher_p_value):
+                bench += (f", Fisher {_p(r.fisher_p_value)}, diff {100 * r.diff:+.1f} pts "
+                          f"{_ci(r.diff_ci_low, r.diff_ci_high)}")
+        lines.append(f"  {r.family:<13}{r.group:<11}{r.outcome:<20}{r.k:>6}/{r.n:<6}"
+                     f"{_pct(r.rate)} {_ci(r.ci_low, r.ci_high):<14}{bench}")
+    ch = a.density_change.set_index("measure")
+    if "absolute_per_cm2" in ch.index and ch.loc["absolute_per_cm2", "n"] > 0:
+        m = ch.loc["absolute_per_cm2"]
+        lines.append(f"  density change: {m['mean']:+.1f} hairs/cm2 ({m['ci_low']:+.1f} to "
+                     f"{m['ci_high']:+.1f}), n={int(m['n'])}")
+    lines += ["", "Adverse events (patients with the event / treated; events per 100 sessions)"]
+    for r in a.adverse_events.itertuples(index=False):
+        bench = ""
+        if isinstance(r.benchmark_id, str):
+            bench = f"  vs {_pct(r.benchmark_rate).strip()} {r.benchmark_id} {_p(r.p_value)}"
+            if not pd.isna(r.fisher_p_value):
+                bench += f", Fisher {_p(r.fisher_p_value)}"
+        rate = "" if pd.isna(r.session_rate) else f"{100 * r.session_rate:.1f}"
+        lines.append(f"  {r.term:<22}{r.k:>6}/{r.n:<6}{_pct(r.rate)} {_ci(r.ci_low, r.ci_high):<14}"
+                     f"{r.events:>6} events {rate:>6}/100 sessions{bench}")
+    lines.append(f"  sentinel events for case review (internal report): {len(a.sentinel_cases)}")
+    lines += ["", "Protocol"]
+    lines += [f"  {r.measure:<46}{r.k:>6}/{r.n:<6}{_pct(r.rate)} {_ci(r.ci_low, r.ci_high)}"
+              for r in a.protocol.itertuples(index=False)]
+    lines += ["", "Screening deviations (sessions, patients)"]
+    lines += [f"  {r.deviation:<30}{r.sessions:>6} {r.patients:>6}"
+              for r in a.screening.itertuples(index=False)]
+    lines += ["", "Density model", f"  {a.model_note}"]
+    if not a.model.empty:
+        lines += [f"  {r.term:<24}{r.coef:>10.3f} ({r.ci_low:.3f} to {r.ci_high:.3f}) "
+                  f"{_p(r.p_value)}" for r in a.model.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def cli_analyze(args) -> int:
+    """``outcomes analyze``: load, analyse, print the summary, optionally write the JSON.
+
+    With ``--json -`` the JSON goes to stdout and the summary to stderr.
+    """
+    from outcomes.definitions import Definitions
+    from outcomes.load import load
+
+    export = load(args.data, date_format=args.date_format, decimal_comma=args.decimal_comma,
+                  mapping=args.mapping)
+    defs = Definitions.from_toml(args.definitions) if args.definitions else None
+    a = analyze(export, cutoff=args.cutoff, definitions=defs, model=not args.no_model)
+    text = json.dumps(a.to_dict(), indent=2, allow_nan=False) if args.json else ""
+    print(format_summary(a), file=sys.stderr if args.json == "-" else sys.stdout)
+    if args.json == "-":
+        sys.stdout.write(text + "\n")
+    elif args.json:
+        try:
+            with open(args.json, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        except OSError as err:
+            raise AnalysisError(f"cannot write the results JSON to {args.json!r} "
+                                f"({err.strerror}); give a writable --json FILE or '-' for "
+                                f"stdout.") from err
+    return 0
