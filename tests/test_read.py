@@ -156,3 +156,20 @@ def test_workbook_in_a_folder_and_case_of_sheet_names(tmp_path, sample_tables):
     assert raw.tables["patients"].file == f"{path}, sheet PATIENTS"
     assert len(raw.tables["sessions"].frame) == len(sample_tables["sessions"])
     assert raw.tables["sessions"].frame["session_date"].str.fullmatch(r"\d{4}-\d\d-\d\d").all()
+
+
+def test_header_only_without_line_end_is_an_empty_table(small_export):
+    (small_export / "adverse_events.csv").write_text("event_id,patient_id,onset_date,term")
+    raw = read_export(small_export)
+    assert len(raw.tables["adverse_events"].frame) == 0
+    assert "adverse_events: header only, no rows." in raw.notes
+
+
+def test_damaged_parquet_stops_naming_the_file(small_export):
+    (small_export / "measurements.csv").unlink()
+    (small_export / "measurements.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(LoadError) as err:
+        read_export(small_export)
+    assert str(err.value) == (f"{small_export / 'measurements.parquet'} could not be read "
+                              "(ArrowInvalid). Export the table again as CSV (UTF-8), Parquet "
+                              "or an .xlsx sheet.")

@@ -161,6 +161,8 @@ def _csv_table(path: Path) -> tuple[list[str], pa.Table]:
         else ","
     headers = next(csv.reader([first], delimiter=delimiter))
     names = [f"c{i}" for i in range(len(headers))]
+    if not data.partition(b"\n")[2].strip():               # a header and nothing else
+        return headers, pa.table({n: pa.array([], pa.string()) for n in names})
     bad: list[int | None] = []
 
     def on_invalid(row) -> str:
