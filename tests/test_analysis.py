@@ -1,0 +1,152 @@
+"""analyze(), Analysis.to_dict() (aggregate only, shareable suppression) and outcomes analyze."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+import time
+
+import pandas as pd
+import pytest
+
+from cohort_builder import (REFERENCE, REFERENCE_CUTOFF, Rows, reference_export,
+                            synthetic_export)
+from outcomes.analysis import SHARED_FRAMES, Analysis, analyze, format_summary
+from outcomes.cli import main
+
+
+@pytest.fixture(scope="module")
+def export():
+    e = reference_export()
+    r = Rows()   # add events so that the adverse-event frames carry dates and pseudonyms
+    r.adverse_events += [
+        {"event_id": "E1", "patient_id": "C000", "session_id": "C000-S1",
+         "onset_date": "2024-01-16", "term": "injection_site_pain", "duration_days": 1.0},
+        {"event_id": "E2", "patient_id": "C001", "session_id": None,
+         "onset_date": "2024-04-20", "term": "scarring", "severity": "severe"},
+    ]
+    return dataclasses.replace(e, adverse_events=r.export().adverse_events)
+
+
+@pytest.fixture(scope="module")
+def analysis(export):
+    return analyze(export, cutoff=REFERENCE_CUTOFF, model=True)
+
+
+def test_fields(analysis):
+    assert isinstance(analysis, Analysis)
+    assert analysis.cutoff.isoformat() == REFERENCE_CUTOFF
+    for name in SHARED_FRAMES + ("cohort", "sentinel_cases", "protocol_patients",
+                                 "screening_cases"):
+        assert isinstance(getattr(analysis, name), pd.DataFrame), name
+    assert len(analysis.sentinel_cases) == 1 and not analysis.model.empty
+
+
+def test_response_by_construction_through_analyze(analysis):
+    t = analysis.response.set_index(["family", "group", "outcome"])
+    for key, (k, n) in REFERENCE.items():
+        assert (t.loc[key, "k"], t.loc[key, "n"]) == (k, n), key
+
+
+def test_json_is_aggregate_only(export, analysis):
+    d = analysis.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert d["format_version"] == 1 and d["kind"] == "analysis" and d["shareable"] is False
+    assert d["cohort"] == {"patients": 121, "treated": 118, "due_12m": 115,
+                           "assessed_photographic": 111, "assessed_density": 37}
+    assert "patient_id" not in text
+    quoted = set(re.findall(r'"([^"]*)"', text))
+    ids = set(export.patients["patient_id"]) | set(export.sessions["session_id"])
+    ids |= set(export.adverse_events["event_id"])
+    assert not quoted & ids
+    dates = pd.concat([export.sessions["session_date"], export.measurements["measurement_date"],
+                       export.adverse_events["onset_date"]]).dt.strftime("%Y-%m-%d")
+    assert not set(dates) & set(re.findall(r"\d{4}-\d{2}-\d{2}", text))
+    photo = [r for r in d["response"] if r["group"] == "comparable"
+             and r["outcome"] == "improved" and r["family"] == "photographic"][0]
+    assert (photo["k"], photo["n"], photo["benchmark_rate"]) == (69, 86, 0.8)
+    dens = [r for r in d["response"] if r["family"] == "density"][0]
+    assert dens["benchmark_rate"] is None and dens["p_value"] is None
+    for key in ("response", "adverse_events", "flow", "model", "quarterly"):
+        assert d[key], key
+
+
+def test_shareable_suppresses_small_counts(analysis):
+    d = analysis.to_dict(shareable=True)
+    json.dumps(d, allow_nan=False)
+    pain = [r for r in d["adverse_events"] if r["term"] == "injection_site_pain"][0]
+    assert pain["k"] == "<5" and pain["rate"] is None and pain["ci_high"] is None
+    assert pain["n"] == 118
+    flow = {r["step"]: r["n"] for r in d["flow"]}
+    assert flow["lost_photographic"] == "<5" and flow["excluded_after_cutoff_sessions"] == "<5"
+    assert flow["registered"] == 121 and flow["excluded_after_cutoff_measurements"] == 0
+
+
+def test_not_mutated_and_deterministic(export):
+    before = copy.deepcopy(export)
+    a = analyze(export, cutoff=REFERENCE_CUTOFF, model=True).to_dict()
+    b = analyze(export, cutoff=REFERENCE_CUTOFF, model=True).to_dict()
+    assert a == b
+    for name in ("patients", "sessions", "measurements", "adverse_events"):
+        pd.testing.assert_frame_equal(getattr(export, name), getattr(before, name))
+
+
+def test_no_model(export):
+    a = analyze(export, cutoff=REFERENCE_CUTOFF, model=False)
+    assert a.model.empty and "skipped" in a.model_note
+
+
+def test_summary_has_no_patient_rows(export, analysis):
+    text = format_summary(analysis)
+    assert "80.2% (70.6 to 87.3)" in text          # 69/86 comparable improved
+    assert "C000" not in text and "2024-01-16" not in text
+    for heading in ("Cohort flow", "Response", "Adverse events", "Protocol", "Screening",
+                    "Density model"):
+        assert heading in text
+
+
+def test_cli_with_reference_export(monkeypatch, export, capsys, tmp_path):
+    import outcomes.load
+
+    monkeypatch.setattr(outcomes.load, "load", lambda *a, **k: export)
+    assert main(["analyze", "ignored", "--cutoff", REFERENCE_CUTOFF, "--no-model",
+                 "--json", "-"]) == 0
+    out = capsys.readouterr()
+    d = json.loads(out.out)
+    assert d["cutoff"] == REFERENCE_CUTOFF and "Cohort flow" in out.err
+    path = tmp_path / "results.json"
+    assert main(["analyze", "ignored", "--cutoff", REFERENCE_CUTOFF, "--no-model",
+                 "--json", str(path)]) == 0
+    assert json.loads(path.read_text()) == d
+    assert "Cohort flow" in capsys.readouterr().out
+    assert main(["analyze", "ignored", "--cutoff", "not-a-date", "--no-model"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_cli_on_the_bundled_sample(capsys):
+    from outcomes.sample import sample_path
+
+    assert main(["analyze", str(sample_path()), "--cutoff", "2026-09-30", "--no-model",
+                 "--json", "-"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["cohort"]["patients"] == 300 and len(d["response"]) == 12
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_nobody_due_yet_gives_defined_results():
+    r = Rows()
+    r.add("A", gpa=[(365, 1)])
+    a = analyze(r.export(), cutoff="2024-12-31", model=True)
+    assert (a.response["n"] == 0).all() and a.response["rate"].isna().all()
+    assert a.model.empty and "not fitted" in a.model_note
+    json.dumps(a.to_dict(shareable=True), allow_nan=False)
+
+
+def test_speed_without_model():
+    export = synthetic_export(20_000)
+    start = time.perf_counter()
+    a = analyze(export, cutoff="2026-06-30", model=False)
+    elapsed = time.perf_counter() - start
+    assert a.cohort["treated"].sum() == 20_000
+    assert elapsed < 3.0, f"analyze of 20k patients took {elapsed:.2f} s"
