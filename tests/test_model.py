@@ -17,7 +17,7 @@ from outcomes.model import MODEL_COLUMNS, density_model, model_data
 def synthetic():
     # density = base * (1 + 0.0004 * day + noise), base ~ 100: slope 0.0004 * 100 * 30.4375
     # = 1.2175 hairs/cm2 per month on average (tests/cohort_builder.synthetic_export)
-    return build_cohort(synthetic_export(300, seed=7), cutoff="2026-06-30")
+    return build_cohort(synthetic_export(150, seed=7), cutoff="2026-06-30")
 
 
 def test_recovers_the_known_slope(synthetic):
@@ -29,7 +29,7 @@ def test_recovers_the_known_slope(synthetic):
     assert abs(row["coef"] - 1.2175) < 0.1
     assert row["ci_low"] < row["coef"] < row["ci_high"] and row["p_value"] < 1e-6
     assert {"Intercept", "sex[T.M]", "minoxidil[T.yes]"} <= set(table["term"])
-    assert "300 patients" in note and "MixedLM" in note
+    assert "150 patients" in note and "MixedLM" in note
 
 
 def test_subsample_is_seeded_and_said(synthetic):
@@ -37,7 +37,7 @@ def test_subsample_is_seeded_and_said(synthetic):
     c = dataclasses.replace(synthetic, definitions=defs)
     a, note = density_model(c)
     b, _ = density_model(c)
-    assert "subsample of 60 of 300 patients" in note and "seed 2026" in note
+    assert "subsample of 60 of 150 patients" in note and "seed 2026" in note
     np.testing.assert_array_equal(a["coef"].to_numpy(), b["coef"].to_numpy())
     other = dataclasses.replace(c, definitions=dataclasses.replace(defs, model_seed=1))
     assert not np.array_equal(density_model(other)[0]["coef"].to_numpy(), a["coef"].to_numpy())
