@@ -222,3 +222,53 @@ def test_vectorised_speed():
     elapsed = time.perf_counter() - start
     assert c.patients["treated"].all()
     assert elapsed < 2.0, f"cohort of 20k patients took {elapsed:.2f} s"
+
+
+# ---- property: the vectorised cohort agrees with a plain, loop-based reading of the rules ----
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_gpa = st.tuples(st.integers(250, 470), st.integers(-3, 3), st.sampled_from(["R1", "R2"]))
+_dens = st.tuples(st.integers(-45, 470), st.floats(20, 300, allow_nan=False),
+                  st.sampled_from(["vertex", "frontal"]))
+_patient = st.tuples(st.lists(_gpa, max_size=5), st.lists(_dens, max_size=6))
+
+
+def _expected_gpa(visits):
+    """The definitions read literally (outcome-definitions.md), one patient at a time."""
+    inside = [(day, s) for day, s, _ in visits if 270 <= day <= 450]
+    if not inside:
+        return np.nan
+    day = min({d for d, _ in inside}, key=lambda d: (abs(d - 365), d))
+    return float(np.median([s for d, s in inside if d == day]))
+
+
+def _expected_density(visits):
+    changes = []
+    for site in ("vertex", "frontal"):
+        by_day = {}
+        for day, v, s in visits:
+            if s == site:
+                by_day.setdefault(day, []).append(v)
+        base = [d for d in by_day if -30 <= d <= 0]
+        late = [d for d in by_day if 270 <= d <= 450]
+        if base and late:
+            d0 = np.mean(by_day[max(base)])
+            d12 = np.mean(by_day[min(late, key=lambda d: (abs(d - 365), d))])
+            changes.append((d12 - d0) / d0)
+    return float(np.mean(changes)) if changes else np.nan
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(_patient, min_size=1, max_size=12))
+def test_property_matches_a_literal_reading(patients):
+    r = Rows()
+    for i, (gpa, dens) in enumerate(patients):
+        r.add(f"P{i}", gpa=gpa, density=dens)
+    c = build_cohort(r.export(), cutoff=REFERENCE_CUTOFF).patients
+    for i, (gpa, dens) in enumerate(patients):
+        row = c.iloc[i]
+        np.testing.assert_allclose(row["gpa_12m"], _expected_gpa(gpa), equal_nan=True)
+        np.testing.assert_allclose(row["density_rel_change"], _expected_density(dens),
+                                   rtol=1e-9, equal_nan=True)
+        assert bool(row["gpa_assessed"]) == (not np.isnan(_expected_gpa(gpa)))
