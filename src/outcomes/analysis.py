@@ -31,7 +31,7 @@ SHARED_FRAMES = ("flow", "response", "density_sensitivity", "density_change",
                  "strata", "funnel", "quarterly", "model")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Analysis:
     """Every metric of one export at one cut-off (docs/architecture.md, "Analysis").
 

@@ -5,7 +5,8 @@ group-bys only (no loop over patients or rows). Every metric module starts from 
 :class:`Cohort` built here, never from the raw tables, so that all of them see the same
 cut-off and the same definitions.
 
-Definitions (outcome-definitions.md; every parameter from :class:`~outcomes.definitions.Definitions`):
+Definitions (outcome-definitions.md; parameters from
+:class:`~outcomes.definitions.Definitions`):
 
 - treated: at least one session on or before the cut-off; t0 = the first session's date;
 - rows dated after the cut-off (sessions, measurements, adverse events) are left out and
@@ -45,7 +46,7 @@ COHORT_COLUMNS = (
 _DAY = np.timedelta64(1, "D")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cohort:
     """The cohort and the clean tables restricted to the cut-off.
 

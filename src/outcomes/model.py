@@ -112,13 +112,13 @@ def density_model(cohort: Cohort) -> tuple[pd.DataFrame, str]:
     if usable.size < MIN_PATIENTS:
         return _empty(f"Density model not fitted: {usable.size} patient(s) with at least two "
                       f"density visits; at least {MIN_PATIENTS} are needed.")
-    max_n = int(getattr(d, "model_max_patients", 5000))
+    max_n = int(d.model_max_patients)
     sub = ""
     if usable.size > max_n:
-        rng = np.random.default_rng(int(getattr(d, "model_seed", 2026)))
+        rng = np.random.default_rng(int(d.model_seed))
         usable = np.sort(rng.choice(np.sort(usable), size=max_n, replace=False))
         sub = (f"a random subsample of {max_n} of {per.index[per >= 2].size} patients "
-               f"(seed {getattr(d, 'model_seed', 2026)}); ")
+               f"(seed {d.model_seed}); ")
     data = data.loc[data["pid"].isin(usable)].reset_index(drop=True)
     covariates = [c for c in ("sex", "minoxidil", "severity") if data[c].nunique() > 1]
     dropped = [c for c in ("sex", "minoxidil", "severity") if c not in covariates]

@@ -57,10 +57,10 @@ def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
         ``benchmark_id`` (object), ``benchmark_rate`` (``Benchmark.rate``: the quoted rate when
         the clinic page quotes one, else k/n of the study; fraction), ``benchmark_k``,
         ``benchmark_n`` (Int64, NA when the registry has no counts; counts the registry marks
-        as derived from a percentage are used as recorded), ``p_value`` (exact two-sided binomial test of
-        k/n against ``benchmark_rate``), ``fisher_p_value`` (Fisher's exact test against the
-        study's counts), ``diff``, ``diff_ci_low``, ``diff_ci_high`` (clinic minus study,
-        Newcombe hybrid score). NaN where there is no benchmark, no counts or ``n == 0``.
+        as derived from a percentage are used as recorded), ``p_value`` (exact two-sided
+        binomial test of k/n against ``benchmark_rate``), ``fisher_p_value`` (Fisher's exact
+        test against the study's counts), ``diff``, ``diff_ci_low``, ``diff_ci_high`` (clinic
+        minus study, Newcombe hybrid score). NaN where there is no benchmark, no counts or ``n == 0``.
     """
     k = np.asarray(k, dtype="int64")
     n = np.asarray(n, dtype="int64")
