@@ -60,7 +60,8 @@ def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
         as derived from a percentage are used as recorded), ``p_value`` (exact two-sided
         binomial test of k/n against ``benchmark_rate``), ``fisher_p_value`` (Fisher's exact
         test against the study's counts), ``diff``, ``diff_ci_low``, ``diff_ci_high`` (clinic
-        minus study, Newcombe hybrid score). NaN where there is no benchmark, no counts or ``n == 0``.
+        minus study, Newcombe hybrid score). NaN where there is no benchmark, no counts or
+        ``n == 0``.
     """
     k = np.asarray(k, dtype="int64")
     n = np.asarray(n, dtype="int64")
