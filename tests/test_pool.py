@@ -278,7 +278,6 @@ CUTOFF = "2026-09-30"
 def split_and_whole(tmp_path_factory):
     """One synthetic export split by patient into three clinics; each and the whole analysed
     with ``outcomes analyze --no-model --json``."""
-    pytest.importorskip("outcomes.analysis", reason="outcomes.analysis has not landed yet")
     import numpy as np
 
     from outcomes.sample import generate_sample, write_export
@@ -325,6 +324,32 @@ def test_three_clinics_pooled_equal_the_whole_export(split_and_whole):
                     assert other.get(c) is None, (table, c)
                 else:
                     assert_allclose(other[c], rec[c], rtol=1e-9, err_msg=f"{table}.{c}")
+
+
+def test_three_clinics_other_tables_equal_the_whole(split_and_whole):
+    whole, pooled = split_and_whole
+    # density change: exact pooled mean and t interval from each clinic's mean, n, interval
+    for want, got in zip(whole["density_change"], pooled["density_change"], strict=True):
+        assert (got["measure"], got["n"]) == (want["measure"], want["n"])
+        assert_allclose([got["mean"], got["ci_low"], got["ci_high"]],
+                        [want["mean"], want["ci_low"], want["ci_high"]], rtol=1e-9)
+    # durations: events, shortest and longest exactly; medians are not summable
+    want = _counts(whole["ae_duration"], ("term",), ("events", "min_days", "max_days"))
+    assert _counts(pooled["ae_duration"], ("term",), ("events", "min_days", "max_days")) == want
+    # p-chart: centre and limits recomputed from the pooled quarterly counts
+    got = {(r["family"], r["quarter"]): r for r in pooled["quarterly"]}
+    for r in whole["quarterly"]:
+        g = got[(r["family"], r["quarter"])]
+        assert_allclose([g["centre"], g["lcl"], g["ucl"]], [r["centre"], r["lcl"], r["ucl"]],
+                        rtol=1e-12)
+        assert (g["beyond_limits"], g["run_flag"]) == (r["beyond_limits"], r["run_flag"])
+    # practitioner funnel: per-clinic practitioners sum to the whole's, same pooled p0
+    per: dict = {}
+    for r in pooled["funnel"]:
+        key = (r["practitioner_id"].split(":", 1)[1],)
+        per[key] = tuple(a + b for a, b in zip(per.get(key, (0, 0)), (r["k"], r["n"])))
+    assert per == _counts(whole["funnel"], ("practitioner_id",), ("k", "n"))
+    assert_allclose({r["p0"] for r in pooled["funnel"]}.pop(), whole["funnel"][0]["p0"])
 
 
 def test_three_clinics_strata_equal_the_whole(split_and_whole):

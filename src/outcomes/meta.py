@@ -214,9 +214,9 @@ def meta_proportion(k, n, labels=None, *, level: float = 0.95,
     return MetaResult(summary=summary, studies=studies)
 
 
-def _flag(rate, low95, high95, low998, high998):
-    return np.select([rate > high998, rate > high95, rate < low998, rate < low95],
-                     ["above 99.8%", "above 95%", "below 99.8%", "below 95%"], "within")
+def _level_name(level: float) -> str:
+    """0.95 -> "95", 0.998 -> "998" (as the ``funnel`` frame of an analysis)."""
+    return f"{level:.10g}".split(".")[-1]
 
 
 def funnel_data(k, n, labels, p0: float, *, levels=(0.95, 0.998)) -> pd.DataFrame:
@@ -230,36 +230,40 @@ def funnel_data(k, n, labels, p0: float, *, levels=(0.95, 0.998)) -> pd.DataFram
         Clinic names.
     p0 : float
         The reference rate (fraction 0-1): the pooled or a published rate.
-    levels : tuple of float
-        Two funnel levels (default 95% and 99.8%).
+    levels : sequence of float
+        Funnel levels (default 95% and 99.8%).
 
     Returns
     -------
     DataFrame
-        ``label``, ``k``, ``n``, ``rate``, ``p0``, ``low95``, ``high95``, ``low998``,
-        ``high998`` (limits for a rate at that ``n``, :func:`outcomes.stats.funnel_limits`),
-        ``flag`` (``within``, ``above 95%``, ``above 99.8%``, ``below 95%``,
-        ``below 99.8%``). Clinics with ``n == 0`` are left out.
+        ``label``, ``k``, ``n``, ``rate``, ``p0``, then ``low<L>``, ``high<L>`` per level
+        (``low95``, ``high95``, ``low998``, ``high998`` by default; limits for a rate at that
+        ``n``, :func:`outcomes.stats.funnel_limits`), ``flag`` (``within``, ``above 95%``,
+        ``above 99.8%``, ``below 95%``, ``below 99.8%``: the widest limit crossed), as the
+        practitioner ``funnel`` frame of an analysis. Clinics with ``n == 0`` are left out.
     """
     k = np.atleast_1d(np.asarray(k, dtype=float))
     n = np.atleast_1d(np.asarray(n, dtype=float))
     keep = n > 0
     k, n, labels = k[keep], n[keep], [lab for lab, kp in zip(labels, keep, strict=True) if kp]
+    levels = sorted(float(v) for v in levels)
     out = pd.DataFrame({"label": pd.array(labels, dtype="string"), "k": k.astype(np.int64),
                         "n": n.astype(np.int64), "rate": k / np.where(n > 0, n, 1),
                         "p0": float(p0)})
-    if not len(out):
-        for col in ("low95", "high95", "low998", "high998"):
-            out[col] = pd.Series(dtype=float)
-        out["flag"] = pd.Series(dtype="string")
-        return out
-    lim = stats.funnel_limits(n, float(p0), levels=tuple(levels))
-    for level, suffix in zip(levels, ("95", "998"), strict=True):
-        part = lim[np.isclose(lim["level"].to_numpy(float), level)]
-        out[f"low{suffix}"] = part["low"].to_numpy(float)
-        out[f"high{suffix}"] = part["high"].to_numpy(float)
-    out["flag"] = pd.array(_flag(out["rate"], out["low95"], out["high95"], out["low998"],
-                                 out["high998"]), dtype="string")
+    lim = stats.funnel_limits(n, float(p0), levels=levels) if len(out) else None
+    flag = np.full(len(out), "within", dtype=object)
+    for lv in levels:  # widest level last, so it wins
+        name = _level_name(lv)
+        if lim is None:
+            out[f"low{name}"] = out[f"high{name}"] = np.zeros(0)
+            continue
+        part = lim[np.isclose(lim["level"].to_numpy(float), lv)]
+        low, high = part["low"].to_numpy(float), part["high"].to_numpy(float)
+        out[f"low{name}"], out[f"high{name}"] = low, high
+        pct = f"{lv * 100:.10g}%"
+        rate = out["rate"].to_numpy(float)
+        flag = np.where(rate > high, f"above {pct}", np.where(rate < low, f"below {pct}", flag))
+    out["flag"] = pd.array(flag.astype(str), dtype="string")
     return out
 
 

@@ -18,12 +18,14 @@ Decisions
   files. The same file twice (same SHA-256) is refused for the same reason.
 - Clinics may have different cut-offs (each is listed in ``clinics``); the pooled ``cutoff``
   is the latest. Their outcome definitions must match exactly.
-- Practitioner pseudonyms are per clinic: the ``practitioner`` stratum's levels become
-  ``"<clinic>:<level>"``.
+- Practitioner pseudonyms are per clinic: the ``practitioner`` stratum's levels and the
+  ``funnel``'s ``practitioner_id`` become ``"<clinic>:<pseudonym>"``; the practitioner funnel
+  is drawn against the pooled rate.
 - What cannot be summed exactly is not invented: ``ae_duration`` keeps events, min and max and
   sets medians and quartiles to ``None``; ``density_change`` means and t intervals are pooled
-  exactly from each clinic's mean, n and interval; ``model`` is empty; the practitioner funnel
-  is replaced by the clinics' funnel in ``meta``.
+  exactly from each clinic's mean, n and interval; ``model`` is empty (``model_note`` says
+  why). The clinics' own funnel (clinics against the pooled and the published rate) is in
+  ``meta``.
 - ``pool_results`` returns exact counts (``shareable`` False); the ``outcomes pool`` command
   writes the JSON and the HTML report shareable (counts 1-4 shown as ``"<5"``).
 """
@@ -459,7 +461,8 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
         The results shape (``format_version``, ``package_version``, ``kind``, ``cutoff``,
         ``definitions``, ``shareable``, ``cohort``, ``flow``, ``response``,
         ``density_sensitivity``, ``density_change``, ``adverse_events``, ``ae_timing``,
-        ``ae_duration``, ``protocol``, ``screening``, ``strata``, ``quarterly``, ``model``)
+        ``ae_duration``, ``protocol``, ``screening``, ``strata``, ``funnel``, ``quarterly``,
+        ``model``, ``model_note``)
         with counts summed and rates, intervals and tests recomputed, plus ``clinics``
         (list of {``label``, ``sha256``, ``package_version``, ``cutoff``}) and ``meta``
         ({``summary``, ``studies``, ``funnel``}: see :mod:`outcomes.meta`, one block per
@@ -517,6 +520,17 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
         tables["strata"] = _rates(_sum(df, "strata"), defs)
     else:
         tables["strata"] = df
+    df = _frame(files, "funnel")
+    if len(df):  # practitioners (named per clinic) against the pooled rate
+        df["practitioner_id"] = df["clinic"] + ":" + df["practitioner_id"].astype(str)
+        g = df.groupby("practitioner_id", sort=False)[["k", "n"]].sum().reset_index()
+        p0 = g["k"].sum() / g["n"].sum() if g["n"].sum() else 0.0
+        tables["funnel"] = meta.funnel_data(
+            g["k"], g["n"], g["practitioner_id"].tolist(), p0,
+            levels=tuple(defs.get("funnel_levels", (0.95, 0.998)))
+        ).rename(columns={"label": "practitioner_id"})
+    else:
+        tables["funnel"] = df
     df = _frame(files, "density_change")
     tables["density_change"] = _pool_density_change(df, defs) if len(df) else df
     df = _frame(files, "ae_duration")
