@@ -433,9 +433,8 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
     ax.set_ylim(0, 100)
     ax.set_xlabel("Quarter of the 12-month assessment")
     ax.set_ylabel("Patients improved (%)")
-    ax.set_title(title + (f": {pretty(family).lower()}" if family else ""), pad=24)
-    ax.legend(fontsize=8, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-              ncol=3)
+    ax.set_title(title + (f": {pretty(family).lower()}" if family else ""))
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
 
 

@@ -331,7 +331,8 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
     progress : callable, optional
         Called with one line of progress text per step (default: print to stderr).
     workers : int, optional
-        Notebooks executed at once (default: the number of CPUs, at least 2).
+        Notebooks executed at once (default: twice the number of CPUs; a kernel spends part
+        of its start waiting).
 
     Returns
     -------
@@ -371,7 +372,7 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
             return path, label, time.perf_counter() - start
 
         # the notebooks are independent: run a few kernels at once (threads wait on them)
-        workers = max(1, min(len(NOTEBOOKS), workers or max(2, os.cpu_count() or 2)))
+        workers = max(1, min(len(NOTEBOOKS), workers or 2 * (os.cpu_count() or 1)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             jobs = [pool.submit(one, item) for item in NOTEBOOKS]
             for i, job in enumerate(as_completed(jobs), start=2):

@@ -19,7 +19,7 @@ from outcomes.text import fmt_ci, fmt_pct
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
            "density_change_table", "sensitivity_table", "model_table", "load_counts_table",
-           "quarantine_table", "quarantine_summary", "published_records", "benchmark_labels", "sentinel_table", "screening_cases_table", "provenance_table", "to_html", "banner_html",
+           "quarantine_table", "quarantine_summary", "published_records", "published_table", "benchmark_labels", "sentinel_table", "screening_cases_table", "provenance_table", "to_html", "banner_html",
            "sentences_html", "REPORT_CSS"]
 
 _WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all": "All patients",
@@ -53,9 +53,17 @@ def _pcts(values, digits: int = 1) -> list[str]:
 
 
 def _cis(low, high) -> list[str]:
+    """Intervals as text, joined by a non-breaking hyphen so that a cell never splits one."""
     lo = pd.to_numeric(pd.Series(low, dtype="object"), errors="coerce")
     hi = pd.to_numeric(pd.Series(high, dtype="object"), errors="coerce")
-    return [fmt_ci(a, b) for a, b in zip(lo, hi)]
+    return [_nb(fmt_ci(a, b)) for a, b in zip(lo, hi)]
+
+
+def _nb(text: str) -> str:
+    """``70.1-84.0%`` -> ``70.1‑84.0%``: U+2011 between the bounds (a leading minus stays)."""
+    if text == "-":
+        return text
+    return text[:1] + text[1:].replace("-", "\u2011", 1)
 
 
 def _p(values) -> list[str]:
@@ -324,6 +332,17 @@ def published_records(figures: pd.DataFrame, *, exclude=()) -> pd.DataFrame:
                          "comparability": f["comparability"].astype(str)}).reset_index(drop=True)
 
 
+def published_table(records: pd.DataFrame) -> pd.DataFrame:
+    """:func:`published_records` for reading: ``Study, Outcome, Published rate, Population,
+    Protocol, Comparability``."""
+    r = records.reset_index(drop=True)
+    rate = [f"{fmt_pct(k / n)} ({k}/{n})" for k, n in zip(r["k"].astype(int), r["n"].astype(int))]
+    return pd.DataFrame({"Study": r["label"].to_list(), "Outcome": [_word(o) for o in r["outcome"]],
+                         "Published rate": rate, "Population": r["population"].to_list(),
+                         "Protocol": r["protocol"].to_list(),
+                         "Comparability": r["comparability"].to_list()})
+
+
 def benchmark_labels(figures: pd.DataFrame) -> dict[str, str]:
     """Registry id -> ``"Study et al. year"`` (for :func:`outcomes.figures.forest_plot`)."""
     return dict(zip(figures["id"].astype(str),
@@ -388,9 +407,8 @@ REPORT_CSS = """
 .outcomes-table th {background: #eef3f8; text-align: left; padding: 4px 8px;
   border-bottom: 2px solid #0072B2;}
 .outcomes-table td {padding: 3px 8px; border-bottom: 1px solid #e3e3e3;
-  text-align: left !important; white-space: nowrap;}
+  text-align: left !important; max-width: 34em;}
 .outcomes-table th {text-align: left !important;}
-.outcomes-table td:last-child {white-space: normal;}
 .outcomes-banner {padding: 10px 14px; margin: 0 0 12px 0; border-radius: 4px;
   font-weight: 600; font-size: 14px;}
 .outcomes-banner.shareable {background: #e6f4ee; border-left: 6px solid #009E73;}
