@@ -97,9 +97,10 @@ def event_session_numbers(cohort: Cohort) -> pd.Series:
     number[s_code] = s["session_number"].to_numpy(float)
     via_id = pd.Series(np.where(e_code >= 0, number[e_code], np.nan), index=ae.index)
     left = pd.DataFrame({"row": np.arange(len(ae)), "_pid": ae["_pid"].to_numpy("int64"),
-                         "date": ae["onset_date"].to_numpy()}).dropna(subset=["date"])
+                         "date": ae["onset_date"].to_numpy("datetime64[ns]")}
+                        ).dropna(subset=["date"])
     right = pd.DataFrame({"_pid": s["_pid"].to_numpy("int64"),
-                          "date": s["session_date"].to_numpy(),
+                          "date": s["session_date"].to_numpy("datetime64[ns]"),
                           "number": s["session_number"].to_numpy()})
     asof = pd.merge_asof(left.sort_values("date", kind="stable"),
                          right.sort_values("date", kind="stable"), on="date", by="_pid",
