@@ -214,7 +214,8 @@ def test_mismatched_definitions_name_key_and_values(tmp_path):
     other = results(2)
     other["definitions"]["confidence"] = 0.9
     a, b = write(tmp_path, "a", results()), write(tmp_path, "b", other)
-    with pytest.raises(ResultsFileError, match=r"'confidence' is 0.95 in a but 0.9 in b"):
+    with pytest.raises(ResultsFileError, match=r"'confidence' is 0.95 in .*a.json but 0.9 in "
+                                                r".*b.json"):
         pool.pool_results([a, b])
 
 
@@ -275,9 +276,9 @@ CUTOFF = "2026-09-30"
 
 
 @pytest.fixture(scope="module")
-def split_and_whole(tmp_path_factory):
+def split_root(tmp_path_factory):
     """One synthetic export split by patient into three clinics; each and the whole analysed
-    with ``outcomes analyze --no-model --json``."""
+    with ``outcomes analyze --no-model --json``. Returns the folder."""
     import numpy as np
 
     from outcomes.sample import generate_sample, write_export
@@ -286,17 +287,20 @@ def split_and_whole(tmp_path_factory):
     tables = generate_sample(240, seed=11, end=CUTOFF)
     ids = tables["patients"]["patient_id"].to_numpy()
     clinic_of = dict(zip(ids, np.random.default_rng(5).integers(0, 3, len(ids)), strict=True))
-    paths = {}
     for name, part in [("whole", None), ("clinic_a", 0), ("clinic_b", 1), ("clinic_c", 2)]:
         sub = {t: (df if part is None else
                    df[df["patient_id"].map(clinic_of).to_numpy() == part].reset_index(drop=True))
                for t, df in tables.items()}
         write_export(sub, root / name)
-        paths[name] = root / f"{name}.json"
         assert main(["analyze", str(root / name), "--no-model", "--cutoff", CUTOFF,
-                     "--json", str(paths[name])]) == 0
-    whole = json.loads(paths["whole"].read_text())
-    pooled = pool.pool_results([paths["clinic_a"], paths["clinic_b"], paths["clinic_c"]])
+                     "--json", str(root / f"{name}.json")]) == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def split_and_whole(split_root):
+    whole = json.loads((split_root / "whole.json").read_text())
+    pooled = pool.pool_results([split_root / f"clinic_{c}.json" for c in "abc"])
     return whole, pooled
 
 
@@ -375,3 +379,33 @@ def test_three_clinics_meta_and_provenance(split_and_whole):
             and s["group"] == "all" and s["outcome"] == "improved"]
     assert [r["k_studies"] for r in rows] == [3, 3]
     json.dumps(pooled, allow_nan=False)
+
+
+def test_real_shareable_file_refused_asking_for_the_aggregate(split_root, tmp_path, capsys):
+    from outcomes.analysis import analyze
+    from outcomes.load import load  # `from outcomes import load` gives the module once imported
+
+    shared = analyze(load(split_root / "clinic_a"), cutoff=CUTOFF, model=False)
+    path = write(tmp_path, "clinic_a_shareable", shared.to_dict(shareable=True))
+    capsys.readouterr()
+    assert main(["pool", path, str(split_root / "clinic_b.json")]) == 2
+    err = capsys.readouterr().err
+    assert "is suppressed ('<5')" in err and "outcomes analyze --json FILE" in err
+    # the same analysis, not suppressed, given as a dict, pools
+    out = pool.pool_results([shared.to_dict(), split_root / "clinic_b.json"])
+    assert out["cohort"]["patients"] == shared.cohort_counts()["patients"] + json.loads(
+        (split_root / "clinic_b.json").read_text())["cohort"]["patients"]
+
+
+def test_real_mismatched_definitions_refused(split_root, tmp_path, capsys):
+    toml = tmp_path / "defs.toml"
+    toml.write_text("assessment_window = [300, 430]\n")
+    other = tmp_path / "clinic_c_other.json"
+    assert main(["analyze", str(split_root / "clinic_c"), "--no-model", "--cutoff", CUTOFF,
+                 "--definitions", str(toml), "--json", str(other)]) == 0
+    capsys.readouterr()
+    assert main(["pool", str(split_root / "clinic_a.json"), str(other)]) == 2
+    err = capsys.readouterr().err
+    assert ("'assessment_window' is [270, 450] in " + str(split_root / "clinic_a.json")
+            + " but [300, 430] in " + str(other)) in err
+    assert "Traceback" not in err

@@ -17,7 +17,8 @@ Decisions
 - A pooled file is not pooled again (a clinic could be counted twice): pool the clinics' own
   files. The same file twice (same SHA-256) is refused for the same reason.
 - Clinics may have different cut-offs (each is listed in ``clinics``); the pooled ``cutoff``
-  is the latest. Their outcome definitions must match exactly.
+  is the latest. Their outcome definitions must match exactly, except the density model's
+  settings (the model is not pooled) and ``min_cell`` (the pool suppresses with the largest).
 - Practitioner pseudonyms are per clinic: the ``practitioner`` stratum's levels and the
   ``funnel``'s ``practitioner_id`` become ``"<clinic>:<pseudonym>"``; the practitioner funnel
   is drawn against the pooled rate.
@@ -166,7 +167,12 @@ def read_results(path, *, source: str | None = None) -> dict:
         ``"<5"`` count; a count that is not a whole number.
     """
     if isinstance(path, Mapping):
-        data, source = path, source or "results"
+        # a deep, JSON-normalised copy: tuples -> lists as in a file; the input is not touched
+        try:
+            data = json.loads(json.dumps(path, default=str))
+        except (TypeError, ValueError) as err:
+            raise _fail(source or "results", f"is not JSON-able ({err}).") from None
+        source = source or "results"
     else:
         p = Path(path)
         source = source or str(p)
@@ -234,12 +240,17 @@ def read_results(path, *, source: str | None = None) -> dict:
     return dict(data)
 
 
+#: definitions that do not change a pooled count: the model's settings (the model is not
+#: pooled) and ``min_cell`` (suppression only; the pool uses the largest)
+_DEFINITIONS_NOT_COMPARED = ("model_max_patients", "model_seed", "min_cell")
+
+
 def _check_definitions(files: list[tuple[str, Mapping]]) -> None:
     """Refuse files whose outcome definitions differ, naming the key and the values."""
     ref_label, ref = files[0][0], files[0][1]["definitions"]
     for label, data in files[1:]:
         defs = data["definitions"]
-        for key in sorted(set(ref) | set(defs)):
+        for key in sorted((set(ref) | set(defs)) - set(_DEFINITIONS_NOT_COMPARED)):
             a, b = ref.get(key, "<absent>"), defs.get(key, "<absent>")
             if a != b:
                 raise ResultsFileError(
@@ -496,8 +507,12 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
         files.append((label, data))
         clinics.append({"label": label, "sha256": sha,
                         "package_version": data["package_version"], "cutoff": data["cutoff"]})
-    _check_definitions(files)
+    _check_definitions([(source, d) for source, (_, d) in zip(seen.values(), files,
+                                                               strict=True)])
     defs = dict(files[0][1]["definitions"])
+    mins = [d["definitions"].get("min_cell") for _, d in files]
+    if all(_is_count(m) for m in mins):
+        defs["min_cell"] = max(mins)
 
     out: dict = {"format_version": FORMAT_VERSION, "package_version": __version__,
                  "kind": "pooled", "cutoff": max(c["cutoff"] for c in clinics),
