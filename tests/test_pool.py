@@ -409,3 +409,21 @@ def test_real_mismatched_definitions_refused(split_root, tmp_path, capsys):
     assert ("'assessment_window' is [270, 450] in " + str(split_root / "clinic_a.json")
             + " but [300, 430] in " + str(other)) in err
     assert "Traceback" not in err
+
+
+def test_missing_file_refused_with_exit_2(tmp_path, capsys):
+    good = write(tmp_path, "good", results())
+    assert main(["pool", good, str(tmp_path / "absent.json")]) == 2
+    err = capsys.readouterr().err
+    assert "absent.json: cannot be read" in err and "Traceback" not in err
+
+
+def test_pooled_notebook_is_committed_without_outputs():
+    import nbformat
+    from importlib import resources
+
+    text = resources.files("outcomes").joinpath("notebooks", pool.POOLED_NOTEBOOK).read_text()
+    nb = nbformat.reads(text, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])

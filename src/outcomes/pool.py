@@ -277,10 +277,15 @@ def _frame(files: list[tuple[str, Mapping]], table: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def _same_or_none(values: pd.Series):
+    """A label column kept when every clinic has the same value (a note, a benchmark id)."""
+    return values.iloc[0] if values.nunique(dropna=False) == 1 else None
+
+
 def _sum(df: pd.DataFrame, table: str) -> pd.DataFrame:
     keys, counts = TABLES[table]
     firsts = [c for c in df.columns if c not in (*keys, *counts, "clinic")]
-    agg = {c: "sum" for c in counts} | {c: "first" for c in firsts}
+    agg = {c: "sum" for c in counts} | {c: _same_or_none for c in firsts}
     return df.groupby(list(keys), sort=False, dropna=False).agg(agg).reset_index()
 
 
