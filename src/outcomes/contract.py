@@ -165,7 +165,8 @@ _IDENTIFIER_WORDS = {
 _EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 # a phone or card number: optional +, then digits with spaces, dots, dashes or brackets,
 # nine or more digits in all
-_PHONE = r"\+?[\d\s().\-/]*"
+_PHONE = r"\+?[\s().\-/]*(\d[\s().\-/]*){9,}"
+_CONTACT = f"^{_EMAIL}$|^{_PHONE}$"
 
 
 def normalise_name(name: object) -> str:
@@ -218,8 +219,6 @@ def looks_like_contact(values):
     import pyarrow.compute as pc
 
     arr = pa.array(values.astype("string").array)
-    email = pc.match_substring_regex(arr, f"^{_EMAIL}$")
-    phone = pc.and_(pc.match_substring_regex(arr, f"^{_PHONE}$"),
-                    pc.greater_equal(pc.count_substring_regex(arr, r"\d"), 9))
-    flag = pc.fill_null(pc.or_(email, phone), False).to_numpy(zero_copy_only=False)
+    flag = pc.fill_null(pc.match_substring_regex(arr, _CONTACT), False)
+    flag = flag.to_numpy(zero_copy_only=False)
     return pd.Series(np.asarray(flag, dtype=bool), index=values.index)

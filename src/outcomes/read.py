@@ -31,7 +31,16 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _DELIMITERS = (",", ";", "\t")
-_NULLS = pa.array(sorted(NULL_SPELLINGS))
+
+def _case_variants(word: str) -> set[str]:
+    out = {""}
+    for ch in word:
+        out = {o + v for o in out for v in {ch.lower(), ch.upper()}}
+    return out
+
+
+# every upper/lower-case variant, so that no lower-casing of whole columns is needed
+_NULLS = pa.array(sorted(set().union(*(_case_variants(w) for w in NULL_SPELLINGS))))
 
 
 @dataclass(frozen=True)
@@ -241,9 +250,11 @@ def _excel_cell(v: object) -> str:
 # --------------------------------------------------------------------------------------------
 def _clean_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trim; the spellings of 'no value' become null."""
-    col = pc.utf8_trim_whitespace(col)
-    is_null = pc.is_in(pc.utf8_lower(col), value_set=_NULLS)
-    return pc.if_else(pc.fill_null(is_null, True), pa.scalar(None, pa.string()), col)
+    col = pc.utf8_trim_whitespace(col.cast(pa.string()))
+    is_null = pc.is_in(col, value_set=_NULLS)
+    if not pc.any(is_null).as_py():
+        return col
+    return pc.if_else(is_null, pa.scalar(None, pa.string()), col)
 
 
 def _resolve(name: str, label: str, headers: list[str], table: pa.Table,

@@ -25,6 +25,7 @@ __all__ = ["Validated", "validate", "QUARANTINE_COLUMNS", "parse_dates", "parse_
            "parse_yes_no"]
 
 QUARANTINE_COLUMNS = ("table", "row", "column", "value", "rule")
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 DATE_FORMATS = ("ISO", "DMY", "MDY")
 
 _ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
@@ -108,15 +109,19 @@ def parse_dates(text: pd.Series, date_format: str = "ISO") -> tuple[pd.Series, p
 def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> pd.Series:
     """Parse numbers written as text -> float64 (NaN where missing or not a finite number).
 
-    With ``decimal_comma`` a ``,`` is read as the decimal point (``"2,5"`` -> 2.5).
+    Accepted: an optional sign, digits with an optional decimal point, an optional exponent
+    (``1.5``, ``-2``, ``.5``, ``1e2``); spaces are ignored. With ``decimal_comma`` a ``,`` is
+    read as the decimal point (``"2,5"`` -> 2.5).
     """
-    s = pd.Series(text, dtype="string").str.replace(" ", "", regex=False)
+    index = text.index if isinstance(text, pd.Series) else None
+    arr = pc.replace_substring(_arrow(text), " ", "")
     if decimal_comma:
-        s = s.str.replace(",", ".", regex=False)
-    num = pd.to_numeric(s, errors="coerce")
-    values = num.to_numpy(dtype="float64", na_value=np.nan)
+        arr = pc.replace_substring(arr, ",", ".")
+    ok = pc.fill_null(pc.match_substring_regex(arr, _NUMBER), False)
+    nums = pc.cast(pc.if_else(ok, arr, pa.scalar(None, arr.type)), pa.float64())
+    values = np.asarray(nums.to_numpy(zero_copy_only=False), dtype="float64").copy()
     values[~np.isfinite(values)] = np.nan
-    return pd.Series(values, index=s.index, dtype="float64")
+    return pd.Series(values, index=index, dtype="float64")
 
 
 def parse_yes_no(text: pd.Series) -> pd.Series:
@@ -136,24 +141,10 @@ def _arrow(s) -> pa.Array:
     return pa.array(pd.Series(s, dtype="string").array)
 
 
-def _isin(values: pd.Series, allowed) -> np.ndarray:
-    """Vectorised ``values.isin(allowed)`` (Arrow; missing -> False)."""
-    found = pc.is_in(_arrow(values), value_set=_arrow(allowed), skip_nulls=True)
-    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
-
-
-def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
-    """``table[key]`` for each key (``table`` has a unique text index); missing where absent.
-
-    Returns a Series on ``keys``' index.
-    """
-    if len(table) == 0:
-        return pd.Series([None] * len(keys), index=keys.index, dtype=object)
-    pos = pc.index_in(_arrow(keys), value_set=_arrow(pd.Series(table.index.astype(str))))
-    pos = pos.to_numpy(zero_copy_only=False).astype("float64")
-    found = ~np.isnan(pos)
-    out = table.iloc[np.where(found, pos, 0).astype(np.int64)].set_axis(keys.index)
-    return out.where(found)
+def _positions(keys: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Index (0-based) of each key's first occurrence in ``ids``; -1 when absent or missing."""
+    pos = pc.index_in(_arrow(keys), value_set=_arrow(ids), skip_nulls=True)
+    return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 # ------------------------------------------------------------------------------ rule texts
@@ -192,7 +183,12 @@ class _Table:
             return
         idx = np.flatnonzero(mask)
         values = self.text[column] if value is None else value
-        rules = rule.to_numpy()[idx] if isinstance(rule, pd.Series) else rule
+        if isinstance(rule, pd.Series):
+            rules = rule.to_numpy()[idx]
+        elif isinstance(rule, np.ndarray):       # one rule per hit, already selected
+            rules = rule
+        else:
+            rules = rule
         self.parts.append(pd.DataFrame({
             "table": self.name, "row": self.rows[idx], "column": column,
             "value": values.iloc[idx].fillna("").astype(str).to_numpy(),
@@ -296,36 +292,43 @@ class _Table:
     # -- identifiers
     def check_unique(self, column: str) -> None:
         ids = self.text[column]
-        dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+        first = _positions(ids, ids)
+        dup = (first >= 0) & (first != np.arange(self.n))
         if dup.any():
-            first = pd.Series(self.rows, index=ids.index).groupby(ids.to_numpy()).transform("min")
-            rule = (f"duplicate {column}: the same as row " +
-                    first.astype("Int64").astype("string").fillna("?") +
-                    "; IDs must be unique (the first row stands): remove or renumber this row")
+            rule = np.array([f"duplicate {column}: the same as row {r}; IDs must be unique "
+                             "(the first row stands): remove or renumber this row"
+                             for r in self.rows[first[dup]]], dtype=object)
             self.add(column, dup, rule)
 
     def check_parent(self, column: str, parent: _Table, accepted: np.ndarray,
-                     only: np.ndarray | None = None) -> None:
-        """Rows whose ``column`` value is not an accepted ``parent`` row's ID.
+                     only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Quarantine rows whose ``column`` is not the ID of an accepted ``parent`` row.
 
-        ``only``: check these rows only (e.g. rows whose patient is known and accepted).
+        ``only``: check these rows only (e.g. rows whose patient is accepted).
+
+        Returns
+        -------
+        pos : ndarray of int
+            Position of each row's parent in ``parent`` (its first row with that ID), -1 if
+            none or missing.
+        ok : ndarray of bool
+            The parent exists and was accepted.
         """
         ids = self.text[column]
-        p_ids = parent.text[column]
-        ok = _isin(ids, p_ids[accepted])
+        pos = _positions(ids, parent.text[column])
+        known = pos >= 0
+        ok = known & accepted[np.maximum(pos, 0)] if len(accepted) else known
         present = ids.notna().to_numpy() & (True if only is None else only)
-        known = _isin(ids, p_ids)
         unit = parent.name[:-1]
         follows = present & known & ~ok
         if follows.any():
-            first_row = pd.Series(parent.rows, index=p_ids.index).groupby(
-                p_ids.to_numpy()).min()
-            rule = (f"{unit} quarantined (see {parent.name} row " +
-                    _lookup(ids, first_row).astype("Int64").astype("string").fillna("?") +
-                    f"); this row follows it: fix that row")
+            rule = np.array([f"{unit} quarantined (see {parent.name} row {r}); this row "
+                             "follows it: fix that row" for r in parent.rows[pos[follows]]],
+                            dtype=object)
             self.add(column, follows, rule)
         self.add(column, present & ~known,
                  f"{column} not in {parent.name}; add the {unit} or correct the ID")
+        return pos, ok
 
     def frame(self, accepted: np.ndarray) -> pd.DataFrame:
         cols = {c: self.parsed[c] for c in self.parsed}
@@ -378,42 +381,45 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     patients_ok = ~p.bad_rows()
 
     s = t["sessions"]
-    s.check_parent("patient_id", p, patients_ok)
+    s_patient, _ = s.check_parent("patient_id", p, patients_ok)
     sessions_ok = ~s.bad_rows()
-    s_ids = s.text["session_id"][sessions_ok]
-    owner = pd.Series(s.text["patient_id"][sessions_ok].to_numpy(), index=s_ids.to_numpy())
-    owner = owner[~owner.index.duplicated()]
-    # first session per patient: every session row with a plausible date counts (a row
-    # quarantined for another reason still shows when treatment started)
-    s_dates = s.parsed["session_date"]
-    plausible = (s_dates.notna() & (s_dates <= today)
-                 & (s_dates >= pd.Timestamp(MIN_SESSION_DATE))).to_numpy()
-    first_session = s_dates[plausible].groupby(
-        s.text["patient_id"][plausible].to_numpy()).min()
+    # first session per patient (by position in patients): every session row with a plausible
+    # date counts (a row quarantined for another reason still shows when treatment started)
+    s_dates = s.parsed["session_date"].to_numpy()
+    plausible = (~np.isnat(s_dates) & (s_dates <= today.to_datetime64())
+                 & (s_dates >= np.datetime64(MIN_SESSION_DATE)) & (s_patient >= 0))
+    first_session = np.full(p.n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if plausible.any():
+        firsts = pd.Series(s_dates[plausible]).groupby(s_patient[plausible]).min()
+        first_session[firsts.index.to_numpy()] = firsts.to_numpy()
 
     m = t["measurements"]
-    m.check_parent("patient_id", p, patients_ok)
+    m_patient, m_patient_ok = m.check_parent("patient_id", p, patients_ok)
     m.add("density_per_cm2", (m.text["density_per_cm2"].isna()
                               & m.text["gpa_score"].isna()).to_numpy(),
           "at least one of density_per_cm2 and gpa_score is required; fill one in")
     e = t["adverse_events"]
-    e.check_parent("patient_id", p, patients_ok)
-    for child in (m, e):
-        sid = child.text["session_id"]
-        child_ok = sid.isna().to_numpy()
+    e_patient, e_patient_ok = e.check_parent("patient_id", p, patients_ok)
+    for child, c_patient, c_patient_ok in ((m, m_patient, m_patient_ok),
+                                           (e, e_patient, e_patient_ok)):
         # unknown or quarantined session (rows of a quarantined patient already follow it)
-        patient_ok = _isin(child.text["patient_id"], p.text["patient_id"][patients_ok])
-        child.check_parent("session_id", s, sessions_ok, only=patient_ok)
-        mine = _lookup(sid, owner).astype("string")
-        other = (mine.notna() & (mine != child.text["patient_id"])).fillna(False).to_numpy(bool)
-        child.add("session_id", other & ~child_ok,
-                  "the session belongs to another patient (patient " + mine.fillna("") +
-                  "); session_id must be a session of this row's patient")
-    first = _lookup(e.text["patient_id"], first_session).astype("datetime64[ns]")
-    onset = e.parsed["onset_date"]
-    early = (onset.notna() & first.notna()).to_numpy() & (onset.to_numpy() < first.to_numpy())
-    e.add("onset_date", early, "not before the patient's first session (" +
-          first.dt.strftime("%Y-%m-%d").fillna("") + "); correct the date or the patient_id")
+        pos, ok = child.check_parent("session_id", s, sessions_ok, only=c_patient_ok)
+        owner = s_patient[np.maximum(pos, 0)] if s.n else np.full(child.n, -1)
+        other = c_patient_ok & ok & (owner != c_patient)
+        if other.any():
+            who = p.text["patient_id"].to_numpy()[owner[other]]
+            child.add("session_id", other, np.array(
+                [f"the session belongs to another patient (patient {w}); session_id must be "
+                 "a session of this row's patient" for w in who], dtype=object))
+    first = (first_session[np.maximum(e_patient, 0)] if p.n
+             else np.full(e.n, np.datetime64("NaT"), dtype="datetime64[ns]"))
+    first[e_patient < 0] = np.datetime64("NaT")
+    onset = e.parsed["onset_date"].to_numpy()
+    early = ~np.isnat(onset) & ~np.isnat(first) & (onset < first)
+    if early.any():
+        e.add("onset_date", early, np.array(
+            [f"not before the patient's first session ({str(d)[:10]}); correct the date or "
+             "the patient_id" for d in first[early]], dtype=object))
 
     clean, counts = {}, []
     for name, table in t.items():
