@@ -381,3 +381,12 @@ def test_loadreport_and_export_are_frozen(base_export):
     with pytest.raises(AttributeError):
         base_export.patients = None
     assert isinstance(base_export.report, LoadReport)
+
+
+def test_outcomes_load_is_callable_even_after_the_submodule_import(small_export):
+    import outcomes
+    import outcomes.load  # noqa: F401  (replaces the package attribute with the module)
+    from outcomes import load as load_again
+
+    for fn in (outcomes.load, load_again):
+        assert isinstance(fn(small_export, today=LOAD_TODAY), Export)

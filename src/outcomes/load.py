@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,3 +205,15 @@ def cli_validate(args) -> int:
     else:
         print(format_summary(report))
     return 1 if args.strict and report.n_quarantined else 0
+
+
+class _CallableModule(types.ModuleType):
+    """Importing the submodule ``outcomes.load`` replaces the package attribute ``load`` (the
+    function) with this module; making the module callable keeps ``outcomes.load(path)`` and
+    ``from outcomes import load`` working either way."""
+
+    def __call__(self, *args, **kwargs) -> Export:
+        return load(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
