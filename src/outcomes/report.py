@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import pickle
 import re
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -254,7 +252,13 @@ def _quiet_kernel_manager():
     return QuietKernelManager
 
 
-def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | None = None):
+_RESET = ("# a fresh namespace in the shared kernel (imports stay loaded)\n"
+          "get_ipython().run_line_magic('reset', '-f')\n"
+          "__import__('matplotlib.pyplot').pyplot.close('all')")
+
+
+def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | None = None,
+                 km=None):
     """Execute one bundled notebook with papermill; returns the executed notebook.
 
     Parameters
@@ -267,6 +271,9 @@ def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | Non
         From :func:`find_kernel`.
     cwd : str, optional
         Working folder of the kernel.
+    km : KernelManager, optional
+        A kernel shared by several notebooks (see :func:`write_report`); the notebook then
+        starts from an empty namespace. Default: a kernel of its own.
 
     Raises
     ------
@@ -275,12 +282,17 @@ def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | Non
     """
     import papermill as pm
 
+    import nbformat
+
     nb = _read_notebook(filename)
+    engine = {"kernel_manager_class": _quiet_kernel_manager()}
+    if km is not None:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(_RESET))
+        engine = {"km": km}
     try:
         return pm.execute_notebook(nb, None, parameters=parameters, kernel_name=kernel,
                                    progress_bar=False, log_output=False, cwd=cwd,
-                                   execution_timeout=_TIMEOUT_S,
-                                   kernel_manager_class=_quiet_kernel_manager())
+                                   execution_timeout=_TIMEOUT_S, **engine)
     except pm.PapermillExecutionError as err:
         raise ReportError(f"notebook {filename} failed in cell {err.exec_count}: "
                           f"{err.ename}: {err.evalue}") from None
@@ -311,8 +323,7 @@ def notebook_html(nb, title: str) -> str:
 
 def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                  date_format: str = "ISO", decimal_comma: bool = False, mapping=None,
-                 definitions=None, quarter: str | None = None, progress=None,
-                 workers: int | None = None) -> list[Path]:
+                 definitions=None, quarter: str | None = None, progress=None) -> list[Path]:
     """Load, analyse, execute every notebook and write the HTML and ``results.json``.
 
     Parameters
@@ -330,9 +341,6 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         The quarter label shown in the titles.
     progress : callable, optional
         Called with one line of progress text per step (default: print to stderr).
-    workers : int, optional
-        Notebooks executed at once (default: twice the number of CPUs; a kernel spends part
-        of its start waiting).
 
     Returns
     -------
@@ -361,24 +369,23 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                   "shareable": bool(shareable), "min_cell": None,
                   "analysis_path": str(pickled)}
 
-        def one(item):
-            filename, label, html_name = item
-            start = time.perf_counter()
-            nb = run_notebook(filename, params, kernel=kernel, cwd=tmp)
-            title = f"{label.capitalize()} - {quarter or cutoff.isoformat()}"
-            path = out / html_name
-            path.write_text(notebook_html(nb, title + (" (shareable)" if shareable else "")),
-                            encoding="utf-8")
-            return path, label, time.perf_counter() - start
-
-        # the notebooks are independent: run a few kernels at once (threads wait on them)
-        workers = max(1, min(len(NOTEBOOKS), workers or 2 * (os.cpu_count() or 1)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            jobs = [pool.submit(one, item) for item in NOTEBOOKS]
-            for i, job in enumerate(as_completed(jobs), start=2):
-                path, label, seconds = job.result()
+        # one kernel runs every notebook in turn, each from an empty namespace: the kernel
+        # starts and the libraries are imported once, not once per notebook
+        km = _quiet_kernel_manager()(kernel_name=kernel)
+        try:
+            for i, (filename, label, html_name) in enumerate(NOTEBOOKS, start=2):
+                start = time.perf_counter()
+                nb = run_notebook(filename, params, kernel=kernel, cwd=tmp, km=km)
+                title = f"{label.capitalize()} - {quarter or cutoff.isoformat()}"
+                path = out / html_name
+                path.write_text(notebook_html(nb, title + (" (shareable)" if shareable
+                                                           else "")), encoding="utf-8")
                 written.append(path)
-                say(f"[{i}/{steps}] {label} ... {seconds:.1f} s")
+                say(f"[{i}/{steps}] {label} ... {time.perf_counter() - start:.1f} s")
+        finally:
+            if km.has_kernel:
+                from jupyter_core.utils import run_sync
+                run_sync(km.shutdown_kernel)(now=True)
     order = {html: i for i, (_, _, html) in enumerate(NOTEBOOKS)}
     written.sort(key=lambda p: order[p.name])
     results = out / "results.json"
