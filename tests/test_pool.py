@@ -316,9 +316,10 @@ def test_three_clinics_pooled_equal_the_whole_export(split_and_whole):
         keys, counts = pool.TABLES[table]
         assert _counts(pooled[table], keys, counts) == _counts(whole[table], keys, counts), table
     # rates and intervals recomputed from the pooled counts are the whole's
-    for table, cols in (("response", ("rate", "ci_low", "ci_high", "p_value", "fisher_p_value")),
+    for table, cols in (("response", ("rate", "ci_low", "ci_high", "p_value", "fisher_p_value",
+                                      "diff", "diff_ci_low", "diff_ci_high")),
                         ("adverse_events", ("rate", "ci_low", "ci_high", "session_rate",
-                                            "p_value"))):
+                                            "p_value", "fisher_p_value"))):
         keys = pool.TABLES[table][0]
         got = {tuple(r[k] for k in keys): r for r in pooled[table]}
         for rec in whole[table]:
