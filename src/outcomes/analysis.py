@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes import protocol, response, safety, strata
+from outcomes import protocol, registry, response, safety, strata
 from outcomes.cohort import build_cohort
 from outcomes.errors import AnalysisError
 from outcomes.model import MODEL_COLUMNS, density_model
@@ -252,8 +252,10 @@ def format_summary(a: Analysis) -> str:
         if isinstance(r.benchmark_id, str):
             bench = f"  vs {_pct(r.benchmark_rate).strip()} {r.benchmark_id} {_p(r.p_value)}"
             if not pd.isna(r.fisher_p_value):
+                derived = " (study k/n derived from its %)" if registry.benchmark(
+                    r.benchmark_id).derived else ""
                 bench += (f", Fisher {_p(r.fisher_p_value)}, diff {100 * r.diff:+.1f} pts "
-                          f"{_ci(r.diff_ci_low, r.diff_ci_high)}")
+                          f"{_ci(r.diff_ci_low, r.diff_ci_high)}{derived}")
         lines.append(f"  {r.family:<13}{r.group:<11}{r.outcome:<20}{r.k:>6}/{r.n:<6}"
                      f"{_pct(r.rate)} {_ci(r.ci_low, r.ci_high):<14}{bench}")
     ch = a.density_change.set_index("measure")
