@@ -224,3 +224,37 @@ def test_html_leaves_out_code_prompts_stderr_and_errors():
     assert "shown to the reader" in body
     for hidden in ("secret_code_here", "UserWarning", "boom", "Traceback", "In&nbsp;["):
         assert hidden not in body
+
+
+def test_context_frames_are_suppressed_and_patient_lists_refused_when_shareable():
+    from types import SimpleNamespace
+
+    from outcomes.report import ReportContext
+
+    analysis = SimpleNamespace(
+        cutoff=dt.date(2026, 9, 30),
+        response=pd.DataFrame({"k": [3, 40], "n": [50, 50], "rate": [0.06, 0.8]}),
+        cohort=pd.DataFrame({"patient_id": ["P1"]}))
+    now = dt.datetime(2026, 10, 1)
+    share = ReportContext(analysis, None, shareable=True, min_cell=5, run_time=now,
+                          quarter="2026Q3")
+    assert share.frame("response")["k"].tolist() == ["<5", 40]
+    assert pd.isna(share.frame("response")["rate"].iloc[0])
+    with pytest.raises(ReportError, match="never shown in shareable"):
+        share.frame("cohort")
+    assert share.cell == 5 and share.period == "2026Q3 (data to 30 September 2026)"
+    internal = ReportContext(analysis, None, shareable=False, min_cell=5, run_time=now)
+    assert internal.frame("response")["k"].tolist() == [3, 40] and internal.cell is None
+    assert internal.frame("cohort") is analysis.cohort
+
+
+def test_a_notebook_runs_standalone_on_the_bundled_sample(tmp_path):
+    """As in JupyterLab: no parameters given, it loads and analyses the sample itself."""
+    import papermill as pm
+
+    nb = pm.execute_notebook(str(ROOT / "notebooks" / "05-protocol.ipynb"), None,
+                             kernel_name=find_kernel(), progress_bar=False, cwd=str(tmp_path))
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    html = "".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
+    assert "Year one" in html and "Deviation" in html
