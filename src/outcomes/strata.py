@@ -33,8 +33,13 @@ def _levels(p: pd.DataFrame) -> dict[str, np.ndarray]:
         "minoxidil": np.where(mino.isna(), _MISSING,
                               np.where(mino.fillna(False), "yes", "no")).astype(object),
         "age_band": p["age_band"].astype(object).fillna(_MISSING).to_numpy(object),
-        "practitioner": p["practitioner_id"].astype(object).fillna(_MISSING).to_numpy(object),
+        "practitioner": _practitioner_level(p),
     }
+
+
+def _practitioner_level(p: pd.DataFrame) -> np.ndarray:
+    """Practitioner of every cohort row (text; missing -> "not recorded")."""
+    return p["practitioner_id"].astype(object).fillna(_MISSING).to_numpy(object)
 
 
 def strata_table(cohort: Cohort) -> pd.DataFrame:
@@ -109,7 +114,7 @@ def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "phot
     p = cohort.patients
     pre = _PREFIX[family]
     assessed = p[f"{pre}_assessed"].to_numpy(bool)
-    who = _levels(p)["practitioner"][assessed]
+    who = _practitioner_level(p)[assessed]   # not _levels(): severity is costly at scale
     hit = p[f"{pre}_{outcome}"].fillna(False).to_numpy(bool)[assessed]
     g = pd.DataFrame({"practitioner_id": who, "hit": hit}).groupby("practitioner_id")["hit"]
     out = g.agg(k="sum", n="size").reset_index().astype({"k": "int64", "n": "int64"})
