@@ -158,15 +158,25 @@ def _european(tables, folder: Path) -> Path:
     return folder
 
 
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def test_csv_european_excel_parquet_load_to_equal_tables(sample_tables, tmp_path):
-    ref = load(_sample_in(tmp_path / "csv", sample_tables, "csv"))
+    _sample_in(tmp_path / "csv", sample_tables, "csv")
+    _european(sample_tables, tmp_path / "eu")
+    _sample_in(tmp_path / "xlsx", sample_tables, "xlsx")
+    _sample_in(tmp_path / "parquet", sample_tables, "parquet")
+    before = _digests(tmp_path)
+    ref = load(tmp_path / "csv")
     others = {
-        "european": load(_european(sample_tables, tmp_path / "eu"), decimal_comma=True,
-                         date_format="DMY"),
-        "xlsx": load(_sample_in(tmp_path / "xlsx", sample_tables, "xlsx")),
+        "european": load(tmp_path / "eu", decimal_comma=True, date_format="DMY"),
+        "xlsx": load(tmp_path / "xlsx"),
         "xlsx_file": load(tmp_path / "xlsx" / "export.xlsx"),
-        "parquet": load(_sample_in(tmp_path / "parquet", sample_tables, "parquet")),
+        "parquet": load(tmp_path / "parquet"),
     }
+    assert _digests(tmp_path) == before                       # inputs not modified
     assert ref.report.n_quarantined == 0
     for name, export in others.items():
         for t in TABLES:

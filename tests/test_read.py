@@ -173,3 +173,20 @@ def test_damaged_parquet_stops_naming_the_file(small_export):
     assert str(err.value) == (f"{small_export / 'measurements.parquet'} could not be read "
                               "(ArrowInvalid). Export the table again as CSV (UTF-8), Parquet "
                               "or an .xlsx sheet.")
+
+
+def test_other_data_files_are_noted_not_read(small_export):
+    (small_export / "contacts.csv").write_text("x\n1\n")
+    (small_export / "README.md").write_text("not data")
+    raw = read_export(small_export)
+    assert raw.notes[0] == "contacts.csv: not a table of the contract; not read."
+    assert not any("README" in n for n in raw.notes)
+
+
+def test_old_excel_files_get_a_hint(tmp_path):
+    (tmp_path / "export.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(LoadError) as err:
+        read_export(tmp_path)
+    assert str(err.value) == (f"{tmp_path}: no patients file (required) (found: export.xls). "
+                              "Add patients.csv, patients.parquet or a sheet named patients "
+                              "(.xls and .ods files: save them as .xlsx or CSV).")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from outcomes.contract import CLEAN_COLUMNS, TABLES
+from outcomes.errors import LoadError
 from outcomes.read import read_export
 from outcomes.validate import QUARANTINE_COLUMNS, validate
 
@@ -136,8 +137,17 @@ def load(path: str | Path, *, date_format: str = "ISO", decimal_comma: bool = Fa
     >>> export.report.counts                            # doctest: +SKIP
     """
     raw = read_export(path, mapping=mapping)
-    checked = validate(raw.tables, date_format=date_format, decimal_comma=decimal_comma,
-                       today=today)
+    try:
+        checked = validate(raw.tables, date_format=date_format, decimal_comma=decimal_comma,
+                           today=today)
+    except LoadError:
+        raise
+    except Exception as err:  # noqa: BLE001 - bad data must never end in a traceback
+        raise LoadError(f"{path}: the export could not be checked "
+                        f"({type(err).__name__}: {err}).",
+                        fix="Please report this to the outcomes maintainers with this message; "
+                            "meanwhile check the export against docs/data-dictionary.md.",
+                        file=str(path)) from err
     counts = checked.counts.copy()
     counts.insert(1, "file", [raw.tables[t].file for t in counts["table"]])
     counts.insert(2, "present", [bool(raw.tables[t].present) for t in counts["table"]])

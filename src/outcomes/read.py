@@ -31,6 +31,8 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _DELIMITERS = (",", ";", "\t")
+# files in an export folder worth a note when they are not read
+_DATA_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES + (".xls", ".ods", ".json")
 
 def _case_variants(word: str) -> set[str]:
     out = {""}
@@ -368,6 +370,7 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
         raise LoadError(f"{path} does not exist.",
                         fix="Give the export folder or the .xlsx workbook.", file=str(path))
     sources: dict[str, tuple[str, Path, object]] = {}   # table -> (label, file, reader)
+    ignored: list[str] = []
     if path.is_dir():
         files = _find_files(path)
         books = [p for p in path.iterdir() if p.suffix.lower() in EXCEL_SUFFIXES
@@ -377,6 +380,9 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
         else:
             for table, p in files.items():
                 sources[table] = (str(p), p, None)
+            used = set(files.values())
+            ignored = sorted(p.name for p in path.iterdir() if p.is_file() and p not in used
+                             and p.suffix.lower() in _DATA_SUFFIXES)
     elif path.suffix.lower() not in EXCEL_SUFFIXES:
         raise LoadError(f"{path} is one file; an export is a folder of tables or a workbook.",
                         fix="Give the folder that holds patients, sessions, ... files.",
@@ -394,11 +400,13 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
     for table in REQUIRED_TABLES:
         if table not in sources:
             where = "sheet" if path.is_file() else "file"
-            raise LoadError(f"{path}: no {table} {where} (required).",
-                            fix=f"Add {table}.csv, {table}.parquet or a sheet named {table}.",
+            found = f" (found: {', '.join(ignored[:5])})" if ignored else ""
+            raise LoadError(f"{path}: no {table} {where} (required){found}.",
+                            fix=f"Add {table}.csv, {table}.parquet or a sheet named {table} "
+                                "(.xls and .ods files: save them as .xlsx or CSV).",
                             file=str(path))
     tables: dict[str, RawTable] = {}
-    notes: list[str] = []
+    notes: list[str] = [f"{name}: not a table of the contract; not read." for name in ignored]
     records = []
     for table in TABLES:
         if table not in sources:

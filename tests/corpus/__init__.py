@@ -96,7 +96,7 @@ CASES: tuple[Case, ...] = (
     Case("missing_required_table",
          base_files(sessions=None),
          stop="{dir}: no sessions file (required). Add sessions.csv, sessions.parquet or a "
-              "sheet named sessions."),
+              "sheet named sessions (.xls and .ods files: save them as .xlsx or CSV)."),
     Case("ambiguous_dates",
          base_files(sessions=SMALL_EXPORT["sessions"].replace("2025-01-10", "10/01/2025")
                     .replace("2025-01-12", "12/01/2025").replace("2025-02-01", "01/02/2025")
