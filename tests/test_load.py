@@ -400,3 +400,45 @@ def test_outcomes_load_is_callable_even_after_the_submodule_import(small_export)
 
     for fn in (outcomes.load, load_again):
         assert isinstance(fn(small_export, today=LOAD_TODAY), Export)
+
+
+# ------------------------------------------------------------------------------ fuzzing
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=st.sampled_from(list(TABLES)), row=st.integers(0, 1), column=st.integers(0, 6),
+       text=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                    max_size=20))
+def test_any_cell_text_is_accepted_or_quarantined_never_a_crash(tmp_path_factory, table, row,
+                                                               column, text):
+    lines = SMALL_EXPORT[table].splitlines()
+    cells = lines[1 + row].split(",")
+    cells[column] = _csv_cell(text)
+    files = {**SMALL_EXPORT, table: "\n".join([*lines[:1 + row], ",".join(cells),
+                                               *lines[2 + row:]]) + "\n"}
+    folder = write_export(tmp_path_factory.mktemp("fuzz"), files)
+    try:
+        export = load(folder, today=LOAD_TODAY)
+    except LoadError as err:        # a whole-file stop (e.g. the cell looks like a phone)
+        assert str(err).startswith(str(folder))
+        return
+    c = export.report.counts
+    assert (c["read"] == c["accepted"] + c["quarantined"]).all()
+    assert c.set_index("table")["read"].tolist() == [3, 4, 3, 2]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200), table=st.sampled_from(list(TABLES)))
+def test_any_bytes_in_a_file_load_or_stop_cleanly(tmp_path_factory, data, table):
+    folder = write_export(tmp_path_factory.mktemp("bytes"), {**SMALL_EXPORT, table: data})
+    try:
+        export = load(folder, today=LOAD_TODAY)
+    except LoadError as err:
+        assert str(folder) in str(err)
+        return
+    c = export.report.counts
+    assert (c["read"] == c["accepted"] + c["quarantined"]).all()
