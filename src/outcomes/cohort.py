@@ -153,7 +153,21 @@ def severity_group(scale: pd.Series, grade: pd.Series) -> pd.Series:
     The leading Roman (I-VII) or Arabic numeral of the grade is read (``IIIv`` -> 3,
     ``I-2`` -> 1). Groups: Norwood-Hamilton I-II mild, III-IV moderate, V-VII severe; Ludwig I
     mild, II moderate, III severe; Sinclair 1-2 mild, 3 moderate, 4-5 severe.
+
+    The text is parsed once per distinct (scale, grade) pair, not once per patient: a
+    registry of a million patients holds a few dozen pairs.
     """
+    pairs = pd.DataFrame({"scale": scale.astype("string"), "grade": grade.astype("string")},
+                         index=scale.index)
+    code = pairs.groupby(["scale", "grade"], dropna=False, sort=False).ngroup().to_numpy()
+    first = np.unique(code, return_index=True)[1]     # first row of each pair, in code order
+    distinct = pairs.iloc[first]
+    level = _severity_group(distinct["scale"], distinct["grade"]).to_numpy(object)
+    return pd.Series(level[code], index=scale.index, dtype="string")
+
+
+def _severity_group(scale: pd.Series, grade: pd.Series) -> pd.Series:
+    """:func:`severity_group`, parsing every row."""
     sc = scale.astype("string")
     g = grade.astype("string").str.strip().str.upper()
     roman = g.str.extract(r"^(VII|VI|V|IV|III|II|I)", expand=False)
