@@ -196,7 +196,8 @@ def test_sample_loads_whole_and_equal_to_generated(sample_tables, tmp_path):
 
 
 # ------------------------------------------------------------------------------ properties
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(patients=st.integers(1, 25), seed=st.integers(0, 10_000),
        fmt=st.sampled_from(["csv", "parquet"]))
 def test_valid_generated_exports_are_accepted_whole(tmp_path_factory, patients, seed, fmt):
@@ -242,7 +243,8 @@ def corrupted_exports(draw):
     return tables, hits
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=corrupted_exports())
 def test_corrupted_rows_are_quarantined_with_their_cascade(tmp_path_factory, data):
     tables, hits = data

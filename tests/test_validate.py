@@ -55,7 +55,6 @@ def test_day_month_year_without_format_is_ambiguous():
 
 def test_parse_numbers():
     s = pd.Series(["1.5", "2,5", " 3 ", "1e2", "inf", "abc", None], dtype="string")
-    assert parse_numbers(s).tolist()[:4] == [1.5, None, 3.0, 100.0] or True
     plain = parse_numbers(s).to_numpy()
     np.testing.assert_array_equal(plain, [1.5, np.nan, 3.0, 100.0, np.nan, np.nan, np.nan])
     comma = parse_numbers(s, decimal_comma=True).to_numpy()
@@ -109,7 +108,8 @@ def test_session_before_2000_and_pregnancy_test_spellings(tmp_path):
 def test_first_session_counts_even_when_that_session_is_quarantined(tmp_path):
     # P1's first session (S1) has a bad volume; an event without session_id on 2025-02-01 is
     # still after treatment started (2025-01-10), so only S1 and its children are quarantined
-    sessions = SMALL_EXPORT["sessions"].replace("S1,P1,2025-01-10,NP-01,1,", "S1,P1,2025-01-10,NP-01,x,")
+    sessions = SMALL_EXPORT["sessions"].replace("S1,P1,2025-01-10,NP-01,1,",
+                                                "S1,P1,2025-01-10,NP-01,x,")
     events = SMALL_EXPORT["adverse_events"] + "E3,P1,,2025-02-01,headache,,,\n"
     r = _check(tmp_path, sessions=sessions, adverse_events=events)
     assert {(t, row) for t, row, *_ in _q(r)} == {("sessions", 2), ("measurements", 2),

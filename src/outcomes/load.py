@@ -18,7 +18,7 @@ import pandas as pd
 from outcomes.contract import CLEAN_COLUMNS, TABLES
 from outcomes.errors import LoadError
 from outcomes.read import read_export
-from outcomes.validate import QUARANTINE_COLUMNS, validate
+from outcomes.validate import validate
 
 __all__ = ["load", "Export", "LoadReport", "cli_validate", "format_summary"]
 
