@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import types
 from dataclasses import dataclass, field
@@ -205,15 +206,13 @@ def cli_validate(args) -> int:
     export = load(args.data, date_format=args.date_format, decimal_comma=args.decimal_comma,
                   mapping=args.mapping)
     report = export.report
-    if args.json:
-        text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
-        try:
-            sys.stdout.write(text + "\n")
-            sys.stdout.flush()
-        except BrokenPipeError:          # e.g. piped into `head`
-            pass
-    else:
-        print(format_summary(report))
+    text = (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json
+            else format_summary(report))
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:              # e.g. piped into `head`: not an error of the data
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 1 if args.strict and report.n_quarantined else 0
 
 
