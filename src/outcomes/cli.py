@@ -8,6 +8,7 @@ message on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
 
@@ -94,13 +95,18 @@ def main(argv: list[str] | None = None) -> int:
 
     module, func = _COMMANDS[args.command]
     try:
-        return int(getattr(import_module(module), func)(args) or 0)
+        status = int(getattr(import_module(module), func)(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
+        return status
     except OutcomesError as err:
         print(f"outcomes {args.command}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("outcomes: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
