@@ -139,13 +139,24 @@ def parse_yes_no(text: pd.Series) -> pd.Series:
 
 def _arrow(s) -> pa.Array:
     """A Series (or Index) of text as an Arrow array (no copy for Arrow-backed strings)."""
-    return pa.array(pd.Series(s, dtype="string").array)
+    return pa.array(pd.Series(s, dtype="string").array).cast(pa.large_string())
 
 
 def _positions(keys: pd.Series, ids: pd.Series) -> np.ndarray:
     """Index (0-based) of each key's first occurrence in ``ids``; -1 when absent or missing."""
-    pos = pc.index_in(_arrow(keys), value_set=_arrow(ids), skip_nulls=True)
-    return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return _positions_many([keys], ids)[0]
+
+
+def _positions_many(keys: list[pd.Series], ids: pd.Series) -> list[np.ndarray]:
+    """:func:`_positions` for several key columns at once (one hash table of ``ids``)."""
+    arrays = [_arrow(k) for k in keys]
+    chunks = [c for a in arrays for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
+    if not chunks or sum(len(c) for c in chunks) == 0:
+        return [np.full(len(k), -1, dtype=np.int64) for k in keys]
+    combined = pa.chunked_array(chunks, type=chunks[0].type)
+    pos = pc.index_in(combined, value_set=_arrow(ids), skip_nulls=True)
+    flat = np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.split(flat, np.cumsum([len(k) for k in keys])[:-1])
 
 
 # ------------------------------------------------------------------------------ rule texts
@@ -291,9 +302,10 @@ class _Table:
         self.parsed[col.name] = dates
 
     # -- identifiers
-    def check_unique(self, column: str) -> None:
+    def check_unique(self, column: str, first: np.ndarray | None = None) -> None:
+        """Quarantine later rows repeating an ID; ``first``: precomputed positions."""
         ids = self.text[column]
-        first = _positions(ids, ids)
+        first = _positions(ids, ids) if first is None else first
         dup = (first >= 0) & (first != np.arange(self.n))
         if dup.any():
             rule = np.array([f"duplicate {column}: the same as row {r}; IDs must be unique "
@@ -302,10 +314,12 @@ class _Table:
             self.add(column, dup, rule)
 
     def check_parent(self, column: str, parent: _Table, accepted: np.ndarray,
-                     only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     only: np.ndarray | None = None,
+                     pos: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Quarantine rows whose ``column`` is not the ID of an accepted ``parent`` row.
 
-        ``only``: check these rows only (e.g. rows whose patient is accepted).
+        ``only``: check these rows only (e.g. rows whose patient is accepted); ``pos``:
+        precomputed positions (see below).
 
         Returns
         -------
@@ -316,7 +330,7 @@ class _Table:
             The parent exists and was accepted.
         """
         ids = self.text[column]
-        pos = _positions(ids, parent.text[column])
+        pos = _positions(ids, parent.text[column]) if pos is None else pos
         known = pos >= 0
         ok = known & accepted[np.maximum(pos, 0)] if len(accepted) else known
         present = ids.notna().to_numpy() & (True if only is None else only)
@@ -367,11 +381,16 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
                       date_format, decimal_comma) for name in TABLES}
     for table in t.values():
         table.check_columns(today)
-    t["patients"].check_unique("patient_id")
-    t["sessions"].check_unique("session_id")
-    t["adverse_events"].check_unique("event_id")
+    p, s, m, e = (t[n] for n in TABLES)
+    # where each ID points: one hash table per key column (the slow part at scale)
+    in_p = dict(zip(TABLES, _positions_many([x.text["patient_id"] for x in (p, s, m, e)],
+                                            p.text["patient_id"])))
+    in_s = dict(zip(TABLES[1:], _positions_many([x.text["session_id"] for x in (s, m, e)],
+                                                s.text["session_id"])))
+    p.check_unique("patient_id", in_p["patients"])
+    s.check_unique("session_id", in_s["sessions"])
+    e.check_unique("event_id")
 
-    p = t["patients"]
     sex, cbp = p.parsed["sex"], p.parsed["childbearing_potential"]
     p.add("childbearing_potential", (sex == "F").fillna(False).to_numpy(bool)
           & p.text["childbearing_potential"].isna().to_numpy(),
@@ -381,8 +400,7 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
           "yes or no is required when childbearing_potential is yes; fill in contraception")
     patients_ok = ~p.bad_rows()
 
-    s = t["sessions"]
-    s_patient, _ = s.check_parent("patient_id", p, patients_ok)
+    s_patient, _ = s.check_parent("patient_id", p, patients_ok, pos=in_p["sessions"])
     sessions_ok = ~s.bad_rows()
     # first session per patient (by position in patients): every session row with a plausible
     # date counts (a row quarantined for another reason still shows when treatment started)
@@ -394,17 +412,18 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
         firsts = pd.Series(s_dates[plausible]).groupby(s_patient[plausible]).min()
         first_session[firsts.index.to_numpy()] = firsts.to_numpy()
 
-    m = t["measurements"]
-    m_patient, m_patient_ok = m.check_parent("patient_id", p, patients_ok)
+    m_patient, m_patient_ok = m.check_parent("patient_id", p, patients_ok,
+                                             pos=in_p["measurements"])
     m.add("density_per_cm2", (m.text["density_per_cm2"].isna()
                               & m.text["gpa_score"].isna()).to_numpy(),
           "at least one of density_per_cm2 and gpa_score is required; fill one in")
-    e = t["adverse_events"]
-    e_patient, e_patient_ok = e.check_parent("patient_id", p, patients_ok)
+    e_patient, e_patient_ok = e.check_parent("patient_id", p, patients_ok,
+                                             pos=in_p["adverse_events"])
     for child, c_patient, c_patient_ok in ((m, m_patient, m_patient_ok),
                                            (e, e_patient, e_patient_ok)):
         # unknown or quarantined session (rows of a quarantined patient already follow it)
-        pos, ok = child.check_parent("session_id", s, sessions_ok, only=c_patient_ok)
+        pos, ok = child.check_parent("session_id", s, sessions_ok, only=c_patient_ok,
+                                     pos=in_s[child.name])
         owner = s_patient[np.maximum(pos, 0)] if s.n else np.full(child.n, -1)
         other = c_patient_ok & ok & (owner != c_patient)
         if other.any():
