@@ -38,7 +38,7 @@ DTYPES = {
 
 @dataclass(frozen=True)
 class FakeExport:
-    """Stand-in for ``outcomes.load.Export`` (same four table attributes)."""
+    """Stand-in for ``outcomes.loader.Export`` (same four table attributes)."""
 
     patients: pd.DataFrame
     sessions: pd.DataFrame

@@ -108,9 +108,9 @@ def test_summary_has_no_patient_rows(export, analysis):
 
 
 def test_cli_with_reference_export(monkeypatch, export, capsys, tmp_path):
-    import outcomes.load
+    import outcomes.loader
 
-    monkeypatch.setattr(outcomes.load, "load", lambda *a, **k: export)
+    monkeypatch.setattr(outcomes.loader, "load", lambda *a, **k: export)
     assert main(["analyze", "ignored", "--cutoff", REFERENCE_CUTOFF, "--no-model",
                  "--json", "-"]) == 0
     out = capsys.readouterr()

@@ -384,7 +384,7 @@ def test_three_clinics_meta_and_provenance(split_and_whole):
 
 def test_real_shareable_file_refused_asking_for_the_aggregate(split_root, tmp_path, capsys):
     from outcomes.analysis import analyze
-    from outcomes.load import load  # `from outcomes import load` gives the module once imported
+    from outcomes.loader import load
 
     shared = analyze(load(split_root / "clinic_a"), cutoff=CUTOFF, model=False)
     path = write(tmp_path, "clinic_a_shareable", shared.to_dict(shareable=True))

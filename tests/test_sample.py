@@ -34,7 +34,7 @@ def big() -> dict[str, pd.DataFrame]:
 
 def _load(path: Path) -> tuple[dict, pd.DataFrame]:
     """Clean tables and the quarantine through the package's public loader."""
-    from outcomes.load import load  # `outcomes.load` is shadowed by the submodule once imported
+    from outcomes.loader import load
 
     export = load(path, today=dt.date(2026, 9, 30))
     counts = export.report.counts

@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 
 # name -> module that owns it
 _API = {
-    "load": "outcomes.load",
-    "Export": "outcomes.load",
-    "LoadReport": "outcomes.load",
+    "load": "outcomes.loader",
+    "Export": "outcomes.loader",
+    "LoadReport": "outcomes.loader",
     "generate_sample": "outcomes.sample",
     "sample_path": "outcomes.sample",
     "analyze": "outcomes.analysis",

@@ -293,7 +293,7 @@ def cli_analyze(args) -> int:
     With ``--json -`` the JSON goes to stdout and the summary to stderr.
     """
     from outcomes.definitions import Definitions
-    from outcomes.load import load
+    from outcomes.loader import load
 
     export = load(args.data, date_format=args.date_format, decimal_comma=args.decimal_comma,
                   mapping=args.mapping)

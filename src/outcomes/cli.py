@@ -16,7 +16,7 @@ __all__ = ["main"]
 
 # sub-command -> (module, function); the function takes the parsed args and returns an exit code
 _COMMANDS = {
-    "validate": ("outcomes.load", "cli_validate"),
+    "validate": ("outcomes.loader", "cli_validate"),
     "sample": ("outcomes.sample", "cli_sample"),
     "analyze": ("outcomes.analysis", "cli_analyze"),
     "report": ("outcomes.report", "cli_report"),

@@ -150,7 +150,7 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
     data : str or path, optional
         The export; default the bundled sample (:func:`outcomes.sample.sample_path`).
     date_format, decimal_comma, mapping
-        Load options (see :func:`outcomes.load.load`).
+        Load options (see :func:`outcomes.loader.load`).
     cutoff : str or date, optional
         Last day analysed; or ``quarter`` (``"2026Q3"``) for its last day. Default today.
     definitions : str or path, optional
@@ -184,7 +184,7 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
 def _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff, definitions):
     from outcomes.analysis import analyze
     from outcomes.definitions import Definitions
-    from outcomes.load import load
+    from outcomes.loader import load
 
     if data is None:
         from outcomes.sample import sample_path

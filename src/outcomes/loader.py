@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,21 +206,6 @@ def cli_validate(args) -> int:
     report = export.report
     text = (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json
             else format_summary(report))
-    try:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:              # e.g. piped into `head`: not an error of the data
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print(text)  # a closed pipe (`| head`) is handled once, in outcomes.cli
     return 1 if args.strict and report.n_quarantined else 0
 
-
-class _CallableModule(types.ModuleType):
-    """Importing the submodule ``outcomes.load`` replaces the package attribute ``load`` (the
-    function) with this module; making the module callable keeps ``outcomes.load(path)`` and
-    ``from outcomes import load`` working either way."""
-
-    def __call__(self, *args, **kwargs) -> Export:
-        return load(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
