@@ -101,3 +101,18 @@ def test_zero_benchmark_decided_by_the_study_counts():
                      "ci_high": 0.019, "benchmark_rate": 0.0, "p_value": 0.0,
                      "fisher_p_value": 0.353})
     assert "borderline above" in s
+
+
+def test_a_published_count_derived_from_a_percentage_is_said_to_be_derived():
+    """The registry records 69/86 as derived from the quoted 80% (not verified in the paper);
+    33/86 (marked improvement) is the paper's own count."""
+    from outcomes.text import response_sentence
+
+    row = {"family": "photographic", "group": "comparable", "k": 50, "n": 68, "rate": 50 / 68,
+           "ci_low": 0.62, "ci_high": 0.826, "p_value": 0.175, "benchmark_n": 86}
+    improved = response_sentence({**row, "outcome": "improved", "benchmark_rate": 0.8,
+                                  "benchmark_k": 69, "benchmark_id": "saceda2022_improved"})
+    marked = response_sentence({**row, "outcome": "dramatic", "benchmark_rate": 0.38,
+                                "benchmark_k": 33, "benchmark_id": "saceda2022_marked"})
+    assert "(69 of 86, a count derived from the percentage)" in improved
+    assert "(33 of 86)" in marked

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from outcomes.registry import benchmark
+
 __all__ = ["fmt_pct", "fmt_ci", "fmt_p", "verdict", "response_sentence", "ae_sentence",
            "flow_sentence", "headline"]
 
@@ -51,11 +53,12 @@ def fmt_p(p) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _published(rate, k=None, n=None) -> str:
+def _published(rate, k=None, n=None, benchmark_id=None) -> str:
     pct = 100 * float(rate)
     text = f"{pct:.0f}%" if abs(pct - round(pct)) < 1e-9 else f"{pct:.1f}%"
     if not _missing(k) and not _missing(n):
-        text += f" ({int(k)} of {int(n)})"
+        derived = not _missing(benchmark_id) and benchmark(str(benchmark_id)).derived
+        text += f" ({int(k)} of {int(n)}{', a count derived from the percentage' if derived else ''})"
     return text
 
 
@@ -115,7 +118,8 @@ def response_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
         return f"{what}, {numbers}; no published figure uses this measure."
     word = verdict(row["rate"], row["ci_low"], row["ci_high"], row.get("p_value"), bench,
                    alpha=1 - confidence)
-    published = _published(bench, row.get("benchmark_k"), row.get("benchmark_n"))
+    published = _published(bench, row.get("benchmark_k"), row.get("benchmark_n"),
+                           row.get("benchmark_id"))
     tail = "" if word == "in line with" or _missing(row.get("p_value")) \
         else f" (exact test {fmt_p(row['p_value'])})"
     return f"{what}, {numbers}, is {word} the published {published}{tail}."
