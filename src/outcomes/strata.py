@@ -56,19 +56,22 @@ def strata_table(cohort: Cohort) -> pd.DataFrame:
     """
     d = cohort.definitions
     p = cohort.patients
-    levels = _levels(p)
+    # each stratum's levels as integer codes once; k and n per level by bincount
+    codes = {s: pd.factorize(v, use_na_sentinel=False) for s, v in _levels(p).items()}
     frames = []
     for family, outcome in STRATA_OUTCOMES:
         pre = _PREFIX[family]
         assessed = p[f"{pre}_assessed"].to_numpy(bool)
         hit = p[f"{pre}_{outcome}"].fillna(False).to_numpy(bool)[assessed]
         for stratum in STRATA:
+            code, uniq = codes[stratum]
+            n = np.bincount(code[assessed], minlength=len(uniq))
+            k = np.bincount(code[assessed], weights=hit, minlength=len(uniq)).astype("int64")
+            seen = n > 0
             frames.append(pd.DataFrame({"family": family, "outcome": outcome,
-                                        "stratum": stratum,
-                                        "level": levels[stratum][assessed], "hit": hit}))
-    long = pd.concat(frames, ignore_index=True)
-    g = long.groupby(["family", "outcome", "stratum", "level"], sort=False)["hit"]
-    out = g.agg(k="sum", n="size").reset_index()
+                                        "stratum": stratum, "level": uniq[seen],
+                                        "k": k[seen], "n": n[seen].astype("int64")}))
+    out = pd.concat(frames, ignore_index=True)
     order = {s: i for i, s in enumerate(STRATA)}
     fam = {f: i for i, f in enumerate(STRATA_OUTCOMES)}
     out = out.assign(_o=[fam[(f, o)] for f, o in zip(out["family"], out["outcome"])],
