@@ -167,12 +167,17 @@ def quarterly_table(cohort: Cohort, *, family: str = "photographic",
             "run_flag"]
     if not assessed.any():
         return pd.DataFrame(columns=cols)
-    q = when.dt.to_period("Q")
-    g = pd.DataFrame({"q": q.to_numpy(), "hit": hit}).groupby("q")["hit"].agg(k="sum",
-                                                                               n="size")
-    span = pd.period_range(g.index.min(), g.index.max(), freq="Q")
-    g = g.reindex(span, fill_value=0)
-    chart = stats.p_chart(g["k"].to_numpy("int64"), g["n"].to_numpy("int64"))
+    # quarters as consecutive integers (year * 4 + quarter - 1), counted by bincount: no
+    # Period object per patient
+    dated = when.notna().to_numpy()
+    qi = (when.dt.year.to_numpy()[dated].astype("int64") * 4
+          + (when.dt.month.to_numpy()[dated].astype("int64") - 1) // 3)
+    lo, hi = int(qi.min()), int(qi.max())
+    n = np.bincount(qi - lo, minlength=hi - lo + 1)
+    k = np.bincount(qi - lo, weights=hit[dated], minlength=hi - lo + 1).astype("int64")
+    span = pd.period_range(pd.Period(year=lo // 4, quarter=lo % 4 + 1, freq="Q"),
+                           periods=hi - lo + 1, freq="Q")
+    chart = stats.p_chart(k, n.astype("int64"))
     chart.insert(0, "quarter", pd.Series([str(x) for x in span], dtype=object))
     chart.insert(0, "family", family)
     return chart[cols].astype({"family": object})
