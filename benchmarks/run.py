@@ -67,6 +67,7 @@ class Measurement:
     wall_s: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
     error: str | None = None
+    failures: list[str] = field(default_factory=list)
 
     @property
     def wall_min(self) -> float | None:
@@ -169,14 +170,22 @@ def outcomes_command() -> list[str]:
 
 
 def measure(m: Measurement, *, timeout: float, stdout_path: Path | None = None) -> None:
-    """Run ``m.command`` once and append its figures (or record the error)."""
+    """Run ``m.command`` once and append its figures, or record the failure.
+
+    A step that fails on its first run is not run again (a missing module, a bad export);
+    one that failed on a later run (e.g. a crash under load) keeps its good runs, and the
+    failure is listed in ``m.failures``.
+    """
     if m.error:
-        return  # it failed once: do not spend the repeats on it
+        return
     wall, rss, rc, err = run_timed(m.command, timeout=timeout, stdout_path=stdout_path)
     if rc != 0:
         lines = [ln for ln in err.strip().splitlines() if ln.strip()] or ["(no message)"]
-        m.error = f"exit {rc}: {lines[-1].strip()[:300]}"
-        print(f"FAILED ({m.error})", end="")
+        msg = f"exit {rc}: {lines[-1].strip()[:300]}"
+        m.failures.append(msg)
+        if not m.wall_s and len(m.failures) == 1 and rc > 0:
+            m.error = msg          # fails outright (exit status > 0): do not repeat it
+        print(f"FAILED ({msg})", end="")
         return
     m.wall_s.append(round(wall, 3))
     m.peak_rss_mb.append(round(rss, 1))
@@ -258,6 +267,10 @@ def print_table(ms: list[Measurement], read_of: dict) -> None:
         xr = f"{m.wall_min / r:.2f}" if r and m.step != "read" else ""
         print(f"{m.step:<9} {m.size or '':>9} {m.fmt or '':<7} {m.wall_min:>12.3f} {upp:>10} "
               f"{xr:>7} {m.rss_max:>9.0f}  {len(m.wall_s)}")
+    for m in ms:
+        if m.failures and m.wall_s:
+            print(f"note: {m.step} {m.size or ''} {m.fmt or ''}: {len(m.failures)} run(s) "
+                  f"failed and were left out: {m.failures[0]}")
 
 
 def git_commit() -> str | None:
@@ -374,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
                     validate_out[m.size, m.fmt] = tables
                 except (ValueError, AttributeError):
                     pass
+    for m in ms:
+        if not m.wall_s and m.failures and not m.error:
+            m.error = m.failures[-1]
     for info in exports:
         info["tables"] = validate_out.get((info["size"], info["format"]))
 
