@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _DELIMITERS = (",", ";", "\t")
+_NON_SPACE = re.compile(rb"\S")    # what bytes.strip() keeps: found without copying the file
 # files in an export folder worth a note when they are not read
 _DATA_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES + (".xls", ".ods", ".json")
 
@@ -150,7 +152,7 @@ def _csv_table(path: Path) -> tuple[list[str], pa.Table]:
     """Read a delimited text file as all-text columns; returns (headers, table)."""
     data = path.read_bytes()
     label = str(path)
-    if not data.strip():
+    if _NON_SPACE.search(data) is None:                    # no copy of the file (strip())
         raise LoadError(f"{label} is empty.",
                         fix="Export the table again, with its header row.", file=label)
     if b"\x00" in data[:65536]:
@@ -160,19 +162,21 @@ def _csv_table(path: Path) -> tuple[list[str], pa.Table]:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
-        data.decode("utf-8")
+        if not data.isascii():                             # ASCII is UTF-8: skip the decode
+            data.decode("utf-8")
     except UnicodeDecodeError:
         try:
             data = data.decode("cp1252").encode("utf-8")
         except UnicodeDecodeError:
             raise LoadError(f"{label} is neither UTF-8 nor Windows-1252 text.",
                             fix="Save it as CSV UTF-8.", file=label) from None
-    first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    nl = data.find(b"\n")
+    first = (data if nl < 0 else data[:nl]).decode("utf-8").rstrip("\r")
     delimiter = max(_DELIMITERS, key=first.count) if any(d in first for d in _DELIMITERS) \
         else ","
     headers = next(csv.reader([first], delimiter=delimiter))
     names = [f"c{i}" for i in range(len(headers))]
-    if not data.partition(b"\n")[2].strip():               # a header and nothing else
+    if nl < 0 or _NON_SPACE.search(data, nl + 1) is None:  # a header and nothing else
         return headers, pa.table({n: pa.array([], pa.string()) for n in names})
     bad: list[int | None] = []
 
