@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
+from scipy import special as _sp  # not scipy.stats: its import costs ~0.5 s of every command
 
 from outcomes.errors import AnalysisError
 
@@ -92,7 +92,7 @@ def _out(x: np.ndarray, scalar: bool):
 
 
 def _z(level: float) -> float:
-    return float(_st.norm.ppf(0.5 + level / 2))
+    return float(_sp.ndtri(0.5 + level / 2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,8 +115,8 @@ def _clopper_pearson(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.nda
     # beta shape parameters must be > 0: substitute 1 where the limit is fixed (0 or 1) anyway
     a_low, b_low = np.where(k > 0, k, 1.0), np.where(k > 0, n - k + 1, 1.0)
     a_high, b_high = np.where(k < n, k + 1, 1.0), np.where(k < n, n - k, 1.0)
-    low = np.where(k > 0, _st.beta.ppf(alpha / 2, a_low, b_low), 0.0)
-    high = np.where(k < n, _st.beta.ppf(1 - alpha / 2, a_high, b_high), 1.0)
+    low = np.where(k > 0, _sp.betaincinv(a_low, b_low, alpha / 2), 0.0)
+    high = np.where(k < n, _sp.betaincinv(a_high, b_high, 1 - alpha / 2), 1.0)
     nan = n == 0
     return np.where(nan, np.nan, low), np.where(nan, np.nan, high)
 
@@ -219,6 +219,32 @@ def _per_unique(func, *columns: np.ndarray) -> np.ndarray:
     return values[inverse.ravel()].reshape(columns[0].shape)
 
 
+def _binom_logpmf(k, n, p):
+    """log of the binomial pmf (scipy.stats.binom.logpmf's formula, from scipy.special)."""
+    return (_sp.gammaln(n + 1) - _sp.gammaln(k + 1) - _sp.gammaln(n - k + 1)
+            + _sp.xlogy(k, p) + _sp.xlog1py(n - k, -p))
+
+
+def _lchoose(n, k):
+    """log of the binomial coefficient C(n, k)."""
+    return _sp.gammaln(n + 1) - _sp.gammaln(k + 1) - _sp.gammaln(n - k + 1)
+
+
+def _binom_cdf(k, n, p):
+    """P(X <= k) for X ~ Binomial(n, p); 0 below the support (as scipy.stats.binom.cdf)."""
+    k = np.floor(k)
+    n = np.asarray(n).astype(np.int64)
+    return np.where(k < 0, 0.0, _sp.bdtr(np.maximum(k, 0).astype(np.int64), n, p))
+
+
+def _binom_ppf(q, n, p):
+    """Smallest k with P(X <= k) >= q (scipy.stats.binom.ppf's algorithm)."""
+    n_int = np.asarray(n).astype(np.int64)
+    vals = np.ceil(_sp.bdtrik(q, n_int, p))
+    below = np.maximum(vals - 1, 0)
+    return np.where(_sp.bdtr(below.astype(np.int64), n_int, p) >= q, below, vals)
+
+
 def _binom_one(k: float, n: float, p: float) -> float:
     """R's ``binom.test(k, n, p)$p.value`` (two-sided), on the whole support."""
     if n == 0:
@@ -226,7 +252,7 @@ def _binom_one(k: float, n: float, p: float) -> float:
     k, n = int(k), int(n)
     support = np.arange(n + 1)
     # logpmf (xlogy/xlog1py) stays finite for tiny p, where scipy's pmf overflows
-    d = np.exp(_st.binom.logpmf(support, n, p))
+    d = np.exp(_binom_logpmf(support, n, p))
     m = n * p
     if k == m:
         return 1.0
@@ -286,7 +312,7 @@ def _fisher_one(k1: float, n1: float, k2: float, n2: float) -> float:
     # n = column-2 total (non-events), k = row-1 total (n1), x = k1.
     m, nn, kk, x = k1 + k2, (n1 - k1) + (n2 - k2), n1, k1
     support = np.arange(max(0.0, kk - nn), min(kk, m) + 1)
-    logd = _st.hypergeom.logpmf(support, m + nn, m, kk)
+    logd = _lchoose(m, support) + _lchoose(nn, kk - support) - _lchoose(m + nn, kk)
     d = np.exp(logd - logd.max())
     d /= d.sum()
     observed = d[int(x - support[0])]
@@ -422,7 +448,7 @@ def mean_ci(x, *, level: float = 0.95) -> tuple[float, float, float, int]:
     mean = float(arr.mean())
     if n < 2:
         return mean, np.nan, np.nan, n
-    half = float(_st.t.ppf(0.5 + level / 2, n - 1) * arr.std(ddof=1) / np.sqrt(n))
+    half = float(_sp.stdtrit(n - 1, 0.5 + level / 2) * arr.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half, n
 
 
@@ -432,9 +458,9 @@ def mean_ci(x, *, level: float = 0.95) -> tuple[float, float, float, int]:
 def _binomial_lower_limit(q: float, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
     """Spiegelhalter's interpolated exact binomial lower limit at tail probability q."""
     ns = np.where(n > 0, n, 1.0)
-    r = _st.binom.ppf(q, ns, p0)
-    f_r = _st.binom.cdf(r, ns, p0)
-    step = f_r - _st.binom.cdf(r - 1, ns, p0)
+    r = _binom_ppf(q, ns, p0)
+    f_r = _binom_cdf(r, ns, p0)
+    step = f_r - _binom_cdf(r - 1, ns, p0)
     alpha = np.divide(f_r - q, step, out=np.zeros_like(step), where=step > 0)
     limit = np.clip((r - alpha) / ns, 0.0, 1.0)
     return np.where(n > 0, limit, np.nan)
