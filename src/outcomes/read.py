@@ -44,7 +44,8 @@ def _case_variants(word: str) -> set[str]:
 
 
 # every upper/lower-case variant, so that no lower-casing of whole columns is needed
-_NULLS = pa.array(sorted(set().union(*(_case_variants(w) for w in NULL_SPELLINGS))))
+_NULLS = pa.array(sorted(set().union(*(_case_variants(w) for w in NULL_SPELLINGS))),
+                  pa.large_string())
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def _csv_table(path: Path) -> tuple[list[str], pa.Table]:
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                           invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                              strings_can_be_null=False),
     )
     if bad:
@@ -256,11 +257,12 @@ def _excel_cell(v: object) -> str:
 # --------------------------------------------------------------------------------------------
 def _clean_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trim; the spellings of 'no value' become null."""
-    col = pc.utf8_trim_whitespace(col.cast(pa.string()))
+    # large_string: what pandas' Arrow-backed ``string`` dtype holds (no cast in to_pandas)
+    col = pc.utf8_trim_whitespace(col.cast(pa.large_string()))
     is_null = pc.is_in(col, value_set=_NULLS)
     if not pc.any(is_null).as_py():
         return col
-    return pc.if_else(is_null, pa.scalar(None, pa.string()), col)
+    return pc.if_else(is_null, pa.scalar(None, pa.large_string()), col)
 
 
 def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
@@ -302,14 +304,18 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
         blank = pc.is_null(cleaned[0])
         for c in cleaned[1:]:
             blank = pc.and_(blank, pc.is_null(c))
-        keep_rows = pc.invert(blank)
-        rows = np.flatnonzero(keep_rows.to_numpy(zero_copy_only=False)) + 2
-        cols = {c: cleaned[i].filter(keep_rows) for c, i in keep.items()}
+        if pc.any(blank).as_py():
+            keep_rows = pc.invert(blank)
+            rows = np.flatnonzero(keep_rows.to_numpy(zero_copy_only=False)) + 2
+            cols = {c: cleaned[i].filter(keep_rows) for c, i in keep.items()}
+        else:                                             # no wholly blank row: no copy
+            rows = np.arange(2, n + 2, dtype=np.int64)
+            cols = {c: cleaned[i] for c, i in keep.items()}
     else:
         rows = np.zeros(0, dtype=np.int64)
         cols = {c: cleaned[i] for c, i in keep.items()}
     ordered = [c for c in contract if c in cols]
-    frame = pd.DataFrame({c: cols[c].to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    frame = pd.DataFrame({c: cols[c].to_pandas(types_mapper={pa.large_string(): pd.StringDtype()}.get)
                           for c in ordered}) if ordered else pd.DataFrame()
     frame = frame.astype({c: "string" for c in ordered}).reset_index(drop=True)
     if "patient_id" in frame:
