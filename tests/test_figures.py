@@ -171,3 +171,17 @@ def test_every_function_accepts_an_axes():
     fig, ax = plt.subplots()
     assert figures.cohort_flow_plot(pd.DataFrame({"step": ["treated"], "n": [5]}), ax=ax) is ax
     assert set(figures.PALETTE.values()) >= {figures.CLINIC, figures.PUBLISHED}
+
+
+def test_funnel_and_p_chart_with_suppressed_pooled_rate_draw_without_warning():
+    # shareable mode removes the clinic rate p0 / the centre when the total is 1-4 patients
+    # (outcomes.suppress.POOLED_RATES): the plots must still draw, with no RuntimeWarning
+    import warnings
+    funnel = suppress_named_frame("funnel", pd.DataFrame({
+        "practitioner_id": ["P1"], "k": [2], "n": [3], "rate": [2 / 3], "p0": [2 / 3],
+        "low95": [0.0], "high95": [1.0], "low998": [0.0], "high998": [1.0], "flag": ["within"]}))
+    assert funnel["p0"].isna().all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = figures.funnel_plot(funnel)
+    assert not any("Clinic overall" in label for label in ax.get_legend_handles_labels()[1])

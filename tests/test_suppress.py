@@ -71,3 +71,31 @@ def test_no_small_count_survives(pairs, min_cell):
     hidden = is_small_count(df["k"], min_cell) | is_small_count(df["n"], min_cell)
     assert out.loc[hidden, "rate"].isna().all()
     pd.testing.assert_series_equal(out.loc[~hidden, "rate"], df.loc[~hidden, "rate"])
+
+
+def test_pooled_rate_built_on_a_small_total_is_suppressed():
+    # Audit defect: the funnel's p0 (clinic rate) and the p-chart's centre (pooled rate) are
+    # rates over all rows; with 2 of 3 patients improved overall they showed 0.667 in shareable
+    # output although the counts behind them (2, 3) were hidden as "<5".
+    from cohort_builder import REFERENCE_CUTOFF, Rows
+
+    from outcomes.cohort import build_cohort
+    from outcomes.strata import funnel_table, quarterly_table
+
+    r = Rows()
+    for i in range(3):
+        r.add(f"A{i}", gpa=[(365, 2 if i < 2 else 0)])
+    c = build_cohort(r.export(), cutoff=REFERENCE_CUTOFF)
+    funnel = suppress_named_frame("funnel", funnel_table(c))
+    quarterly = suppress_named_frame("quarterly", quarterly_table(c))
+    assert funnel["p0"].isna().all()
+    assert quarterly["centre"].isna().all()
+    # a large total keeps its pooled rate (k 40 of n 50 over two rows of small counts)
+    big = pd.DataFrame({"k": [3, 37], "n": [4, 46], "rate": [0.75, 37 / 46],
+                        "centre": [0.8, 0.8], "lcl": [0.1, 0.6], "ucl": [1.0, 1.0],
+                        "beyond_limits": [False, False], "run_flag": [False, False]})
+    out = suppress_named_frame("quarterly", big)
+    assert out["centre"].tolist() == [0.8, 0.8] and out["k"].tolist() == ["<5", 37]
+    # ... and a small total k over a large n is still a rate built on a small count
+    few = big.assign(k=[0, 2])
+    assert suppress_named_frame("quarterly", few)["centre"].isna().all()

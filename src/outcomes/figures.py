@@ -359,7 +359,8 @@ def funnel_plot(funnel: pd.DataFrame, *, levels=(0.95, 0.998), ax=None,
 
     n, rate = _num(funnel["n"]), _num(funnel["rate"])
     shown = ~np.isnan(n) & ~np.isnan(rate)
-    p0 = float(np.nanmean(_num(funnel["p0"]))) if len(funnel) else np.nan
+    p0s = _num(funnel["p0"]) if len(funnel) else np.array([np.nan])
+    p0 = float(np.nanmean(p0s)) if (~np.isnan(p0s)).any() else np.nan   # NaN: suppressed
     ax = _axes(ax)
     if np.isfinite(p0) and shown.any():
         grid = np.arange(1, int(np.nanmax(n[shown]) * 1.15) + 2)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["suppress_frame", "suppressed_label", "is_small_count", "SUPPRESSION_RULES",
-           "suppress_named_frame"]
+           "POOLED_RATES", "suppress_named_frame"]
 
 #: Analysis frame name -> (count columns, columns built on those counts). The benchmark's own
 #: counts (``benchmark_k``, ``benchmark_n``) are published figures and are never suppressed.
@@ -37,6 +37,10 @@ SUPPRESSION_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "quarterly": (("k", "n"), ("rate", "lcl", "ucl", "beyond_limits", "run_flag")),
     "counts": (("read", "accepted", "quarantined"), ()),
 }
+
+#: Analysis frame name -> columns holding a rate pooled over all its rows (sum k / sum n: the
+#: funnel's clinic rate, the p-chart's centre line); removed when either total is a small count.
+POOLED_RATES: dict[str, tuple[str, ...]] = {"funnel": ("p0",), "quarterly": ("centre",)}
 
 
 def suppressed_label(min_cell: int = 5) -> str:
@@ -141,10 +145,17 @@ def suppress_named_frame(name: str, df: pd.DataFrame, min_cell: int = 5) -> pd.D
     Returns
     -------
     pandas.DataFrame
-        See :func:`suppress_frame`.
+        See :func:`suppress_frame`. A rate pooled over every row (:data:`POOLED_RATES`) is
+        removed too when the total ``k`` or ``n`` is a small count.
     """
     if name not in SUPPRESSION_RULES:
         raise KeyError(f"no suppression rule for frame {name!r}; known: "
                        f"{', '.join(sorted(SUPPRESSION_RULES))}")
     counts, dependents = SUPPRESSION_RULES[name]
-    return suppress_frame(df, counts, dependents, min_cell=min_cell)
+    out = suppress_frame(df, counts, dependents, min_cell=min_cell)
+    pooled = [c for c in POOLED_RATES.get(name, ()) if c in out.columns]
+    if pooled and len(df):
+        totals = [pd.to_numeric(df[c], errors="coerce").sum() for c in ("k", "n") if c in df]
+        if is_small_count(totals, min_cell).any():
+            out[pooled] = np.nan
+    return out
