@@ -51,7 +51,14 @@ def test_too_little_data_gives_empty_table_and_note():
         warnings.simplefilter("error")
         table, note = density_model(build_cohort(r.export(), cutoff=REFERENCE_CUTOFF))
     assert table.empty and tuple(table.columns) == MODEL_COLUMNS
-    assert note.startswith("Density model not fitted: 3 patient(s)")
+    # audit defect: the note said "3 patient(s)"; it is shown as it stands in the shareable
+    # results.json and HTML, where counts from 1 to min_cell - 1 must read "fewer than 5"
+    assert note.startswith("Density model not fitted: fewer than 5 patients with at least two")
+    assert "3" not in note
+    r.add("A3", density=[(0, 100.0), (365, 110.0)])
+    r.add("A4", density=[(0, 100.0), (365, 110.0)])
+    note5 = density_model(build_cohort(r.export(), cutoff=REFERENCE_CUTOFF))[1]
+    assert note5.startswith("Density model not fitted: 5 patient(s) with at least two")
 
 
 def test_convergence_trouble_is_reported_not_leaked():

@@ -110,7 +110,10 @@ def density_model(cohort: Cohort) -> tuple[pd.DataFrame, str]:
     per = data.groupby("pid").size()
     usable = per.index[per >= 2].to_numpy()
     if usable.size < MIN_PATIENTS:
-        return _empty(f"Density model not fitted: {usable.size} patient(s) with at least two "
+        # a count from 1 to min_cell - 1 is never written: the note goes into shareable output
+        few = 0 < usable.size < int(d.min_cell)
+        count = f"fewer than {int(d.min_cell)} patients" if few else f"{usable.size} patient(s)"
+        return _empty(f"Density model not fitted: {count} with at least two "
                       f"density visits; at least {MIN_PATIENTS} are needed.")
     max_n = int(d.model_max_patients)
     sub = ""
