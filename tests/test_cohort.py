@@ -272,3 +272,21 @@ def test_property_matches_a_literal_reading(patients):
         np.testing.assert_allclose(row["density_rel_change"], _expected_density(dens),
                                    rtol=1e-9, equal_nan=True)
         assert bool(row["gpa_assessed"]) == (not np.isnan(_expected_gpa(gpa)))
+
+
+def test_exact_threshold_changes_in_decimal_data_are_inclusive():
+    # audit defect: (58.3 - 53.0) / 53.0 is 0.0999999... in binary floating point, so a patient
+    # whose density rose by exactly 10% (53.0 -> 58.3 hairs/cm²) was "not improved", and one up
+    # by exactly 25% (51.2 -> 64.0) "not dramatic", against the definitions' ">= +10%"/">= +25%"
+    from outcomes.response import density_sensitivity
+
+    r = Rows()
+    r.add("E10", density=[(0, 53.0), (365, 58.3)])
+    r.add("E25", density=[(0, 51.2), (365, 64.0)])
+    r.add("U10", density=[(0, 53.0), (365, 58.2)])   # +9.8%: below
+    c = build_cohort(r.export(), cutoff=REFERENCE_CUTOFF)
+    p = c.patients.set_index("patient_id")
+    assert p["density_improved"].tolist() == [True, True, False]
+    assert p["density_dramatic"].tolist() == [False, True, False]
+    s = density_sensitivity(c).set_index("threshold")["k"]
+    assert s[0.10] == 2 and s[0.25] == 1          # the sensitivity table agrees with the flags

@@ -33,7 +33,8 @@ import pandas as pd
 
 from outcomes.errors import AnalysisError
 
-__all__ = ["Cohort", "build_cohort", "parse_cutoff", "severity_group", "COHORT_COLUMNS"]
+__all__ = ["Cohort", "build_cohort", "parse_cutoff", "severity_group", "COHORT_COLUMNS",
+           "THRESHOLD_TOLERANCE"]
 
 #: columns of :attr:`Cohort.patients`, in order (docs/architecture.md, "Analysis")
 COHORT_COLUMNS = (
@@ -44,6 +45,10 @@ COHORT_COLUMNS = (
 )
 
 _DAY = np.timedelta64(1, "D")
+
+#: slack of a ">= threshold" test: a change of exactly +10% in decimal data, e.g.
+#: (58.3 - 53.0) / 53.0, is 0.0999999... in binary floating point and must count as >= 0.10
+THRESHOLD_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,9 +198,10 @@ def _closest(frame: pd.DataFrame, keys: list[str], target: int) -> pd.DataFrame:
 
 
 def _flag(value: np.ndarray, threshold: float, assessed: np.ndarray) -> pd.arrays.BooleanArray:
-    """``value >= threshold`` as ``boolean``, NA where not assessed."""
+    """``value >= threshold`` (up to :data:`THRESHOLD_TOLERANCE`) as ``boolean``, NA where not
+    assessed."""
     with np.errstate(invalid="ignore"):
-        hit = np.asarray(value) >= threshold
+        hit = np.asarray(value) >= threshold - THRESHOLD_TOLERANCE
     return pd.arrays.BooleanArray(hit & assessed, ~np.asarray(assessed, bool))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import registry, stats
-from outcomes.cohort import Cohort
+from outcomes.cohort import THRESHOLD_TOLERANCE, Cohort
 
 __all__ = ["BENCHMARKS", "RESPONSE_COLUMNS", "response_table", "density_sensitivity",
            "density_change", "benchmark_columns", "comparable_mask"]
@@ -171,7 +171,7 @@ def density_sensitivity(cohort: Cohort) -> pd.DataFrame:
     p = cohort.patients
     rel = p.loc[p["density_assessed"].to_numpy(bool), "density_rel_change"].to_numpy(float)
     thr = np.asarray(d.density_sensitivity_thresholds, dtype=float)
-    k = (rel[:, None] >= thr[None, :]).sum(axis=0)
+    k = (rel[:, None] >= thr[None, :] - THRESHOLD_TOLERANCE).sum(axis=0)
     props = stats.proportions(k, np.full(thr.size, rel.size), level=d.confidence,
                               method=d.interval_method)
     return pd.concat([pd.DataFrame({"threshold": thr}),
