@@ -116,3 +116,12 @@ def test_a_published_count_derived_from_a_percentage_is_said_to_be_derived():
                                 "benchmark_k": 33, "benchmark_id": "saceda2022_marked"})
     assert "(69 of 86, a count derived from the percentage)" in improved
     assert "(33 of 86)" in marked
+
+
+def test_suppressed_sentence_names_the_configured_threshold():
+    # audit defect: with min_cell = 10 (k shown as "<10") the sentences still said "fewer than
+    # 5", which is false for a count of 5-9
+    s = response_sentence(row(k="<10", rate=np.nan, ci_low=np.nan, ci_high=np.nan))
+    assert "fewer than 10 patients" in s and "fewer than 5" not in s
+    s = ae_sentence({"term": "scarring", "k": "<10", "n": 290})
+    assert "fewer than 10 patients" in s and "fewer than 5" not in s

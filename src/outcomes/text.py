@@ -32,6 +32,12 @@ def _suppressed(*values) -> bool:
     return any(isinstance(v, str) for v in values)
 
 
+def _threshold(*values) -> str:
+    """The suppression threshold of a shown label (``"<10"`` -> ``"10"``); default ``"5"``."""
+    labels = [v[1:] for v in values if isinstance(v, str) and v.startswith("<")]
+    return labels[0] if labels else "5"
+
+
 def fmt_pct(rate, digits: int = 1) -> str:
     """A fraction as a percentage: ``0.80233 -> "80.2%"``; missing -> ``"-"``."""
     if _missing(rate):
@@ -107,7 +113,7 @@ def response_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
             f"{_GROUP.get(row['group'], row['group'])})")
     k, n = row.get("k"), row.get("n")
     if _suppressed(k, n) or (_missing(row.get("rate")) and not _missing(n) and n != 0):
-        return f"{what} is not shown: it rests on fewer than 5 patients."
+        return f"{what} is not shown: it rests on fewer than {_threshold(k, n)} patients."
     if _missing(n) or n == 0:
         return f"{what}: no patient has reached the 12-month assessment yet."
     level = f"{confidence:.0%} CI"
@@ -139,7 +145,7 @@ def ae_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
     term = term[:1].upper() + term[1:]
     k, n = row.get("k"), row.get("n")
     if _suppressed(k, n):
-        return f"{term}: fewer than 5 patients (exact figure not shown)."
+        return f"{term}: fewer than {_threshold(k, n)} patients (exact figure not shown)."
     if _missing(n) or n == 0:
         return f"{term}: no treated patient yet."
     level = f"{confidence:.0%} CI"
