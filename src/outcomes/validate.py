@@ -137,6 +137,20 @@ def parse_yes_no(text: pd.Series) -> pd.Series:
     return out
 
 
+def _per_distinct(s: pd.Series, fn) -> tuple[pd.Series, ...]:
+    """Apply an element-wise ``fn`` (text Series -> Series, or tuple of them) to each distinct
+    value of ``s`` once and spread the results back to every row (index of ``s``).
+
+    Columns of dates, numbers and choices repeat a few thousand values over many rows.
+    """
+    codes, uniques = pd.factorize(s)                  # missing -> -1
+    values = pd.Series(pd.array(uniques, dtype="string")).reindex(range(len(uniques) + 1))
+    codes = np.where(codes < 0, len(uniques), codes)  # the last value is <NA>
+    out = fn(values)
+    out = out if isinstance(out, tuple) else (out,)
+    return tuple(o.take(codes).set_axis(s.index) for o in out)
+
+
 def _arrow(s) -> pa.Array:
     """A Series (or Index) of text as an Arrow array (no copy for Arrow-backed strings)."""
     return pa.array(pd.Series(s, dtype="string").array).cast(pa.large_string())
@@ -228,21 +242,24 @@ class _Table:
         self.parsed[col.name] = s
 
     def _check_choice(self, col, s, present, today):
-        key = s.str.lower().str.replace(r"[^0-9a-z]", "", regex=True)
-        mapped = key.map(CHOICES[col.name]).astype("string")
+        def choose(v: pd.Series) -> pd.Series:
+            key = v.str.lower().str.replace(r"[^0-9a-z]", "", regex=True)
+            return key.map(CHOICES[col.name]).astype("string")
+
+        mapped, = _per_distinct(s, choose)
         self.add(col.name, present & mapped.isna().to_numpy(),
                  f"{_choice_text(col.name)} (see docs/data-dictionary.md for accepted "
                  "spellings); correct the value")
         self.parsed[col.name] = mapped
 
     def _check_bool(self, col, s, present, today):
-        parsed = parse_yes_no(s)
+        parsed, = _per_distinct(s, parse_yes_no)
         self.add(col.name, present & parsed.isna().to_numpy(),
                  "yes or no (also y/n, true/false, 1/0); correct the value")
         self.parsed[col.name] = parsed
 
     def _check_number(self, col, s, present, whole: bool) -> pd.Series:
-        num = parse_numbers(s, self.decimal_comma)
+        num, = _per_distinct(s, lambda v: parse_numbers(v, self.decimal_comma))
         unparsed = present & num.isna().to_numpy()
         kind = "a whole number" if whole else "a number"
         rule = f"{kind} {_range_text(col)}; correct the value"
@@ -273,7 +290,7 @@ class _Table:
         self.parsed[col.name] = pd.array(whole.round().to_numpy(), dtype="Int64")
 
     def _check_date(self, col, s, present, today):
-        dates, ambiguous = parse_dates(s, self.date_format)
+        dates, ambiguous = _per_distinct(s, lambda v: parse_dates(v, self.date_format))
         if ambiguous.any():
             parts = s[ambiguous].str.extract(_DAY_FIRST_OR_MONTH_FIRST).apply(
                 pd.to_numeric, errors="coerce")
@@ -449,7 +466,7 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
             frame["site"] = frame["site"].str.lower().fillna("target")
         if name == "adverse_events":
             frame["term_as_written"] = frame["term"]
-            frame["term"] = map_terms(frame["term_as_written"])
+            frame["term"], = _per_distinct(frame["term_as_written"], map_terms)
         clean[name] = _clean_dtypes(frame[list(CLEAN_COLUMNS[name])], name)
         counts.append({"table": name, "read": table.n, "accepted": int((~bad).sum()),
                        "quarantined": int(bad.sum())})
