@@ -185,3 +185,12 @@ def test_funnel_and_p_chart_with_suppressed_pooled_rate_draw_without_warning():
         warnings.simplefilter("error")
         ax = figures.funnel_plot(funnel)
     assert not any("Clinic overall" in label for label in ax.get_legend_handles_labels()[1])
+
+
+def test_density_histogram_title_hides_a_small_n_when_shareable():
+    # audit defect: in shareable mode the bins of 1-4 patients were hidden but the title still
+    # said "n = 3 patients"
+    ax = figures.density_change_histogram([0.1, 0.2, 0.3, np.nan], min_cell=5)
+    assert "n = <5 patients" in ax.get_title() and "3" not in ax.get_title()
+    ax = figures.density_change_histogram([0.1, 0.2, 0.3, np.nan])      # internal: exact
+    assert "n = 3 patients" in ax.get_title()

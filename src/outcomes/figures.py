@@ -251,7 +251,8 @@ def density_change_histogram(changes, *, threshold: float = 0.10, min_cell: int 
     ax.axvline(0, color=PALETTE["grey"], linewidth=0.8)
     ax.set_xlabel("Relative change in density from baseline (%)")
     ax.set_ylabel("Patients (n)")
-    ax.set_title(f"{title} (n = {len(x)} patients)")
+    shown_n = f"<{min_cell}" if min_cell and 1 <= len(x) < min_cell else str(len(x))
+    ax.set_title(f"{title} (n = {shown_n} patients)")
     ax.legend(fontsize=8, frameon=False)
     return ax
 
