@@ -219,6 +219,13 @@ def looks_like_contact(values):
     import pyarrow.compute as pc
 
     arr = pa.array(values.astype("string").array)
-    flag = pc.fill_null(pc.match_substring_regex(arr, _CONTACT), False)
-    flag = flag.to_numpy(zero_copy_only=False)
-    return pd.Series(np.asarray(flag, dtype=bool), index=values.index)
+    # only a value with an "@" or of nine or more characters can match (an e-mail address
+    # needs its "@", a phone/card number nine digits): the regex runs on those alone
+    maybe = pc.or_(pc.match_substring(arr, "@"), pc.greater_equal(pc.utf8_length(arr), 9))
+    where = np.flatnonzero(np.asarray(pc.fill_null(maybe, False).to_numpy(zero_copy_only=False),
+                                      dtype=bool))
+    flag = np.zeros(len(arr), dtype=bool)
+    if where.size:
+        hit = pc.fill_null(pc.match_substring_regex(arr.take(where), _CONTACT), False)
+        flag[where] = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    return pd.Series(flag, index=values.index)
