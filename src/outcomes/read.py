@@ -11,6 +11,7 @@ import csv
 import hashlib
 import re
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -331,6 +332,23 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
                     written=written, extra_columns=tuple(extra), present=True)
 
 
+def _read_table(table: str, label: str, file: Path, sheet: tuple | None,
+                mapping: dict[str, dict[str, str]]) -> RawTable:
+    """Read and resolve one table (``sheet``: its already-read workbook sheet, if any)."""
+    try:
+        if sheet is not None:
+            _, headers, arrow = sheet
+        elif file.suffix.lower() in PARQUET_SUFFIXES:
+            headers, arrow = _parquet_table(file)
+        else:
+            headers, arrow = _csv_table(file)
+        return _resolve(table, label, headers, arrow, mapping)
+    except LoadError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any reader failure becomes a clear stop
+        raise _fail_unreadable(label, err) from None
+
+
 def _sha256(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
@@ -418,33 +436,31 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
     tables: dict[str, RawTable] = {}
     notes: list[str] = [f"{name}: not a table of the contract; not read." for name in ignored]
     records = []
-    for table in TABLES:
-        if table not in sources:
-            tables[table] = RawTable(name=table, frame=pd.DataFrame(
-                {c.name: pd.Series(dtype="string") for c in COLUMNS[table]}))
-            notes.append(f"{table}: no file; no {table.replace('_', ' ')} analysed.")
-            continue
-        label, file, _ = sources[table]
-        try:
-            if table in excel:
-                _, headers, arrow = excel[table]
-            elif file.suffix.lower() in PARQUET_SUFFIXES:
-                headers, arrow = _parquet_table(file)
-            else:
-                headers, arrow = _csv_table(file)
-            raw = _resolve(table, label, headers, arrow, maps)
-        except LoadError:
-            raise
-        except Exception as err:  # noqa: BLE001 - any reader failure becomes a clear stop
-            raise _fail_unreadable(label, err) from None
-        if len(raw.frame) == 0:
-            if table == "patients":       # nothing to audit: almost surely a failed export
-                raise LoadError(f"{label} has a header but no rows.",
-                                fix=f"Export {table} again with its rows ({table} is "
-                                    "required).", file=label)
-            notes.append(f"{table}: header only, no rows.")
-        tables[table] = raw
-        records.append({"table": table, "path": str(file), "sha256": "", "bytes": 0})
+    # the tables are read two at a time: Arrow's parsing and compute release the GIL, and
+    # results (and errors) are taken in table order, as if read one after the other
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        futures = {table: pool.submit(_read_table, table, sources[table][0],
+                                      sources[table][1], excel.get(table), maps)
+                   for table in TABLES if table in sources}
+        for table in TABLES:
+            if table not in sources:
+                tables[table] = RawTable(name=table, frame=pd.DataFrame(
+                    {c.name: pd.Series(dtype="string") for c in COLUMNS[table]}))
+                notes.append(f"{table}: no file; no {table.replace('_', ' ')} analysed.")
+                continue
+            label, file, _ = sources[table]
+            raw = futures[table].result()
+            if len(raw.frame) == 0:
+                if table == "patients":       # nothing to audit: almost surely a failed export
+                    raise LoadError(f"{label} has a header but no rows.",
+                                    fix=f"Export {table} again with its rows ({table} is "
+                                        "required).", file=label)
+                notes.append(f"{table}: header only, no rows.")
+            tables[table] = raw
+            records.append({"table": table, "path": str(file), "sha256": "", "bytes": 0})
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     files = pd.DataFrame(records, columns=["table", "path", "sha256", "bytes"])
     digests = {p: (_sha256(Path(p)), Path(p).stat().st_size) for p in files["path"].unique()}
     files["sha256"] = files["path"].map(lambda p: digests[p][0]).astype(str)
