@@ -99,3 +99,13 @@ def test_pooled_rate_built_on_a_small_total_is_suppressed():
     # ... and a small total k over a large n is still a rate built on a small count
     few = big.assign(k=[0, 2])
     assert suppress_named_frame("quarterly", few)["centre"].isna().all()
+
+
+def test_pooled_rate_is_judged_per_family():
+    # a pooled results file stacks the quarterly series of several families: each family's
+    # centre rests on its own totals (photographic 3 of 40 is small; density 30 of 40 is not)
+    q = pd.DataFrame({"family": ["photographic", "photographic", "density", "density"],
+                      "k": [1, 2, 10, 20], "n": [20, 20, 20, 20], "rate": np.nan,
+                      "centre": [3 / 40, 3 / 40, 0.75, 0.75]})
+    out = suppress_named_frame("quarterly", q)
+    assert out["centre"].isna().tolist() == [True, True, False, False]

@@ -39,7 +39,8 @@ SUPPRESSION_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 #: Analysis frame name -> columns holding a rate pooled over all its rows (sum k / sum n: the
-#: funnel's clinic rate, the p-chart's centre line); removed when either total is a small count.
+#: funnel's clinic rate, the p-chart's centre line); removed when either total (per family) is a
+#: small count.
 POOLED_RATES: dict[str, tuple[str, ...]] = {"funnel": ("p0",), "quarterly": ("centre",)}
 
 
@@ -146,7 +147,8 @@ def suppress_named_frame(name: str, df: pd.DataFrame, min_cell: int = 5) -> pd.D
     -------
     pandas.DataFrame
         See :func:`suppress_frame`. A rate pooled over every row (:data:`POOLED_RATES`) is
-        removed too when the total ``k`` or ``n`` is a small count.
+        removed too when the total ``k`` or ``n`` (per ``family``, when there is one) is a
+        small count.
     """
     if name not in SUPPRESSION_RULES:
         raise KeyError(f"no suppression rule for frame {name!r}; known: "
@@ -155,7 +157,12 @@ def suppress_named_frame(name: str, df: pd.DataFrame, min_cell: int = 5) -> pd.D
     out = suppress_frame(df, counts, dependents, min_cell=min_cell)
     pooled = [c for c in POOLED_RATES.get(name, ()) if c in out.columns]
     if pooled and len(df):
-        totals = [pd.to_numeric(df[c], errors="coerce").sum() for c in ("k", "n") if c in df]
-        if is_small_count(totals, min_cell).any():
-            out[pooled] = np.nan
+        # totals per family when several families are stacked (a pooled results file)
+        group = df["family"].to_numpy(object) if "family" in df else np.zeros(len(df))
+        small = np.zeros(len(df), dtype=bool)
+        for c in (c for c in ("k", "n") if c in df):
+            total = pd.to_numeric(df[c].astype("object"), errors="coerce").groupby(
+                group).transform("sum")
+            small |= is_small_count(total, min_cell)
+        out.loc[small, pooled] = np.nan
     return out
