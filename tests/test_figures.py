@@ -67,7 +67,7 @@ def test_forest_plot_shareable_hides_small_rows():
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert any("<5/86" in s for s in labels)
     assert not any(round(x, 1) == 3.5 for x, _ in points(ax))
-    assert any("fewer than 5" in t.get_text() for t in ax.texts)
+    assert any("not shown: too few patients" in t.get_text() for t in ax.texts)
 
 
 def test_forest_plot_other_published_records():
@@ -133,7 +133,7 @@ def test_funnel_plot():
     offsets = [c.get_offsets() for c in ax.collections]
     assert sum(len(o) for o in offsets) == 3            # X9 (n = 3) suppressed
     assert len(offsets[1]) == 1 and offsets[1][0][0] == 30  # N2 flagged
-    assert "1 with fewer than 5" in ax.get_title()
+    assert "1 with too few patients not shown" in ax.get_title()
     assert len(ax.get_lines()) == 5                     # 2 levels x 2 limits + centre
     assert {t.get_text() for t in ax.texts} == {"N1", "N2", "D1"}
 

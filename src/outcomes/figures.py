@@ -163,7 +163,7 @@ def forest_plot(response: pd.DataFrame, *, published: pd.DataFrame | None = None
               both["high"].to_numpy(float)[~is_clinic],
               colour=PUBLISHED, marker="D", label=f"Published ({level:.0%} CI)")
     for yy in y[np.isnan(both["rate"].to_numpy(float))]:
-        ax.text(1, yy, "not shown: fewer than 5 patients", va="center", fontsize=8,
+        ax.text(1, yy, "not shown: too few patients", va="center", fontsize=8,
                 color=PALETTE["grey"])
     ax.set_yticks(y, both["label"], fontsize=8)
     ax.set_xlim(0, 100)
@@ -386,7 +386,7 @@ def funnel_plot(funnel: pd.DataFrame, *, levels=(0.95, 0.998), ax=None,
     ax.set_xlabel("Patients assessed (n)")
     ax.set_ylabel(f"{what} (%)")
     ax.set_title(f"{title} ({int(shown.sum())} practitioners"
-                 + (f"; {hidden} with fewer than 5 patients not shown)" if hidden else ")"))
+                 + (f"; {hidden} with too few patients not shown)" if hidden else ")"))
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     return ax
 
