@@ -8,6 +8,7 @@ quarantined or unknown patient or session follows it with that reason. For every
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,14 +164,18 @@ def _positions(keys: pd.Series, ids: pd.Series) -> np.ndarray:
 
 def _positions_many(keys: list[pd.Series], ids: pd.Series) -> list[np.ndarray]:
     """:func:`_positions` for several key columns at once (one hash table of ``ids``)."""
-    arrays = [_arrow(k) for k in keys]
+    return _positions_arrow([_arrow(k) for k in keys], _arrow(ids))
+
+
+def _positions_arrow(arrays: list, ids) -> list[np.ndarray]:
+    """:func:`_positions_many` on Arrow arrays (pandas-free: safe in a worker thread)."""
     chunks = [c for a in arrays for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
     if not chunks or sum(len(c) for c in chunks) == 0:
-        return [np.full(len(k), -1, dtype=np.int64) for k in keys]
+        return [np.full(len(a), -1, dtype=np.int64) for a in arrays]
     combined = pa.chunked_array(chunks, type=chunks[0].type)
-    pos = pc.index_in(combined, value_set=_arrow(ids), skip_nulls=True)
+    pos = pc.index_in(combined, value_set=ids, skip_nulls=True)
     flat = np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return np.split(flat, np.cumsum([len(k) for k in keys])[:-1])
+    return np.split(flat, np.cumsum([len(a) for a in arrays])[:-1])
 
 
 # ------------------------------------------------------------------------------ rule texts
@@ -396,14 +401,21 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     today = pd.Timestamp(today or dt.date.today()).normalize()
     t = {name: _Table(tables[name] if name in tables else RawTable(name=name),
                       date_format, decimal_comma) for name in TABLES}
-    for table in t.values():
-        table.check_columns(today)
     p, s, m, e = (t[n] for n in TABLES)
-    # where each ID points: one hash table per key column (the slow part at scale)
-    in_p = dict(zip(TABLES, _positions_many([x.text["patient_id"] for x in (p, s, m, e)],
-                                            p.text["patient_id"])))
-    in_s = dict(zip(TABLES[1:], _positions_many([x.text["session_id"] for x in (s, m, e)],
-                                                s.text["session_id"])))
+    # where each ID points: one hash table per key column (the slow part at scale), built in
+    # a worker thread (Arrow releases the GIL) while the columns are checked
+    pid = [_arrow(x.text["patient_id"]) for x in (p, s, m, e)]
+    sid = [_arrow(x.text["session_id"]) for x in (s, m, e)]
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        p_job = pool.submit(_positions_arrow, pid, pid[0])
+        s_job = pool.submit(_positions_arrow, sid, sid[0])
+        for table in t.values():
+            table.check_columns(today)
+        in_p = dict(zip(TABLES, p_job.result()))
+        in_s = dict(zip(TABLES[1:], s_job.result()))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     p.check_unique("patient_id", in_p["patients"])
     s.check_unique("session_id", in_s["sessions"])
     e.check_unique("event_id")
