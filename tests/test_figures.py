@@ -136,6 +136,18 @@ def test_funnel_plot():
     assert "1 with too few patients not shown" in ax.get_title()
     assert len(ax.get_lines()) == 5                     # 2 levels x 2 limits + centre
     assert {t.get_text() for t in ax.texts} == {"N1", "N2", "D1"}
+    assert "(3 practitioners; " in ax.get_title()
+    assert "Clinic overall 70.0%" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_funnel_plot_of_clinics_says_clinics_and_pooled():
+    f = pd.DataFrame({"practitioner_id": ["A", "B"], "k": [40, 20], "n": [50, 30],
+                      "rate": [0.8, 2 / 3], "p0": 0.75, "flag": ["within", "within"]})
+    ax = figures.funnel_plot(f, unit="clinic", centre="Pooled", title="By clinic")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.get_title() == "By clinic (2 clinics)"
+    assert "Pooled 75.0%" in legend and "Clinic" in legend
+    assert not any("ractitioner" in t for t in legend)
 
 
 def test_p_chart_marks_special_causes():

@@ -338,8 +338,10 @@ def density_trajectories(measurements: pd.DataFrame, cohort: pd.DataFrame, *,
 
 
 def funnel_plot(funnel: pd.DataFrame, *, levels=(0.95, 0.998), ax=None,
-                title: str = "Improved rate by practitioner", what: str = "Patients improved"):
-    """Funnel plot: each practitioner's rate against their n, with exact binomial limits.
+                title: str = "Improved rate by practitioner", what: str = "Patients improved",
+                unit: str = "practitioner", centre: str = "Clinic overall"):
+    """Funnel plot: each unit's rate (practitioner, or clinic in a pool) against its n, with
+    exact binomial limits.
 
     Parameters
     ----------
@@ -349,6 +351,10 @@ def funnel_plot(funnel: pd.DataFrame, *, levels=(0.95, 0.998), ax=None,
     levels : tuple of float, default (0.95, 0.998)
         Control limits drawn (from :func:`outcomes.stats.funnel_limits`).
     ax : matplotlib.axes.Axes, optional
+    unit : str, default "practitioner"
+        What a point is, for the legend and title (``"clinic"`` in a pooled report).
+    centre : str, default "Clinic overall"
+        Legend label of the centre line (e.g. ``"Pooled"``).
 
     Returns
     -------
@@ -372,12 +378,12 @@ def funnel_plot(funnel: pd.DataFrame, *, levels=(0.95, 0.998), ax=None,
                     label=f"{level:.1%} limits".replace(".0%", "%"))
             ax.plot(part["n"], 100 * part["high"], style, color=PALETTE["grey"])
         ax.axhline(100 * p0, color=PALETTE["black"], linewidth=1,
-                   label=f"Clinic overall {p0:.1%}")
+                   label=f"{centre} {p0:.1%}")
     flagged = _flagged(funnel["flag"]) if "flag" in funnel else np.zeros(len(funnel), bool)
     ax.scatter(n[shown & ~flagged], 100 * rate[shown & ~flagged], color=CLINIC, zorder=3,
-               label="Practitioner")
+               label=unit.capitalize())
     ax.scatter(n[shown & flagged], 100 * rate[shown & flagged], color=ALERT, marker="s",
-               zorder=3, label="Practitioner outside 95% limits")
+               zorder=3, label=f"{unit.capitalize()} outside 95% limits")
     for x, yv, name in zip(n[shown], rate[shown], funnel["practitioner_id"][shown]):
         ax.annotate(str(name), (x, 100 * yv), textcoords="offset points", xytext=(4, 4),
                     fontsize=7)
@@ -385,7 +391,7 @@ def funnel_plot(funnel: pd.DataFrame, *, levels=(0.95, 0.998), ax=None,
     ax.set_ylim(0, 100)
     ax.set_xlabel("Patients assessed (n)")
     ax.set_ylabel(f"{what} (%)")
-    ax.set_title(f"{title} ({int(shown.sum())} practitioners"
+    ax.set_title(f"{title} ({int(shown.sum())} {unit}s"
                  + (f"; {hidden} with too few patients not shown)" if hidden else ")"))
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     return ax
