@@ -39,8 +39,22 @@ def test_table_one_counts_percentages_and_summaries():
 def test_table_one_shareable_hides_small_counts_and_their_percentages():
     t = tables.table_one(cohort(), min_cell=5)
     val = dict(zip(t["Level"], t["Patients, n (%)"]))
-    assert val["Female"] == "<5" and val["Male"] == "8 (72.7%)"
-    assert val["Ludwig"] == "<5"
+    # 3 women of 11 treated: "<5", and the 8 men "not shown", else 11 - 8 = 3 gives them away
+    assert val["Female"] == "<5" and val["Male"] == "not shown"
+    # scale: Ludwig 3, Norwood-Hamilton 7, not recorded 1: two small levels, neither derivable
+    scale = t.iloc[t.index[t["Characteristic"] == "Baseline scale"][0]:][:3]
+    assert scale["Patients, n (%)"].tolist() == ["<5", "7 (63.6%)", "<5"]
+
+
+def test_table_one_shareable_no_small_count_recoverable_by_subtraction():
+    """In every characteristic whose levels add up to the treated total, a hidden small count
+    cannot be computed as the total minus the levels shown."""
+    t = tables.table_one(cohort(), min_cell=5)
+    t["Characteristic"] = t["Characteristic"].replace("", np.nan).ffill()
+    for name in ("Sex", "Age band (years)", "Baseline scale", "Topical minoxidil"):
+        shown = t.loc[t["Characteristic"] == name, "Patients, n (%)"]
+        hidden = shown.isin(["<5", "not shown"])
+        assert hidden.sum() != 1, (name, shown.tolist())
 
 
 def test_input_not_modified_and_percentages_formatted():

@@ -76,14 +76,21 @@ def _col(df: pd.DataFrame, name: str):
 
 
 def _n_pct(counts: pd.Series, total: float, min_cell: int | None) -> list[str]:
+    """``n (%)`` per level of one characteristic. Shareable (``min_cell``): a count from 1 to
+    ``min_cell - 1`` is shown as ``"<5"``; when that is the only such level, the smallest other
+    non-zero level is shown as ``"not shown"`` too, or the small count would be the total minus
+    the levels shown (complementary suppression)."""
+    c = counts.to_numpy(int)
+    small = (c >= 1) & (c < min_cell) if min_cell else np.zeros(len(c), bool)
+    complement = np.zeros(len(c), bool)
+    if small.sum() == 1:
+        others = np.where(~small & (c > 0), c, np.iinfo(np.int64).max)
+        if (others < np.iinfo(np.int64).max).any():
+            complement[np.argmin(others)] = True
     label = suppressed_label(min_cell) if min_cell else ""
-    out = []
-    for c in counts.to_numpy(int):
-        if min_cell and 1 <= c < min_cell:
-            out.append(label)
-        else:
-            out.append(f"{c} ({100 * c / total:.1f}%)" if total else f"{c}")
-    return out
+    return [label if s_ else "not shown" if h else
+            (f"{n} ({100 * n / total:.1f}%)" if total else f"{n}")
+            for n, s_, h in zip(c, small, complement)]
 
 
 def table_one(cohort: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFrame:
@@ -95,7 +102,8 @@ def table_one(cohort: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFr
         ``Analysis.cohort`` (``treated, sex, age, age_band, baseline_scale, minoxidil,
         n_sessions``).
     min_cell : int, optional
-        Shareable mode: a count from 1 to ``min_cell - 1`` is shown as ``"<5"``.
+        Shareable mode: a count from 1 to ``min_cell - 1`` is shown as ``"<5"``, and where it
+        is a characteristic's only small level, its smallest other level as ``"not shown"``.
 
     Returns
     -------
