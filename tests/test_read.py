@@ -190,3 +190,42 @@ def test_old_excel_files_get_a_hint(tmp_path):
     assert str(err.value) == (f"{tmp_path}: no patients file (required) (found: export.xls). "
                               "Add patients.csv, patients.parquet or a sheet named patients "
                               "(.xls and .ods files: save them as .xlsx or CSV).")
+
+
+@pytest.mark.parametrize("arrow_type", ["timestamp[ns]", "timestamp[ms]", "date32[day]"])
+def test_typed_parquet_dates_load_as_the_same_csv(tmp_path, arrow_type):
+    """Typed Parquet dates (repeated, missing, one in the future, one with a time of day) give
+    the text, clean tables and quarantine of the same dates written YYYY-MM-DD in a CSV."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from outcomes.loader import load
+
+    dates = ["2025-01-10", "2025-01-10", None, "2031-05-06"]      # S1, S2, S3 (missing), S4
+    text = SMALL_EXPORT["sessions"]
+    for old, new in zip(["2025-01-10", "2025-01-12", "2025-02-01", "2025-04-10"], dates):
+        text = text.replace(f",{old},", f",{new or ''},", 1)
+    csv_dir = write_export(tmp_path / "csv", {**SMALL_EXPORT, "sessions": text})
+    pq_dir = write_export(tmp_path / "parquet", {**SMALL_EXPORT, "sessions": text})
+    (pq_dir / "sessions.csv").unlink()
+    frame = pd.read_csv(csv_dir / "sessions.csv", dtype=str, keep_default_na=False)
+    stamps = [None if d is None else dt.datetime.fromisoformat(d) for d in dates]
+    stamps[1] = stamps[1].replace(hour=13, minute=45)             # a time of day is dropped
+    if arrow_type == "date32[day]":
+        column = pa.array([s and s.date() for s in stamps], pa.date32())
+    else:
+        column = pa.array(stamps, pa.timestamp(arrow_type[10:12]))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.set_column(table.column_names.index("session_date"), "session_date", column)
+    pq.write_table(table, pq_dir / "sessions.parquet")
+
+    raw = read_export(pq_dir).tables["sessions"].frame["session_date"]
+    assert raw.tolist() == ["2025-01-10", "2025-01-10", pd.NA, "2031-05-06"]
+    a, b = load(csv_dir, today=dt.date(2026, 1, 1)), load(pq_dir, today=dt.date(2026, 1, 1))
+    for name in ("patients", "sessions", "measurements", "adverse_events"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    pd.testing.assert_frame_equal(a.report.quarantine, b.report.quarantine)
+    quarantined = b.report.quarantine.query("table == 'sessions' and column == 'session_date'")
+    assert quarantined[["row", "value"]].values.tolist() == [[4, ""], [5, "2031-05-06"]]
