@@ -498,3 +498,18 @@ def test_p_chart_properties(rows):
     # a flagged point is strictly on one side of the centre
     flagged = got[got["run_flag"]]
     assert (flagged["rate"] != flagged["centre"]).all()
+
+
+def test_funnel_flags_wide_frame_and_widest_limit_crossed():
+    """One shared builder for the practitioner funnel (strata) and the clinic funnel (meta).
+    At p0 = 0.5, n = 10: R 1 - pbinom(8, 10, 0.5) = 0.01074 (>= 0.001, < 0.025) and
+    pbinom(0, 10, 0.5) = 0.000977 (< 0.001); so 9/10 is above the 95% limit only, 0/10 below
+    the 99.8% limit, 5/10 within."""
+    from outcomes.stats import funnel_columns, funnel_flags
+
+    assert funnel_columns((0.998, 0.95)) == ["low95", "high95", "low998", "high998"]
+    f = funnel_flags([9, 0, 5], [10, 10, 10], 0.5)
+    assert f.columns.tolist() == ["rate", "p0", "low95", "high95", "low998", "high998", "flag"]
+    assert f["flag"].tolist() == ["above 95%", "below 99.8%", "within"]
+    assert f["rate"].tolist() == [0.9, 0.0, 0.5] and (f["p0"] == 0.5).all()
+    assert len(funnel_flags([], [], 0.5)) == 0

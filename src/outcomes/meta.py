@@ -214,11 +214,6 @@ def meta_proportion(k, n, labels=None, *, level: float = 0.95,
     return MetaResult(summary=summary, studies=studies)
 
 
-def _level_name(level: float) -> str:
-    """0.95 -> "95", 0.998 -> "998" (as the ``funnel`` frame of an analysis)."""
-    return f"{level:.10g}".split(".")[-1]
-
-
 def funnel_data(k, n, labels, p0: float, *, levels=(0.95, 0.998)) -> pd.DataFrame:
     """Each clinic (or study) against a reference rate, with exact binomial funnel limits.
 
@@ -246,24 +241,10 @@ def funnel_data(k, n, labels, p0: float, *, levels=(0.95, 0.998)) -> pd.DataFram
     n = np.atleast_1d(np.asarray(n, dtype=float))
     keep = n > 0
     k, n, labels = k[keep], n[keep], [lab for lab, kp in zip(labels, keep, strict=True) if kp]
-    levels = sorted(float(v) for v in levels)
     out = pd.DataFrame({"label": pd.array(labels, dtype="string"), "k": k.astype(np.int64),
-                        "n": n.astype(np.int64), "rate": k / np.where(n > 0, n, 1),
-                        "p0": float(p0)})
-    lim = stats.funnel_limits(n, float(p0), levels=levels) if len(out) else None
-    flag = np.full(len(out), "within", dtype=object)
-    for lv in levels:  # widest level last, so it wins
-        name = _level_name(lv)
-        if lim is None:
-            out[f"low{name}"] = out[f"high{name}"] = np.zeros(0)
-            continue
-        part = lim[np.isclose(lim["level"].to_numpy(float), lv)]
-        low, high = part["low"].to_numpy(float), part["high"].to_numpy(float)
-        out[f"low{name}"], out[f"high{name}"] = low, high
-        pct = f"{lv * 100:.10g}%"
-        rate = out["rate"].to_numpy(float)
-        flag = np.where(rate > high, f"above {pct}", np.where(rate < low, f"below {pct}", flag))
-    out["flag"] = pd.array(flag.astype(str), dtype="string")
+                        "n": n.astype(np.int64)})
+    out = pd.concat([out, stats.funnel_flags(k, n, p0, levels=levels)], axis=1)
+    out["flag"] = pd.array(out["flag"].to_numpy().astype(str), dtype="string")
     return out
 
 

@@ -27,6 +27,8 @@ __all__ = [
     "newcombe_difference",
     "mean_ci",
     "funnel_limits",
+    "funnel_columns",
+    "funnel_flags",
     "p_chart",
 ]
 
@@ -529,6 +531,53 @@ def funnel_limits(n, p0, *, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataF
     if not frames:
         raise AnalysisError("levels: expected at least one confidence level, e.g. (0.95, 0.998).")
     return pd.concat(frames, ignore_index=True)
+
+
+def funnel_columns(levels: Sequence[float]) -> list[str]:
+    """Names of the limit columns of a funnel frame: ``(0.95, 0.998)`` ->
+    ``["low95", "high95", "low998", "high998"]`` (levels in increasing order)."""
+    names = [f"{lv:.10g}".split(".")[-1] for lv in sorted(float(v) for v in levels)]
+    return [f"{side}{name}" for name in names for side in ("low", "high")]
+
+
+def funnel_flags(k, n, p0: float, *, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
+    """Each unit's rate against a reference rate, with its exact funnel limits and flag.
+
+    Parameters
+    ----------
+    k, n : array-like of int
+        Events and denominators per unit (practitioner, clinic); ``n > 0``.
+    p0 : float
+        The reference rate (fraction 0-1).
+    levels : sequence of float, default (0.95, 0.998)
+        Funnel levels.
+
+    Returns
+    -------
+    DataFrame
+        One row per unit: ``rate`` (k/n), ``p0``, then the :func:`funnel_columns` limits at
+        that unit's ``n`` (:func:`funnel_limits`), and ``flag``: ``"within"``, or ``"above L%"``
+        / ``"below L%"`` for the widest level whose limit the rate crosses.
+    """
+    k = np.atleast_1d(np.asarray(k, dtype=float))
+    n = np.atleast_1d(np.asarray(n, dtype=float))
+    levels = sorted(float(v) for v in levels)
+    rate = k / np.where(n > 0, n, 1)
+    out = pd.DataFrame({"rate": rate, "p0": np.full(len(rate), float(p0))})
+    lim = funnel_limits(n, float(p0), levels=levels) if len(n) else None
+    flag = np.full(len(n), "within", dtype=object)
+    names = funnel_columns(levels)
+    for i, lv in enumerate(levels):  # widest level last, so it wins
+        if lim is None:
+            low = high = np.zeros(0)
+        else:
+            part = lim[np.isclose(lim["level"].to_numpy(float), lv)]
+            low, high = part["low"].to_numpy(float), part["high"].to_numpy(float)
+        out[names[2 * i]], out[names[2 * i + 1]] = low, high
+        pct = f"{lv * 100:.10g}%"
+        flag = np.where(rate > high, f"above {pct}", np.where(rate < low, f"below {pct}", flag))
+    out["flag"] = flag
+    return out
 
 
 def p_chart(k, n, *, centre: float | None = None, run_length: int = 8) -> pd.DataFrame:

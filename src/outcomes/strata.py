@@ -86,11 +86,6 @@ def strata_table(cohort: Cohort) -> pd.DataFrame:
                        "level": object})
 
 
-def _level_name(level: float) -> str:
-    """0.95 -> "95", 0.998 -> "998"."""
-    return f"{level:.10g}".split(".")[-1]
-
-
 def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "photographic",
                  outcome: str = "improved") -> pd.DataFrame:
     """Funnel-plot data: each practitioner's rate against the clinic rate or a benchmark.
@@ -121,23 +116,12 @@ def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "phot
     hit = p[f"{pre}_{outcome}"].fillna(False).to_numpy(bool)[assessed]
     g = pd.DataFrame({"practitioner_id": who, "hit": hit}).groupby("practitioner_id")["hit"]
     out = g.agg(k="sum", n="size").reset_index().astype({"k": "int64", "n": "int64"})
-    levels = sorted(float(v) for v in d.funnel_levels)
-    cols = [f"{side}{_level_name(lv)}" for lv in levels for side in ("low", "high")]
+    cols = stats.funnel_columns(d.funnel_levels)
     if out.empty:
         return pd.DataFrame(columns=["practitioner_id", "k", "n", "rate", "p0", *cols, "flag"])
     target = float(out["k"].sum() / out["n"].sum()) if p0 is None else float(p0)
-    out["rate"] = out["k"] / out["n"]
-    out["p0"] = target
-    lim = stats.funnel_limits(out["n"].to_numpy("int64"), target, levels=levels)
-    flag = np.full(len(out), "within", dtype=object)
-    for lv in levels:   # widest level last, so it wins
-        part = lim.loc[lim["level"] == lv]
-        low, high = part["low"].to_numpy(), part["high"].to_numpy()
-        out[f"low{_level_name(lv)}"], out[f"high{_level_name(lv)}"] = low, high
-        pct = f"{lv * 100:.10g}%"
-        flag = np.where(out["rate"] > high, f"above {pct}",
-                        np.where(out["rate"] < low, f"below {pct}", flag))
-    out["flag"] = flag
+    flags = stats.funnel_flags(out["k"], out["n"], target, levels=d.funnel_levels)
+    out = pd.concat([out, flags.set_axis(out.index)], axis=1)
     return out[["practitioner_id", "k", "n", "rate", "p0", *cols, "flag"]].astype(
         {"practitioner_id": object})
 
