@@ -121,7 +121,7 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
             frame = getattr(self, name)
             if shareable and name != "model":
                 frame = suppress_named_frame(name, frame, min_cell=min_cell)
-            out[name] = _records(frame)
+            out[name] = json_records(frame)
         out["model_note"] = self.model_note
         out["clinics"] = []
         return out
@@ -142,8 +142,9 @@ def _plain(value):
     return value
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Records of a small aggregate frame with JSON-able values."""
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Records of a small aggregate frame with JSON-able values (NaN/NA -> None, numpy
+    scalars -> Python, exact floats); the body of every results-file table."""
     cols = list(frame.columns)
     data = [[_plain(v) for v in frame[c].tolist()] for c in cols]
     return [dict(zip(cols, row)) for row in zip(*data)]

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import __version__, meta, stats
+from outcomes.analysis import json_records
 from outcomes.errors import ResultsFileError
 
 __all__ = ["FORMAT_VERSION", "TABLES", "POOLED_NOTEBOOK", "read_results", "pool_results",
@@ -436,26 +437,11 @@ def _meta_section(files, defs) -> dict:
         pub_studies.append(res.studies.assign(**key))
 
     def records(parts):
-        return _records(pd.concat(parts, ignore_index=True)) if parts else []
+        return json_records(pd.concat(parts, ignore_index=True)) if parts else []
 
     return {"summary": records(summaries), "studies": records(studies),
             "funnel": records(funnels), "published_summary": records(pub_summary),
             "published_studies": records(pub_studies)}
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    """JSON-able records: NaN/NA -> None, numpy scalars -> Python."""
-    if not len(df):
-        return []
-    obj = df.astype(object).where(df.notna(), None)
-    return json.loads(json.dumps(obj.to_dict("records"), default=_plain))
-
-
-def _plain(value):
-    """numpy scalars -> Python (exact floats: no rounding as in ``DataFrame.to_json``)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON-able: {value!r}")
 
 
 def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
@@ -577,7 +563,7 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
                 from outcomes.suppress import suppress_named_frame
 
                 df = suppress_named_frame(name, df, int(defs.get("min_cell", 5)))
-        out[name] = _records(df)
+        out[name] = json_records(df)
     out["model"] = []
     out["model_note"] = "the density model is not pooled: fit it on each clinic's own data"
     out["clinics"] = clinics
@@ -604,7 +590,7 @@ def _suppress_meta(out: dict, min_cell: int) -> None:
                             ("funnel", ("rate", "flag"))):
         df = pd.DataFrame.from_records(out["meta"][part])
         if len(df):
-            out["meta"][part] = _records(suppress_frame(df, ["k", "n"], dependent, min_cell))
+            out["meta"][part] = json_records(suppress_frame(df, ["k", "n"], dependent, min_cell))
 
 
 def pooled_frames(pooled) -> dict[str, pd.DataFrame]:
