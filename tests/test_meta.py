@@ -157,3 +157,58 @@ def test_clinic_against_published_studies_from_the_registry():
                     R_CLINIC_VS_STUDIES["DL"], rtol=1e-7)
     assert_allclose(s.loc["Paule-Mandel", ["logit_estimate", "tau2"]].astype(float),
                     R_CLINIC_VS_STUDIES["PM"], rtol=1e-7)
+
+
+# ---- Paule-Mandel (issue 11): statsmodels' iteration with atol=1e-10 returned tau2 = 0 ----
+# rma(measure="PLO", xi=c(40,49,73), ni=c(86,86,86), method="PM"): tau2 0.8825, I2 93.8%,
+# predict(r, transf=transf.ilogit): ci.lb 0.379, ci.ub 0.846 (metafor 3.8, R 4.2.2; issue 11)
+def test_pm_issue_case_matches_metafor():
+    s = meta.meta_proportion([40, 49, 73], [86, 86, 86]).summary.set_index("method")
+    pm = s.loc["Paule-Mandel"]
+    assert round(pm.tau2, 4) == 0.8825 and round(100 * pm.i2, 1) == 93.8
+    assert (round(100 * pm.ci_low, 1), round(100 * pm.ci_high, 1)) == (37.9, 84.6)
+    # DerSimonian-Laird unchanged by the fix: the issue's random-effects 40.5-83.0%
+    dl = s.loc["DerSimonian-Laird"]
+    assert (round(100 * dl.ci_low, 1), round(100 * dl.ci_high, 1)) == (40.5, 83.0)
+
+
+def test_pm_sample_dramatic_matches_metafor():
+    # the sample's marked improvement against the registry's studies:
+    # rma(measure="PLO", xi=c(193, ...), ni=c(496, ...), method="PM")$tau2 = 0.0693 (issue 11)
+    s = meta.compare_with_studies(193, 496, outcome="dramatic").summary.set_index("method")
+    assert round(s.loc["Paule-Mandel", "tau2"], 4) == 0.0693
+
+
+def _pm_bisection(yi, vi):
+    """An independent Paule-Mandel: plain bisection of Q(tau2) - df on [0, 1e4], 200 halvings."""
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+
+    def q(t):
+        w = 1 / (vi + t)
+        return np.sum(w * (yi - np.sum(w * yi) / np.sum(w)) ** 2) - (yi.size - 1)
+
+    if q(0.0) <= 0:
+        return 0.0
+    lo, hi = 0.0, 1e4
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if q(mid) > 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(1, 200)), min_size=2, max_size=10))
+def test_pm_tau2_is_the_root_of_the_generalised_q_equation(pairs):
+    k = [min(a, b) for a, b in pairs]
+    n = [b for _, b in pairs]
+    eff = meta.logit_effects(k, n)
+    yi, vi = eff["yi"].to_numpy(), eff["vi"].to_numpy()
+    tau2 = meta.paule_mandel_tau2(yi, vi)
+    assert_allclose(tau2, _pm_bisection(yi, vi), rtol=1e-9, atol=1e-12)
+    df = len(k) - 1
+    if tau2 > 0:   # Q(tau2) = df at the root; Q(0) <= df where tau2 is 0
+        assert_allclose(meta.generalised_q(tau2, yi, vi), df, rtol=1e-9)
+    else:
+        assert meta.generalised_q(0.0, yi, vi) <= df
+    s = meta.meta_proportion(k, n).summary.set_index("method")
+    assert s.loc["Paule-Mandel", "tau2"] == tau2

@@ -1,9 +1,9 @@
 """Random-effects meta-analysis of a proportion across clinics or published studies.
 
 Each clinic (or study) contributes ``k`` events out of ``n``. The proportions are combined on
-the logit scale with :func:`statsmodels.stats.meta_analysis.combine_effects`, by
-DerSimonian-Laird (``method_re="dl"``, the one-step moment estimator of tau²) and by
-Paule-Mandel (``method_re="pm"``, the iterated estimator), then back-transformed to a rate.
+the logit scale by DerSimonian-Laird (:func:`statsmodels.stats.meta_analysis.combine_effects`,
+``method_re="dl"``, the one-step moment estimator of tau²) and by Paule-Mandel (tau² the root
+of the generalised Q equation, :func:`paule_mandel_tau2`), then back-transformed to a rate.
 The same numbers as R's ``metafor::rma(measure="PLO", xi=k, ni=n, method="DL"|"PM")``.
 
 Functions return tidy DataFrames; plotting lives in :mod:`outcomes.figures`.
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from scipy.optimize import brentq
 from scipy.special import expit
 from statsmodels.stats.meta_analysis import combine_effects
 
@@ -29,6 +30,8 @@ __all__ = [
     "funnel_data",
     "published_studies",
     "compare_with_studies",
+    "generalised_q",
+    "paule_mandel_tau2",
 ]
 
 #: method name shown in output -> statsmodels ``method_re``
@@ -102,16 +105,71 @@ def logit_effects(k, n) -> pd.DataFrame:
                          "vi": 1.0 / (k + c) + 1.0 / (n - k + c)})
 
 
+@dataclass(frozen=True)
+class _Fit:
+    """A random-effects fit at a given tau² (the attributes of statsmodels' results used)."""
+
+    tau2: float
+    mean_effect_re: float
+    sd_eff_w_re: float
+    weights_rel_re: np.ndarray
+    q: float
+
+
+def _fit_at(yi: np.ndarray, vi: np.ndarray, tau2: float) -> _Fit:
+    """Inverse-variance random-effects estimate at ``tau2``; ``q`` is Cochran's (fixed-effect) Q."""
+    w0 = 1.0 / vi
+    q = float((w0 * (yi - (w0 * yi).sum() / w0.sum()) ** 2).sum())
+    w = 1.0 / (vi + tau2)
+    return _Fit(tau2=float(tau2), mean_effect_re=float((w * yi).sum() / w.sum()),
+                sd_eff_w_re=float(np.sqrt(1.0 / w.sum())), weights_rel_re=w / w.sum(), q=q)
+
+
+def generalised_q(tau2, yi, vi) -> float:
+    """The generalised Q statistic ``sum w_i (y_i - mu_w)²`` with ``w_i = 1/(v_i + tau²)``.
+
+    Decreasing in ``tau2`` (log-odds²); Paule-Mandel's tau² is where it equals ``k - 1``.
+    """
+    w = 1.0 / (np.asarray(vi, float) + tau2)
+    y = np.asarray(yi, float)
+    return float((w * (y - (w * y).sum() / w.sum()) ** 2).sum())
+
+
+def paule_mandel_tau2(yi, vi) -> float:
+    """Paule-Mandel tau²: the root of ``generalised_q(tau2) = k - 1``, 0 if Q(0) <= k - 1.
+
+    Solved with :func:`scipy.optimize.brentq` to ``xtol = 1e-14`` after bracketing the root by
+    doubling an upper bound, as metafor's ``rma(method="PM")`` does with ``uniroot`` (metafor
+    stops with an error when the root lies above ``tau2.max = 100``; here the bracket grows).
+    The iteration in statsmodels' ``combine_effects(method_re="pm")`` is not used: with a
+    tight ``atol`` it can land on a rounding error and return tau² = 0 (issue 11).
+    """
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    df = yi.size - 1
+
+    def excess(t):
+        return generalised_q(t, yi, vi) - df
+
+    if df < 1 or excess(0.0) <= 0:
+        return 0.0
+    high = max(1.0, float(np.var(yi, ddof=1)))
+    while excess(high) > 0:   # Q(tau2) -> 0 < df as tau2 grows: a few doublings at most
+        high *= 2.0
+    return float(brentq(excess, 0.0, high, xtol=1e-14, rtol=4 * np.finfo(float).eps,
+                        maxiter=500))
+
+
 def _one_method(yi: np.ndarray, vi: np.ndarray, code: str, level: float):
-    """tau², estimate, se and weights for one method (statsmodels, DL truncated at 0)."""
-    kwds = {"atol": 1e-10, "maxiter": 200} if code == "pm" else {}
+    """tau², estimate, se and weights for one method (DL: statsmodels, truncated at 0;
+    PM: :func:`paule_mandel_tau2`)."""
+    if code == "pm":
+        return _fit_at(yi, vi, paule_mandel_tau2(yi, vi))
     with np.errstate(divide="ignore", invalid="ignore"):  # I² of statsmodels when Q == 0
-        res = combine_effects(yi, vi, method_re=code, alpha=1 - level, **kwds)
-    if code == "dl" and res.tau2 < 0:
+        res = combine_effects(yi, vi, method_re=code, alpha=1 - level)
+    if res.tau2 < 0:
         # statsmodels does not truncate the DL estimate; when Q < df the truncated DL and the
-        # Paule-Mandel estimates are both exactly 0, so the tau² = 0 fit is the PM fit.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            res = combine_effects(yi, vi, method_re="pm", alpha=1 - level)
+        # Paule-Mandel estimates are both exactly 0: the tau² = 0 fit.
+        return _fit_at(yi, vi, 0.0)
     return res
 
 
