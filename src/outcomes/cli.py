@@ -21,6 +21,7 @@ _COMMANDS = {
     "analyze": ("outcomes.analysis", "cli_analyze"),
     "report": ("outcomes.report", "cli_report"),
     "pool": ("outcomes.pool", "cli_pool"),
+    "template": ("outcomes.template", "cli_template"),
 }
 
 
@@ -85,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", metavar="RESULTS.json")
     p.add_argument("--json", metavar="FILE|-", help="write the pooled results as JSON")
     p.add_argument("--out", metavar="DIR", help="write a pooled HTML report to DIR")
+
+    p = sub.add_parser("template", help="write an empty capture workbook (and/or a REDCap data "
+                                        "dictionary) of the data contract")
+    p.add_argument("--out", metavar="FILE.xlsx", help="the Excel workbook to create")
+    p.add_argument("--redcap", metavar="FILE.csv",
+                   help="a REDCap data dictionary (CSV) of the same four instruments to create")
     return parser
 
 
