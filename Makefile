@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 QUARTER ?= 2026Q3
 
-.PHONY: help demo test lab bench clean
+.PHONY: help demo lint test lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,7 +19,11 @@ demo: $(BIN)/outcomes  ## validate the bundled sample export and write its quart
 	$(BIN)/outcomes validate data/sample
 	$(BIN)/outcomes report data/sample --quarter $(QUARTER) --out reports/
 
-test: $(BIN)/outcomes  ## run the test suite (unit, reference, property-based, CLI and notebook end-to-end)
+lint: $(BIN)/outcomes  ## the code gates: ruff (lint) and mypy (types), configured in pyproject.toml
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint  ## the gates, then the test suite (unit, reference, property-based, CLI and notebook end-to-end)
 	$(BIN)/python -m pytest -q
 
 lab: $(BIN)/outcomes  ## open the notebooks in JupyterLab

@@ -136,7 +136,7 @@ def table_files(folder: Path, fmt: str) -> list[Path]:
 
 def ensure_export(outcomes: list[str], size: int, fmt: str, seed: int,
                   timeout: float) -> tuple[Path, dict]:
-    """Return the cached export folder for (size, seed, fmt, sample.py hash), making it if needed."""
+    """Return the cached export folder for (size, seed, fmt, sample.py hash); make it if needed."""
     key = f"{fmt}-{size}-seed{seed}-{sample_hash()}"
     folder = CACHE / key
     info: dict = {"size": size, "format": fmt, "seed": seed, "path": str(folder.relative_to(ROOT)),
@@ -327,7 +327,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     outcomes = args.outcomes.split() if args.outcomes else outcomes_command()
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     load_start = os.getloadavg()
     tmpdir = Path(tempfile.mkdtemp(prefix="outcomes-bench-"))
     cutoff = ["--cutoff", args.cutoff] if args.cutoff else []
@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {
         "generated_utc": started.isoformat(timespec="seconds"),
-        "elapsed_s": round((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 1),
+        "elapsed_s": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
         "git_commit": git_commit(),
         "machine": {"cpus": os.cpu_count(), "memory_gib": round(
             os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GB, 1),

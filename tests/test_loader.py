@@ -123,7 +123,7 @@ def test_corpus(case, tmp_path, base_export):
         q = report.quarantine
         got = list(zip(q["table"], q["row"], q["column"], q["value"]))
         assert sorted(got) == sorted(x[:4] for x in case.quarantine)
-        for table, row, column, value, rule in case.quarantine:
+        for table, row, column, _value, rule in case.quarantine:
             rules = q.loc[(q["table"] == table) & (q["row"] == row)
                           & (q["column"] == column), "rule"].tolist()
             assert any(rule in r for r in rules), (rule, rules)

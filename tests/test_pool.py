@@ -148,9 +148,11 @@ def refuse(tmp_path, data, match, name="bad"):
 
 
 @pytest.mark.parametrize("mutate, match", [
-    (lambda d: d["cohort"].update(patient_id="p1"), "patient-level content: key 'cohort.patient_id'"),
+    (lambda d: d["cohort"].update(patient_id="p1"),
+     "patient-level content: key 'cohort.patient_id'"),
     (lambda d: d["response"][0].update(session_id="s9"), "patient-level content"),
-    (lambda d: d.update(sentinel_cases=[{"term": "scarring"}]), "patient-level table 'sentinel_cases'"),
+    (lambda d: d.update(sentinel_cases=[{"term": "scarring"}]),
+     "patient-level table 'sentinel_cases'"),
     (lambda d: d.update(screening_cases=[]), "patient-level table 'screening_cases'"),
     (lambda d: d.update(cohort=[{"sex": "F"}]), "cohort is a list"),
     (lambda d: d["ae_timing"][0].update(note="2026-03-04"), "date other than the cut-off"),

@@ -38,7 +38,7 @@ def test_strata_by_construction(cohort):
     assert _kn(t, "photographic", "improved", "sex", "F") == (23, 29)
     assert _kn(t, "photographic", "improved", "sex", "M") == (88 - 23, 111 - 29)
     # every stratum partitions the assessed patients
-    for (family, outcome), part in t.groupby(["family", "outcome"]):
+    for _, part in t.groupby(["family", "outcome"]):
         per = part.groupby("stratum")["n"].sum()
         assert set(per.index) == set(STRATA)
         assert per.nunique() == 1

@@ -334,8 +334,8 @@ def published_studies(family: str = "photographic", outcome: str = "improved") -
     return pd.DataFrame({
         "benchmark_id": pd.array([r.id for r in recs], dtype="string"),
         "label": pd.array([_study_label(r) for r in recs], dtype="string"),
-        "k": np.array([int(r.k) for r in recs], dtype=np.int64),
-        "n": np.array([int(r.n) for r in recs], dtype=np.int64),
+        "k": np.array([r.k for r in recs], dtype=np.int64),
+        "n": np.array([r.n for r in recs], dtype=np.int64),
         "derived": np.array([bool(getattr(r, "derived", False)) for r in recs]),
     })
 

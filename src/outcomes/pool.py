@@ -36,7 +36,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -271,7 +271,7 @@ def _labels(items: list) -> list[str]:
     return out
 
 
-def _frame(files: list[tuple[str, Mapping]], table: str) -> pd.DataFrame:
+def _frame(files: Sequence[tuple[str, Mapping]], table: str) -> pd.DataFrame:
     parts = [pd.DataFrame.from_records(list(d.get(table, []))).assign(clinic=label)
              for label, d in files]
     parts = [p for p in parts if len(p)]
@@ -338,7 +338,7 @@ def _registry_counts(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     for i, bid in enumerate(ids.tolist()):  # a handful of benchmark ids, not patients
         if isinstance(bid, str) and bid:
             rec = registry.benchmark(bid)
-            if getattr(rec, "k", None) is not None and getattr(rec, "n", None) is not None:
+            if rec.k is not None and rec.n is not None:
                 k[i], n[i] = float(rec.k), float(rec.n)
     return k, n
 
@@ -486,7 +486,9 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
     labels = list(labels) if labels is not None else _labels(items)
     if len(labels) != len(items) or len(set(labels)) != len(labels):
         raise ResultsFileError(f"labels must be unique, one per file: {labels!r}.")
-    files, clinics, seen = [], [], {}
+    files: list[tuple[str, dict]] = []
+    clinics: list[dict] = []
+    seen: dict[str, str] = {}
     for item, label in zip(items, labels, strict=True):
         source = label if isinstance(item, Mapping) else str(item)
         data = read_results(item, source=source)

@@ -116,11 +116,11 @@ def read_mapping(path: str | Path | None) -> dict[str, dict[str, str]]:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise LoadError(f"mapping file {path} not found.",
-                        fix="Give the path of an existing mapping file.", file=str(path))
+                        fix="Give the path of an existing mapping file.", file=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as err:
         raise LoadError(f"mapping file {path} is not valid TOML ({err}).",
                         fix='Write one line per column: "Header in export" = "contract_name".',
-                        file=str(path))
+                        file=str(path)) from err
     known = {c.name for cols in COLUMNS.values() for c in cols}
     out: dict[str, dict[str, str]] = {"*": {}}
     for key, value in raw.items():
@@ -129,7 +129,7 @@ def read_mapping(path: str | Path | None) -> dict[str, dict[str, str]]:
             if table not in TABLES:
                 raise LoadError(f"mapping file {path}: section [{key}] is not a table.",
                                 fix=f"Use one of {', '.join(TABLES)}.", file=str(path))
-            items, section = value.items(), out.setdefault(table, {})
+            items, section = list(value.items()), out.setdefault(table, {})
         else:
             items, section = [(key, value)], out["*"]
         for header, target in items:
@@ -321,7 +321,8 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
         rows = np.zeros(0, dtype=np.int64)
         cols = {c: cleaned[i] for c, i in keep.items()}
     ordered = [c for c in contract if c in cols]
-    frame = pd.DataFrame({c: cols[c].to_pandas(types_mapper={pa.large_string(): pd.StringDtype()}.get)
+    as_string = {pa.large_string(): pd.StringDtype()}.get
+    frame = pd.DataFrame({c: cols[c].to_pandas(types_mapper=as_string)
                           for c in ordered}) if ordered else pd.DataFrame()
     frame = frame.astype({c: "string" for c in ordered}).reset_index(drop=True)
     if "patient_id" in frame:

@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from outcomes.errors import ReportError
+from outcomes.text import fmt_date
+
+if TYPE_CHECKING:
+    from outcomes.analysis import Analysis
+    from outcomes.loader import Export
 
 __all__ = ["NOTEBOOKS", "quarter_cutoff", "prepare_report", "find_kernel", "run_notebook",
            "notebook_html", "write_report", "cli_report", "ReportContext"]
@@ -103,8 +110,8 @@ class ReportContext:
         The quarter reported (``"2026Q3"``), if one was given.
     """
 
-    analysis: object
-    export: object
+    analysis: Analysis
+    export: Export
     shareable: bool
     min_cell: int
     run_time: dt.datetime
@@ -133,7 +140,7 @@ class ReportContext:
     @property
     def period(self) -> str:
         """E.g. ``"2026Q3 (data to 30 September 2026)"``."""
-        date = dt.date.fromisoformat(str(self.analysis.cutoff)[:10]).strftime("%-d %B %Y")
+        date = fmt_date(str(self.analysis.cutoff)[:10])
         return f"{self.quarter} (data to {date})" if self.quarter else f"data to {date}"
 
 
@@ -178,7 +185,7 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
         min_cell = int(getattr(analysis.definitions, "min_cell", 5))
     return ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
                          min_cell=int(min_cell), quarter=quarter,
-                         run_time=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+                         run_time=dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
 def _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff, definitions):
@@ -214,7 +221,7 @@ def find_kernel() -> str:
         raise ReportError(f"Jupyter is not usable here ({err}). Reinstall outcomes "
                           "(python -m pip install --force-reinstall outcomes).") from None
     me = Path(sys.executable).resolve()
-    plain = {"python", f"python{sys.version_info[0]}", "python%d.%d" % sys.version_info[:2]}
+    plain = {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}
     for name in sorted(specs, key=lambda n: n != "python3"):
         argv = specs[name].get("spec", {}).get("argv") or [""]
         if argv[0] in plain or Path(argv[0]).resolve() == me:
@@ -401,7 +408,7 @@ def cli_report(args) -> int:
     quarter = getattr(args, "quarter", None)
     if quarter:
         m = _QUARTER.match(quarter)
-        quarter = f"{m[1]}Q{m[2]}"
+        quarter = f"{m[1]}Q{m[2]}" if m else quarter
     t = time.perf_counter()
     written = write_report(args.data, args.out, cutoff=cutoff, shareable=args.shareable,
                            date_format=args.date_format, decimal_comma=args.decimal_comma,

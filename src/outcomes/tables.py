@@ -19,7 +19,9 @@ from outcomes.text import fmt_ci, fmt_pct
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
            "density_change_table", "sensitivity_table", "model_table", "load_counts_table",
-           "quarantine_table", "quarantine_summary", "published_records", "published_table", "benchmark_labels", "sentinel_table", "screening_cases_table", "provenance_table", "to_html", "banner_html",
+           "quarantine_table", "quarantine_summary", "published_records", "published_table",
+           "benchmark_labels", "sentinel_table", "screening_cases_table", "provenance_table",
+           "to_html", "banner_html",
            "sentences_html", "REPORT_CSS"]
 
 _WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all": "All patients",
@@ -121,7 +123,7 @@ def table_one(cohort: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFr
         q1, med, q3 = np.percentile(age, [25, 50, 75])
         rows.append(("Age (years)", "mean (SD)", f"{age.mean():.1f} ({age.std():.1f})"))
         rows.append(("Age (years)", "median [IQR]", f"{med:.0f} [{q1:.0f}-{q3:.0f}]"))
-    categorical = [("Sex", "sex", {"F": "Female", "M": "Male"}),
+    categorical: list[tuple[str, str, dict]] = [("Sex", "sex", {"F": "Female", "M": "Male"}),
                    ("Age band (years)", "age_band", {}),
                    ("Baseline scale", "baseline_scale", {}),
                    ("Topical minoxidil", "minoxidil", {True: "Yes", False: "No"})]
@@ -129,7 +131,7 @@ def table_one(cohort: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFr
         if column not in c:
             continue
         values = c[column].astype("object").where(c[column].notna(), "Not recorded")
-        counts = values.map(lambda v: names.get(v, str(v))).value_counts(sort=False)
+        counts = values.map(lambda v, names=names: names.get(v, str(v))).value_counts(sort=False)
         order = sorted(counts.index, key=lambda s: (s == "Not recorded", s))
         counts = counts.reindex(order)
         rows.extend((label, lvl, v) for lvl, v in zip(order, _n_pct(counts, total, min_cell)))

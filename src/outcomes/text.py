@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
 from outcomes.registry import benchmark
 
-__all__ = ["fmt_pct", "fmt_ci", "fmt_p", "verdict", "response_sentence", "ae_sentence",
+__all__ = ["fmt_pct", "fmt_ci", "fmt_date", "fmt_p", "verdict", "response_sentence", "ae_sentence",
            "flow_sentence", "headline"]
 
 _OUTCOME = {"improved": "improved rate", "dramatic": "marked-improvement rate",
@@ -52,6 +53,18 @@ def fmt_ci(low, high, digits: int = 1) -> str:
     return f"{100 * float(low):.{digits}f}-{100 * float(high):.{digits}f}%"
 
 
+def fmt_date(day) -> str:
+    """A date as people write it, e.g. ``"30 September 2026"`` (the same on every platform).
+
+    Parameters
+    ----------
+    day : date-like
+        Anything :class:`pandas.Timestamp` accepts.
+    """
+    t = pd.Timestamp(day)
+    return f"{t.day} {t:%B %Y}"
+
+
 def fmt_p(p) -> str:
     """A p-value for a reader: ``"p < 0.001"`` or ``"p = 0.012"``."""
     if _missing(p):
@@ -64,7 +77,8 @@ def _published(rate, k=None, n=None, benchmark_id=None) -> str:
     text = f"{pct:.0f}%" if abs(pct - round(pct)) < 1e-9 else f"{pct:.1f}%"
     if not _missing(k) and not _missing(n):
         derived = not _missing(benchmark_id) and benchmark(str(benchmark_id)).derived
-        text += f" ({int(k)} of {int(n)}{', a count derived from the percentage' if derived else ''})"
+        derived_note = ", a count derived from the percentage" if derived else ""
+        text += f" ({int(k)} of {int(n)}{derived_note})"
     return text
 
 
@@ -106,12 +120,14 @@ def response_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
     >>> response_sentence({"family": "photographic", "group": "comparable",
     ...     "outcome": "improved", "k": 69, "n": 86, "rate": 69 / 86, "ci_low": 0.706,
     ...     "ci_high": 0.873, "benchmark_rate": 0.8, "p_value": 1.0})
-    'Your improved rate (photographs, mesotherapy alone), 80.2% (95% CI 70.6-87.3%, 69 of 86), is in line with the published 80%.'
+    'Your improved rate (photographs, mesotherapy alone), 80.2% (95% CI 70.6-87.3%, 69 of 86), is \
+in line with the published 80%.'
     """
     what = (f"Your {_OUTCOME.get(row['outcome'], row['outcome'])} "
             f"({_FAMILY.get(row['family'], row['family'])}, "
             f"{_GROUP.get(row['group'], row['group'])})")
-    k, n = row.get("k"), row.get("n")
+    k: Any = row.get("k")
+    n: Any = row.get("n")
     if _suppressed(k, n) or (_missing(row.get("rate")) and not _missing(n) and n != 0):
         return f"{what} is not shown: it rests on fewer than {_threshold(k, n)} patients."
     if _missing(n) or n == 0:
@@ -138,12 +154,14 @@ def ae_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
     --------
     >>> ae_sentence({"term": "injection_site_pain", "k": 120, "n": 290, "rate": 120 / 290,
     ...     "ci_low": 0.359, "ci_high": 0.471, "benchmark_rate": 246 / 541, "p_value": 0.25})
-    'Injection site pain: 41.4% of treated patients (95% CI 35.9-47.1%, 120 of 290), in line with the published 45.5%.'
+    'Injection site pain: 41.4% of treated patients (95% CI 35.9-47.1%, 120 of 290), in line with \
+the published 45.5%.'
     """
     term = {"serious": "serious events"}.get(str(row["term"]),
                                              str(row["term"]).replace("_", " "))
     term = term[:1].upper() + term[1:]
-    k, n = row.get("k"), row.get("n")
+    k: Any = row.get("k")
+    n: Any = row.get("n")
     if _suppressed(k, n):
         return f"{term}: fewer than {_threshold(k, n)} patients (exact figure not shown)."
     if _missing(n) or n == 0:
@@ -170,7 +188,7 @@ def flow_sentence(flow: pd.DataFrame, cutoff) -> str:
         v = n.get(step)
         return "-" if _missing(v) else str(v)
 
-    date = pd.Timestamp(cutoff).strftime("%-d %B %Y")
+    date = fmt_date(cutoff)
     return (f"Of {c('registered')} registered patients, {c('treated')} were treated; "
             f"{c('due_12m')} were due for their 12-month assessment by {date}, of whom "
             f"{c('assessed_photographic')} had photographs scored and "

@@ -434,7 +434,7 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     # first session per patient (by position in patients): every session row with a plausible
     # date counts (a row quarantined for another reason still shows when treatment started)
     s_dates = s.parsed["session_date"].to_numpy()
-    plausible = (~np.isnat(s_dates) & (s_dates <= today.to_datetime64())
+    plausible = (~np.isnat(s_dates) & (s_dates <= pd.Timestamp(today).to_datetime64())
                  & (s_dates >= np.datetime64(MIN_SESSION_DATE)) & (s_patient >= 0))
     first_session = np.full(p.n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if plausible.any():
