@@ -107,7 +107,7 @@ def test_drop_down_lists_hold_exactly_the_contract_values(workbook):
             assert dv.showErrorMessage and dv.allow_blank
     assert found == EXPECTED_LISTS
     # and each offered value is what the loader reads as that value (independently checked)
-    for (table, column), values in found.items():
+    for (_table, column), values in found.items():
         if column == "term":
             assert map_terms(pd.Series(values)).tolist() == values
             assert values == list(TERMS)

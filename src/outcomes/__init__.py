@@ -5,7 +5,32 @@ The data flow one way::
     files -> load/validate -> clean tables -> per-patient cohort -> metrics
           -> figures/tables -> notebooks/report
 
-The public API is re-exported here lazily, so that ``outcomes --help`` starts instantly.
+In a notebook::
+
+    import outcomes as oc
+    export = oc.load("path/to/export")          # or oc.sample_path() for the bundled sample
+    a = oc.analyze(export, cutoff="2026-09-30")  # an Analysis: tidy DataFrames, one per metric
+    a                                            # a short summary (text, or HTML in Jupyter)
+    a.response                                   # improved / dramatic rates against the studies
+
+The public API (each documented with ``help(oc.NAME)``):
+
+load(path, ...) -> Export
+    Read and validate an export (CSV, Excel, Parquet); rows set aside are in ``export.report``.
+analyze(export, *, cutoff, definitions, model) -> Analysis
+    Every metric of an export at a cut-off.
+Definitions
+    Every threshold and window (``Definitions.from_toml(path)`` to change them).
+generate_sample(patients, seed) / sample_path()
+    A synthetic export, or the bundled 300-patient sample.
+published_figures()
+    The published figures the clinic is compared with, with their sources.
+Export, LoadReport, Analysis
+    The frozen dataclasses the functions above return.
+OutcomesError, LoadError, OutcomesWarning
+    What the package raises (an error names the file, row, column and the fix).
+
+The public API is imported lazily, so that ``outcomes --help`` starts instantly.
 """
 from __future__ import annotations
 
@@ -24,6 +49,9 @@ _API = {
     "Analysis": "outcomes.analysis",
     "Definitions": "outcomes.definitions",
     "published_figures": "outcomes.registry",
+    "OutcomesError": "outcomes.errors",
+    "LoadError": "outcomes.errors",
+    "OutcomesWarning": "outcomes.errors",
 }
 
 __all__ = ["__version__", *_API]
@@ -33,3 +61,8 @@ def __getattr__(name: str):
     if name in _API:
         return getattr(import_module(_API[name]), name)
     raise AttributeError(f"module 'outcomes' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API (what tab completion offers) and the module's dunder names."""
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("__")})

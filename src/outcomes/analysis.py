@@ -7,8 +7,12 @@ and dates; :meth:`Analysis.to_dict` never includes them: the results JSON is agg
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import json
+import os
 import sys
+import warnings
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +21,11 @@ import pandas as pd
 
 from outcomes import protocol, registry, response, safety, strata
 from outcomes.cohort import build_cohort
-from outcomes.errors import AnalysisError
+from outcomes.errors import AnalysisError, OutcomesWarning
 from outcomes.model import MODEL_COLUMNS, density_model
 
 __all__ = ["Analysis", "analyze", "cli_analyze", "format_summary", "FORMAT_VERSION",
-           "SHARED_FRAMES"]
+           "SHARED_FRAMES", "SMALL_N"]
 
 FORMAT_VERSION = 1
 
@@ -83,6 +87,58 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
                 "due_12m": int(c["due_12m"].sum()),
                 "assessed_photographic": int(c["gpa_assessed"].sum()),
                 "assessed_density": int(c["density_assessed"].sum())}
+
+    def headline(self) -> pd.DataFrame:
+        """The figures a clinician asks for first: response against the published studies.
+
+        Returns
+        -------
+        DataFrame
+            One row per response figure of the comparable group (mesotherapy alone, as in the
+            study): ``family``, ``outcome``, ``k``, ``n``, ``rate`` (fraction), ``ci_low``,
+            ``ci_high``, ``benchmark_rate`` (fraction).
+        """
+        r = self.response
+        keep = (r["group"] == "comparable") & r["outcome"].isin(["improved", "dramatic"])
+        cols = ["family", "outcome", "k", "n", "rate", "ci_low", "ci_high", "benchmark_rate"]
+        return r.loc[keep, cols].reset_index(drop=True)
+
+    def _summary_parts(self) -> tuple[str, pd.DataFrame, list[str]]:
+        counts = self.cohort_counts()
+        title = (f"Analysis at cut-off {self.cutoff.isoformat()}: {counts['patients']} patients, "
+                 f"{counts['treated']} treated, {counts['due_12m']} due at 12 months "
+                 f"({counts['assessed_photographic']} with photographs scored, "
+                 f"{counts['assessed_density']} with a density measurement)")
+        level = f"{100 * float(self.definitions.confidence):g}% CI"
+
+        def pct(x):
+            return "-" if pd.isna(x) else f"{100 * x:.1f}%"
+
+        h = self.headline()
+        table = pd.DataFrame({
+            "measure": h["family"] + ", " + h["outcome"],
+            "patients": [f"{k} of {n}" for k, n in zip(h["k"], h["n"])],
+            "rate": [pct(x) for x in h["rate"]],
+            level: [f"{pct(lo)} to {pct(hi)}" if not pd.isna(lo) else "-"
+                    for lo, hi in zip(h["ci_low"], h["ci_high"])],
+            "published": [pct(x) for x in h["benchmark_rate"]],
+        })
+        frames = [f.name for f in dataclasses.fields(self)
+                  if isinstance(getattr(self, f.name), pd.DataFrame)]
+        return title, table, frames
+
+    def __repr__(self) -> str:
+        title, table, frames = self._summary_parts()
+        return (f"{title}\n\nMesotherapy alone (the published studies' group):\n"
+                f"{table.to_string(index=False)}\n\nTables (DataFrames): "
+                f"{', '.join(frames)}.\nText summary: print(outcomes.analysis.format_summary(a))")
+
+    def _repr_html_(self) -> str:
+        title, table, frames = self._summary_parts()
+        return (f"<p><strong>{html.escape(title)}</strong></p>"
+                f"<p>Mesotherapy alone (the published studies' group):</p>"
+                f"{table.to_html(index=False, border=0)}"
+                f"<p>Tables (DataFrames): {html.escape(', '.join(frames))}.</p>")
 
     def to_dict(self, shareable: bool = False) -> dict[str, Any]:
         """The results JSON (format_version 1): aggregate only.
@@ -155,8 +211,9 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
 
     Parameters
     ----------
-    export : Export
+    export : Export, str or path
         From :func:`outcomes.load` (or any object with the four clean tables); not modified.
+        A path is loaded with the default options first.
     cutoff : date-like, optional
         The last day the analysis may see; default today.
     definitions : Definitions, optional
@@ -173,6 +230,12 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
     AnalysisError
         When the cut-off is not a date or precedes every session.
 
+    Warns
+    -----
+    OutcomesWarning
+        When a headline rate rests on fewer than :data:`SMALL_N` patients, or is compared with
+        a published count derived from a percentage rather than reported.
+
     Examples
     --------
     >>> import outcomes
@@ -180,6 +243,9 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
     ...                      model=False)  # doctest: +SKIP
     >>> a.response.query("group == 'comparable'")  # doctest: +SKIP
     """
+    if isinstance(export, str | os.PathLike):
+        from outcomes.loader import load
+        export = load(export)
     c = build_cohort(export, cutoff=cutoff, definitions=definitions)
     numbers = safety.event_session_numbers(c)
     pp = protocol.protocol_patients(c)
@@ -190,7 +256,7 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         model_table = pd.DataFrame({k: pd.Series(dtype=object if k == "term" else float)
                                     for k in MODEL_COLUMNS})
         note = "Density model not fitted: skipped on request (model=False, --no-model)."
-    return Analysis(
+    result = Analysis(
         cutoff=c.cutoff.date(), definitions=c.definitions,
         load_report=getattr(export, "report", None), cohort=c.patients, flow=c.flow,
         response=response.response_table(c),
@@ -204,6 +270,27 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         strata=strata.strata_table(c), funnel=strata.funnel_table(c),
         quarterly=strata.quarterly_table(c), model=model_table, model_note=note,
     )
+    _warn_about(result)
+    return result
+
+
+#: a headline rate on fewer patients than this gets an OutcomesWarning (its interval is wide)
+SMALL_N = 20
+
+
+def _warn_about(a: Analysis) -> None:
+    """Warn (OutcomesWarning) about what a user should know before reading the headline."""
+    h = a.headline()
+    for r in h[(h["n"] > 0) & (h["n"] < SMALL_N)].itertuples(index=False):
+        warnings.warn(f"the {r.family} {r.outcome} rate rests on {r.n} patients (fewer than "
+                      f"{SMALL_N}): its interval is wide; read it with care.", OutcomesWarning,
+                      stacklevel=3)
+    ids = a.response["benchmark_id"].dropna().unique()
+    derived = sorted(str(i) for i in ids if registry.benchmark(str(i)).derived)
+    if derived:
+        warnings.warn(f"the published counts of {', '.join(derived)} were derived from a quoted "
+                      "percentage, not reported by the study; tests against them carry that "
+                      "uncertainty.", OutcomesWarning, stacklevel=3)
 
 
 # ---------------------------------------------------------------------------------------------

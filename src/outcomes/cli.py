@@ -95,12 +95,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _notes_as_lines(command: str) -> None:
+    """Print the package's warnings as one plain line each (no file name, no line number)."""
+    import warnings
+
+    from outcomes.errors import OutcomesWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, OutcomesWarning):
+            print(f"outcomes {command}: note: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``outcomes`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     from outcomes.errors import OutcomesError
 
     module, func = _COMMANDS[args.command]
+    _notes_as_lines(args.command)
     try:
         status = int(getattr(import_module(module), func)(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit

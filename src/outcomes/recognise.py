@@ -540,11 +540,11 @@ def read_mapping(path: str | Path | None) -> Mapping:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise LoadError(f"mapping file {path} not found.",
-                        fix="Give the path of an existing mapping file.", file=str(path))
+                        fix="Give the path of an existing mapping file.", file=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as err:
         raise LoadError(f"mapping file {path} is not valid TOML ({err}).",
                         fix='Write one line per column: "Header in export" = "contract_name".',
-                        file=str(path))
+                        file=str(path)) from err
     known = {t: {c.name for c in cols} for t, cols in COLUMNS.items()}
     every = set().union(*known.values())
     columns: dict[str, dict[str, str]] = {"*": {}}
