@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import warnings
+from pathlib import Path
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
@@ -245,7 +246,7 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
     """
     if isinstance(export, str | os.PathLike):
         from outcomes.loader import load
-        export = load(export)
+        export = load(Path(export))
     c = build_cohort(export, cutoff=cutoff, definitions=definitions)
     numbers = safety.event_session_numbers(c)
     pp = protocol.protocol_patients(c)
