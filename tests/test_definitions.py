@@ -32,6 +32,8 @@ DEFAULTS = {
     "funnel_levels": (0.95, 0.998),
     "model_max_patients": 5000,
     "model_seed": 2026,
+    "safety_min_followup_days": 182,   # issue 11: the study required six months
+    "spc_min_n": 5,
 }
 
 

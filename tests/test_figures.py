@@ -155,12 +155,38 @@ def test_p_chart_marks_special_causes():
                       "k": [20, 10, 25], "n": [25, 25, 30], "rate": [0.8, 0.4, 25 / 30],
                       "centre": 55 / 80, "lcl": [0.45, 0.45, 0.47], "ucl": [0.93, 0.93, 0.9],
                       "beyond_limits": [False, True, False], "run_flag": [False, False, True]})
-    ax = figures.p_chart_plot(q)
-    beyond, run = ax.collections[0].get_offsets(), ax.collections[1].get_offsets()
-    assert len(beyond) == 1 and beyond[0][1] == pytest.approx(40)
-    assert len(run) == 1 and run[0][0] == 2
+    ax = figures.p_chart_plot(q)   # an older frame: flags drawn, direction unknown
+    special = [c for c, label in zip(ax.collections, ax.get_legend_handles_labels()[1][-4:])
+               if label == "Special cause"]
     assert "n=25" in ax.get_xticklabels()[0].get_text()
     assert "photographic" in ax.get_title()
+    assert special and len(special[0].get_offsets()) == 2
+
+
+def test_p_chart_plot_improvement_concern_and_small_quarters():
+    from outcomes.stats import p_chart
+
+    k = [0, 10, 10, 10, 10, 10, 10, 10, 1, 30, 100]
+    n = [0, 10, 10, 10, 10, 10, 10, 10, 2, 30, 200]
+    chart = p_chart(k, n, min_n=5, centre=0.84)   # 7 quarters above: a shift (improvement)
+    q = pd.concat([pd.DataFrame({"family": "photographic",
+                                 "quarter": [f"20{20 + i // 4}Q{i % 4 + 1}" for i in range(11)]}),
+                   chart], axis=1)
+    ax = figures.p_chart_plot(q)
+    handles, labels = ax.get_legend_handles_labels()
+    by_label = dict(zip(labels, handles))
+    concern = by_label["Special cause: concern"].get_offsets()
+    improvement = by_label["Special cause: improvement"].get_offsets()
+    assert chart["point_type"].tolist().count("special_cause_improvement") == len(improvement)
+    assert len(concern) == (chart["point_type"] == "special_cause_concern").sum()
+    assert len(improvement) >= 1
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[8].endswith("not plotted") and "n=2" in ticks[8]
+    assert "(1 quarter with too few patients not plotted)" in ax.get_title()
+    # 30 of 30 at a centre of 0.84: no improvement signal possible there, said in the legend
+    assert not chart["high_possible"].iloc[9]
+    assert "Upper limit at 100%: no improvement signal possible" in labels
+    assert "exact binomial" in labels[0]
 
 
 def test_ae_incidence_and_edema():

@@ -22,7 +22,6 @@ from outcomes.stats import (
     funnel_limits,
     mean_ci,
     newcombe_difference,
-    p_chart,
     proportion_ci,
     proportions,
 )
@@ -438,66 +437,6 @@ def test_funnel_limits_bracket_target(n, p0):
     got = funnel_limits(n, p0)
     assert (got["low"] <= p0 + 1e-12).all() and (got["high"] >= p0 - 1e-12).all()
     assert got[["low", "high"]].stack().between(0, 1).all()
-
-
-# --------------------------------------------------------------------------------------------
-# p_chart
-# --------------------------------------------------------------------------------------------
-def test_p_chart_limits_by_hand():
-    k, n = [5, 6, 20, 9], [50, 50, 50, 100]
-    got = p_chart(k, n)
-    assert list(got.columns) == ["k", "n", "rate", "centre", "lcl", "ucl", "beyond_limits",
-                                 "run_flag"]
-    c = 40 / 250
-    assert_allclose(got["centre"], c)
-    sigma = np.sqrt(c * (1 - c) / np.array(n))
-    assert_allclose(got["ucl"], c + 3 * sigma)
-    assert_allclose(got["lcl"], np.clip(c - 3 * sigma, 0, None))
-    assert got["beyond_limits"].tolist() == [False, False, True, False]
-    clipped = p_chart([1, 9], [10, 10], centre=0.1)  # 0.1 - 3 * 0.0949 < 0: clipped to 0
-    assert clipped["lcl"].tolist() == [0.0, 0.0]
-    assert clipped["ucl"].iloc[0] == pytest.approx(0.1 + 3 * np.sqrt(0.09 / 10))
-    assert clipped["beyond_limits"].tolist() == [False, True]
-
-
-def test_p_chart_given_centre_and_no_data():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        got = p_chart([1, 0, 9], [10, 0, 10], centre=0.2)
-    assert (got["centre"] == 0.2).all()
-    assert np.isnan(got.loc[1, ["rate", "lcl", "ucl"]].to_numpy(dtype=float)).all()
-    assert not got.loc[1, "beyond_limits"]
-    assert got["beyond_limits"].tolist() == [False, False, True]  # 0.9 > 0.2 + 3*0.126
-
-
-def test_p_chart_runs():
-    # centre 0.5; sides: + x8, centre point, - x7, + x9
-    rates = [6] * 8 + [5] + [4] * 7 + [6] * 9
-    got = p_chart(rates, [10] * len(rates), centre=0.5)
-    expected = [True] * 8 + [False] + [False] * 7 + [True] * 9
-    assert got["run_flag"].tolist() == expected
-    assert got["run_flag"].dtype == bool and got["beyond_limits"].dtype == bool
-    shorter = p_chart(rates, [10] * len(rates), centre=0.5, run_length=7)
-    assert shorter["run_flag"].tolist() == [True] * 8 + [False] + [True] * 7 + [True] * 9
-
-
-def test_p_chart_empty_and_invalid():
-    assert p_chart([], []).empty
-    with pytest.raises(AnalysisError, match="centre"):
-        p_chart([1], [2], centre=1.5)
-
-
-@FAST
-@given(st.lists(counts, min_size=1, max_size=40))
-def test_p_chart_properties(rows):
-    k, n = map(list, zip(*rows))
-    got = p_chart(k, n, run_length=3)
-    assert ((got["lcl"] >= 0) & (got["lcl"] <= got["centre"])).all()
-    assert ((got["ucl"] <= 1) & (got["ucl"] >= got["centre"])).all()
-    assert got["centre"].iloc[0] == pytest.approx(sum(k) / sum(n))
-    # a flagged point is strictly on one side of the centre
-    flagged = got[got["run_flag"]]
-    assert (flagged["rate"] != flagged["centre"]).all()
 
 
 def test_funnel_flags_wide_frame_and_widest_limit_crossed():

@@ -71,6 +71,13 @@ class Definitions:
         above it, so that it stays fast on large exports).
     model_seed : int, default 2026
         Seed of that subsample.
+    safety_min_followup_days : int, default 182
+        Adverse-event incidence comparable with the study counts only patients followed at
+        least this many days (the study required six months): follow-up = last contact
+        (session, measurement or event onset, up to the cut-off) minus the first session.
+    spc_min_n : int, default 5
+        Quarters of the p-chart with fewer patients than this are not plotted (no limits, no
+        signal; they neither extend nor break a run).
 
     Raises
     ------
@@ -102,6 +109,8 @@ class Definitions:
     funnel_levels: tuple[float, ...] = (0.95, 0.998)
     model_max_patients: int = 5000
     model_seed: int = 2026
+    safety_min_followup_days: int = 182
+    spc_min_n: int = 5
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -238,6 +247,8 @@ _SPEC: dict[str, tuple[str, str]] = {
                                 "e.g. [0.95, 0.998]"),
     "model_max_patients": ("int", "a whole number >= 1, e.g. 5000"),
     "model_seed": ("int", "a whole number >= 0, e.g. 2026"),
+    "safety_min_followup_days": ("int", "a whole number of days >= 0, e.g. 182"),
+    "spc_min_n": ("int", "a whole number >= 1, e.g. 5"),
 }
 
 
@@ -304,6 +315,8 @@ _RULES: dict[str, Any] = {
                                 and all(0 < x < 1 for x in v) and _increasing(v)),
     "model_max_patients": lambda d: d["model_max_patients"] >= 1,
     "model_seed": lambda d: d["model_seed"] >= 0,
+    "safety_min_followup_days": lambda d: d["safety_min_followup_days"] >= 0,
+    "spc_min_n": lambda d: d["spc_min_n"] >= 1,
 }
 
 

@@ -397,16 +397,31 @@ def funnel_plot(funnel: pd.DataFrame, *, levels=(0.95, 0.998), ax=None,
     return ax
 
 
+#: p-chart point colours, Making Data Count style: blue improvement, orange concern, grey common
+SIGNAL_COLOURS = {"improvement": PALETTE["blue"], "concern": PALETTE["orange"],
+                  "neutral": PALETTE["purple"], "common": PALETTE["grey"]}
+
+_LIMIT_WORDS = {"exact": "exact binomial, 3-sigma equivalent", "laney": "Laney p\u2032, 3 sigma",
+                "normal": "normal approximation, 3 sigma"}
+
+
+def _bools(q: pd.DataFrame, col: str, default) -> np.ndarray:
+    if col not in q:
+        return np.asarray(default, dtype=bool)
+    return q[col].astype("boolean").fillna(False).to_numpy(bool)
+
+
 def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
                  title: str = "Improved rate by quarter (p-chart)"):
-    """Quarterly p-chart: each quarter's rate, the centre line, 3-sigma limits and
-    special-cause marks (beyond the limits; part of a run of 8 on one side).
+    """Quarterly p-chart read the Making Data Count way: each plotted quarter's rate, the
+    centre line, control limits, and signals coloured improvement (blue) or concern (orange).
 
     Parameters
     ----------
     quarterly : pandas.DataFrame
-        ``Analysis.quarterly`` (``family, quarter, k, n, rate, centre, lcl, ucl,
-        beyond_limits, run_flag``).
+        ``Analysis.quarterly`` (``family, quarter, k, n, rate, centre, lcl, ucl, plotted,
+        high_possible, point_type, special_cause, limits``; older frames with only
+        ``beyond_limits``/``run_flag`` are drawn with those marks).
     family : str, optional
         Family drawn (default: the first in the frame).
     ax : matplotlib.axes.Axes, optional
@@ -414,8 +429,10 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
     Returns
     -------
     matplotlib.axes.Axes
-        Points joined by a line, step limits; vermillion squares beyond limits, orange
-        triangles in a run; x: quarter of the 12-month assessment; y: percent improved.
+        Plotted quarters joined by a line (a gap where a quarter is not plotted: too few
+        patients), step limits; where no upper signal is possible at that n, the upper limit is
+        drawn dotted; x: quarter of the 12-month assessment (ticks give n, and "not plotted");
+        y: percent improved.
     """
     q = quarterly
     if family is None and "family" in q and len(q):
@@ -424,24 +441,47 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
         q = q[q["family"] == family]
     q = q.sort_values("quarter").reset_index(drop=True)
     x = np.arange(len(q))
+    n = pd.to_numeric(q["n"], errors="coerce").to_numpy(float) if len(q) else np.zeros(0)
+    shown = _bools(q, "plotted", ~np.isnan(_num(q["rate"])))
     rate, lcl, ucl, centre = (100 * _num(q[c]) for c in ("rate", "lcl", "ucl", "centre"))
+    rate = np.where(shown, rate, np.nan)
     ax = _axes(ax)
-    ax.plot(x, rate, "o-", color=CLINIC, label="Quarter's rate", zorder=3)
-    ax.step(x, ucl, where="mid", color=PALETTE["grey"], linestyle="--", label="3-sigma limits")
+    ax.plot(x, rate, "-", color=PALETTE["grey"], linewidth=1, zorder=2)
+    method = str(q["limits"].iloc[0]) if "limits" in q and len(q) else ""
+    words = _LIMIT_WORDS.get(method, "3 sigma")
+    ax.step(x, ucl, where="mid", color=PALETTE["grey"], linestyle="--",
+            label=f"Control limits ({words})")
     ax.step(x, lcl, where="mid", color=PALETTE["grey"], linestyle="--")
-    ax.plot(x, centre, color=PALETTE["black"], linewidth=1, label="Centre line")
-    beyond = q["beyond_limits"].astype("boolean").fillna(False).to_numpy(bool)
-    run = q["run_flag"].astype("boolean").fillna(False).to_numpy(bool)
-    ax.scatter(x[beyond], rate[beyond], s=90, marker="s", facecolor="none", edgecolor=ALERT,
-               linewidths=2, zorder=4, label="Beyond limits")
-    ax.scatter(x[run], rate[run], s=60, marker="^", color=PALETTE["orange"], zorder=4,
-               label="Run of 8 on one side")
-    labels = [f"{qq}\nn={_count(nn)}" for qq, nn in zip(q["quarter"], q["n"])]
-    ax.set_xticks(x, labels, fontsize=7, rotation=90 if len(x) > 8 else 0)
+    no_high = shown & ~_bools(q, "high_possible", np.ones(len(q), bool))
+    if no_high.any():
+        ax.scatter(x[no_high], ucl[no_high], marker="_", s=200, color=PALETTE["black"],
+                   zorder=3, label="Upper limit at 100%: no improvement signal possible")
+    ax.plot(x, centre, color=PALETTE["black"], linewidth=1, label="Centre line (pooled rate)")
+    if "point_type" in q:
+        kind = q["point_type"].astype(str).str.replace("special_cause_", "", regex=False)
+        kind = np.where(kind.str.startswith("neutral"), "neutral", kind.to_numpy(object))
+        kind = np.where(kind == "common_cause", "common", kind)
+    else:  # an older frame: any flag is a signal, direction unknown
+        flagged = _bools(q, "beyond_limits", np.zeros(len(q), bool)) | _bools(
+            q, "run_flag", np.zeros(len(q), bool))
+        kind = np.where(flagged, "neutral", "common")
+    labels = {"common": "Common cause", "improvement": "Special cause: improvement",
+              "concern": "Special cause: concern", "neutral": "Special cause"}
+    for name, marker in (("common", "o"), ("improvement", "^"), ("concern", "v"),
+                         ("neutral", "s")):
+        pick = shown & (kind == name)
+        ax.scatter(x[pick], rate[pick], s=60 if name == "common" else 90, marker=marker,
+                   color=SIGNAL_COLOURS[name], zorder=4, label=labels[name])
+    ticks = [f"{qq}\nn={_count(nn)}" + ("" if ok else "\nnot plotted")
+             for qq, nn, ok in zip(q["quarter"], q["n"], shown)]
+    ax.set_xticks(x, ticks, fontsize=7, rotation=90 if len(x) > 8 else 0)
     ax.set_ylim(0, 100)
     ax.set_xlabel("Quarter of the 12-month assessment")
     ax.set_ylabel("Patients improved (%)")
-    ax.set_title(title + (f": {pretty(family).lower()}" if family else ""))
+    hidden = int((~shown & (np.nan_to_num(n) > 0)).sum())
+    ax.set_title(title + (f": {pretty(family).lower()}" if family else "")
+                 + (f" ({hidden} quarter{'s' if hidden != 1 else ''} with too few patients "
+                    f"not plotted)" if hidden else ""))
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
 

@@ -553,7 +553,9 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
     if len(df):
         q = _sum(df, "quarterly").sort_values(["family", "quarter"], kind="stable")
         parts = [pd.concat([g[["family", "quarter"]].reset_index(drop=True),
-                            stats.p_chart(g["k"].to_numpy(np.int64), g["n"].to_numpy(np.int64))],
+                            stats.p_chart(g["k"].to_numpy(np.int64), g["n"].to_numpy(np.int64),
+                                          min_n=int(defs.get("spc_min_n", 5)),
+                                          improvement="increase")],
                            axis=1) for _, g in q.groupby("family", sort=False)]
         tables["quarterly"] = pd.concat(parts, ignore_index=True)
     else:

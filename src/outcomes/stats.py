@@ -30,6 +30,9 @@ __all__ = [
     "funnel_columns",
     "funnel_flags",
     "p_chart",
+    "spc_rules",
+    "P_CHART_COLUMNS",
+    "P_CHART_LIMITS",
 ]
 
 #: Interval methods accepted by :func:`proportion_ci` and :func:`proportions`.
@@ -580,50 +583,225 @@ def funnel_flags(k, n, p0: float, *, levels: Sequence[float] = (0.95, 0.998)) ->
     return out
 
 
-def p_chart(k, n, *, centre: float | None = None, run_length: int = 8) -> pd.DataFrame:
-    """p-chart (Shewhart chart for proportions) with special-cause flags.
+#: tail probability beyond 3 and 2 sigma of a normal distribution (one side): the coverage the
+#: exact binomial limits of :func:`p_chart` share with Shewhart's 3-sigma and 2-sigma lines
+_TAIL3 = 0.5 * float(_sp.erfc(3 / np.sqrt(2)))   # 0.0013499
+_TAIL2 = 0.5 * float(_sp.erfc(2 / np.sqrt(2)))   # 0.0227501
+
+#: ``limits`` accepted by :func:`p_chart`
+P_CHART_LIMITS = ("auto", "exact", "laney", "normal")
+
+#: smallest denominator of every plotted point for ``limits="auto"`` to consider Laney p'
+LANEY_MIN_N = 1000
+
+#: d2 of a moving range of two: mean |x_i - x_{i-1}| = 1.128 sigma
+_D2 = 1.128
+
+#: p-chart columns, in order
+P_CHART_COLUMNS = ("k", "n", "rate", "centre", "lcl", "ucl", "lwl", "uwl", "limits",
+                   "plotted", "high_possible", "low_possible", "beyond_limits", "run_flag",
+                   "trend_flag", "two_in_three_flag", "special_cause", "point_type")
+
+#: improvement direction -> the sign of a change for the better (NHSRplotthedots)
+_DIRECTIONS = {"increase": 1, "decrease": -1, "neutral": 0}
+
+
+def _part_of_runs(values: np.ndarray, length: int) -> np.ndarray:
+    """True for every element of a run of at least ``length`` equal non-zero values.
+
+    Equivalent to NHSRplotthedots' ``ptd_part_of_seven_trend(ptd_seven_point_one_side_mean(v))``
+    for ``length = 7``: a zero (a point on the mean) ends a run and belongs to none.
+    """
+    if values.size == 0:
+        return np.zeros(0, dtype=bool)
+    starts = np.r_[True, values[1:] != values[:-1]]
+    run_id = np.cumsum(starts) - 1
+    return (values != 0) & (np.bincount(run_id)[run_id] >= int(length))
+
+
+def _trend_points(y: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points in a run of at least ``length`` strictly increasing or decreasing values, and
+    the direction (+1/-1) NHSRplotthedots gives each (``ptd_special_cause_type``: the
+    difference to the next point when that point is in the trend too, else to the previous).
+
+    An equal neighbour (difference 0) breaks a trend, as in ``ptd_seven_point_trend``
+    (its test: ``c(1:3, 3:6)`` is no trend).
+    """
+    m = y.size
+    if m < 2:
+        return np.zeros(m, dtype=bool), np.zeros(m)
+    d = np.sign(np.diff(y))
+    in_run = _part_of_runs(d, length - 1)          # diffs of a long enough monotone run
+    part = np.zeros(m, dtype=bool)
+    part[:-1] |= in_run
+    part[1:] |= in_run
+    right = np.r_[d, d[-1]]
+    left = np.r_[0.0, d]
+    nxt = np.r_[part[1:], False]
+    return part, np.where(part & nxt, right, left)
+
+
+def _two_in_three(close: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """NHSRplotthedots' ``ptd_two_in_three``: True where the point lies in a window of three
+    consecutive points, all on the same side of the mean, of which two or more are close to
+    the limits (beyond 2 sigma, not beyond 3)."""
+    m = close.size
+    if m == 0:
+        return np.zeros(0, dtype=bool)
+    vp = np.r_[0, 0, close.astype(float), 0, 0]
+    sp = np.r_[0, 0, side.astype(float), 0, 0]
+    hit = np.zeros(m, dtype=bool)
+    for start in range(3):  # the three windows a point can sit in (first, middle, last)
+        a = vp[start:start + m] + vp[start + 1:start + 1 + m] + vp[start + 2:start + 2 + m]
+        b = sp[start:start + m] + sp[start + 1:start + 1 + m] + sp[start + 2:start + 2 + m]
+        hit |= (a >= 2) & (np.abs(b) == 3)
+    return hit
+
+
+def spc_rules(y, centre, lcl, ucl, lwl, uwl, *, improvement: str = "increase",
+              shift: int = 7, trend: int = 7) -> pd.DataFrame:
+    """Making Data Count special-cause rules, as NHSRplotthedots applies them.
 
     Parameters
     ----------
-    k, n : array-like of int
-        Events and denominator of each period, in time order.
-    centre : float, optional
-        Centre line (a fraction). Default: the pooled rate ``sum(k) / sum(n)``.
-    run_length : int, default 8
-        A run of at least this many consecutive points strictly on one side of the centre is
-        flagged.
+    y, centre, lcl, ucl, lwl, uwl : array-like of float
+        The plotted points in time order, the centre line, the 3-sigma (control) and 2-sigma
+        (warning) limits at each point. Only plotted points belong here: a gap is not a point.
+    improvement : {"increase", "decrease", "neutral"}, default "increase"
+        Which direction is better (NHSRplotthedots ``improvement_direction``).
+    shift, trend : int, default 7
+        Points on one side of the centre, and points steadily increasing or decreasing, that
+        make a signal (NHSRplotthedots: 7 and 7).
 
     Returns
     -------
     DataFrame
-        One row per period: ``k``, ``n`` (int64), ``rate`` (NaN when ``n == 0``), ``centre``,
-        ``lcl``, ``ucl`` (3-sigma limits from the period's own n, clipped to [0, 1]; NaN when
-        ``n == 0``), ``beyond_limits`` (bool: rate below ``lcl`` or above ``ucl``),
-        ``run_flag`` (bool: the point belongs to such a run).
+        ``beyond_limits``, ``run_flag`` (part of a shift), ``trend_flag``,
+        ``two_in_three_flag`` (bool), ``special_cause`` (NHSRplotthedots'
+        ``special_cause_type``: ``"Above UCL"``, ``"Below LCL"``, ``"7 Point Trend
+        (Increasing)"``, ``"2 in 3 Above CL"``, ``"7 Points Below CL"``, ...,
+        ``"Common Cause"``; first matching rule in that order) and ``point_type``
+        (``"special_cause_improvement"``, ``"special_cause_concern"``,
+        ``"special_cause_neutral_high"``/``"_low"``, ``"common_cause"``).
 
     Notes
     -----
-    Limits :math:`c \\pm 3\\sqrt{c(1-c)/n_i}`. A point on the centre line, or a period with no
-    data, ends a run. Runs are found without a loop: run boundaries are where the side
-    (-1/0/+1) changes, and each point gets the length of its run.
+    Semantics of NHSRplotthedots (R/ptd_calculate_point_type.R, R/ptd_spc_standard.R,
+    commit 050b07d): a point exactly on the centre line has side 0 and ends a shift; equal
+    consecutive values end a trend; "close to the limits" means beyond the 2-sigma line but
+    not beyond the 3-sigma one, and two-in-three needs all three points on the same side of
+    the centre; a point beyond the limits is labelled by its side of the centre.
+    """
+    if improvement not in _DIRECTIONS:
+        raise AnalysisError(f"improvement: expected one of {', '.join(_DIRECTIONS)}, "
+                            f"received {improvement!r}.")
+    for name, v in (("shift", shift), ("trend", trend)):
+        if int(v) < 2:
+            raise AnalysisError(f"{name}: expected a whole number >= 2, received {v!r}.")
+    y, c, lcl, ucl, lwl, uwl = (np.atleast_1d(np.asarray(a, dtype=float)).ravel()
+                                for a in np.broadcast_arrays(y, centre, lcl, ucl, lwl, uwl))
+    with np.errstate(invalid="ignore"):
+        side = np.nan_to_num(np.sign(y - c))
+        outside = (y > ucl) | (y < lcl)
+        close = ~outside & ((y < lwl) | (y > uwl))
+    run = _part_of_runs(side, shift)
+    trend_part, trend_dir = _trend_points(y, trend)
+    two = _two_in_three(close, side) & close
+    above = np.where(side > 0, "Above", "Below")
+    cause = np.select(
+        [outside, trend_part, two, run],
+        [np.where(side == 1, "Above UCL", "Below LCL"),
+         np.char.add(np.char.add(f"{trend} Point Trend (",
+                                 np.where(trend_dir == 1, "In", "De")), "creasing)"),
+         np.char.add(np.char.add("2 in 3 ", above), " CL"),
+         np.char.add(np.char.add(f"{shift} Points ", above), " CL")],
+        "Common Cause").astype(object)
+    text = pd.Series(cause, dtype=object)
+    v = np.where(text.str.contains("Above|Increasing"), 1,
+                 np.where(text.str.contains("Below|Decreasing"), -1, 0))
+    direction = _DIRECTIONS[improvement]
+    if direction == 0:
+        point = np.select([v > 0, v < 0], ["special_cause_neutral_high",
+                                           "special_cause_neutral_low"], "common_cause")
+    else:
+        point = np.select([v * direction > 0, v * direction < 0],
+                          ["special_cause_improvement", "special_cause_concern"],
+                          "common_cause")
+    return pd.DataFrame({"beyond_limits": outside, "run_flag": run, "trend_flag": trend_part,
+                         "two_in_three_flag": two, "special_cause": cause,
+                         "point_type": point.astype(object)})
+
+
+def p_chart(k, n, *, centre: float | None = None, limits: str = "auto", min_n: int = 1,
+            improvement: str = "increase", shift: int = 7, trend: int = 7) -> pd.DataFrame:
+    """p-chart (proportions over time) read by the NHS "Making Data Count" rules.
+
+    Parameters
+    ----------
+    k, n : array-like of int
+        Events and denominator of each period, in time order (a period may have ``n = 0``).
+    centre : float, optional
+        Centre line (a fraction). Default: the pooled rate ``sum(k) / sum(n)`` over every
+        period (plotted or not).
+    limits : {"auto", "exact", "laney", "normal"}, default "auto"
+        ``"exact"``: exact binomial limits at the tail probabilities of 3 and 2 sigma
+        (0.135% and 2.275% each side), Spiegelhalter's interpolation
+        (:func:`funnel_limits`); valid at any n and rate. ``"laney"``: Laney's p' chart,
+        :math:`c \\pm 3\\sigma_i\\sigma_z` with :math:`\\sigma_z` = mean moving range of the
+        z-scores / 1.128, for large denominators whose periods vary more than binomially.
+        ``"normal"``: :math:`c \\pm 3\\sqrt{c(1-c)/n_i}` (the textbook chart; poor at small n
+        or a rate near 0 or 1). ``"auto"``: Laney when every plotted period has
+        ``n >= LANEY_MIN_N`` (1000) and :math:`\\sigma_z > 1`, exact otherwise.
+    min_n : int, default 1
+        Periods with fewer than this many (including 0) are not plotted: no limits, no flag,
+        and they neither extend nor break a run (a gap is not an observation).
+    improvement : {"increase", "decrease", "neutral"}, default "increase"
+        Which direction is better: signals are labelled improvement or concern.
+    shift, trend : int, default 7
+        Lengths of the shift and trend rules (Making Data Count / NHSRplotthedots: 7).
+
+    Returns
+    -------
+    DataFrame
+        One row per period, columns :data:`P_CHART_COLUMNS`: ``k``, ``n`` (int64), ``rate``
+        (k/n; NaN when ``n == 0``), ``centre``, ``lcl``/``ucl`` (3-sigma control limits),
+        ``lwl``/``uwl`` (2-sigma lines), NaN where not plotted; the limits are kept within
+        [0, 1], and ``high_possible``/``low_possible`` say whether any count at this n could
+        fall beyond them (False: e.g. at n = 30 and a centre of 84%, even 30 of 30 is within
+        the upper limit, so no improvement can signal there); ``limits`` (the method used),
+        ``plotted`` (``n >= max(min_n, 1)``), then :func:`spc_rules`' columns
+        (``beyond_limits``, ``run_flag``, ``trend_flag``, ``two_in_three_flag``,
+        ``special_cause``, ``point_type``; ``"not plotted"`` for periods not plotted).
+
+    Notes
+    -----
+    Rules (:func:`spc_rules`): a point beyond a control limit; ``shift`` or more consecutive
+    points on one side of the centre (a point on the centre line ends the run); ``trend``
+    or more consecutive points each higher (or lower) than the one before; two of three
+    consecutive points beyond the same 2-sigma line. Exact limits: a point lies strictly
+    above ``ucl`` exactly when :math:`P(Y \\ge k) < 0.00135` under the centre rate.
 
     References
     ----------
-    Montgomery DC. Introduction to Statistical Quality Control, ch. 7 (control chart for
-    fraction nonconforming); Western Electric run rules.
+    NHS England, Making Data Count (2019); NHSRplotthedots (nhs-r-community, R package).
+    Laney DB (2002). Improved control charts for attributes. Quality Engineering 14:531-537.
+    Spiegelhalter DJ (2005). Stat Med 24:1185-1202.
 
     Examples
     --------
-    >>> p_chart([5, 6, 20], [50, 50, 50])[["rate", "beyond_limits"]]
-       rate  beyond_limits
-    0  0.10          False
-    1  0.12          False
-    2  0.40           True
+    >>> p_chart([5, 6, 25], [50, 50, 50])[["rate", "special_cause", "point_type"]]
+       rate special_cause                 point_type
+    0  0.10  Common Cause               common_cause
+    1  0.12  Common Cause               common_cause
+    2  0.50     Above UCL  special_cause_improvement
     """
     ka, na, _ = _counts(k, n)
     ka, na = np.atleast_1d(ka).ravel(), np.atleast_1d(na).ravel()
-    if int(run_length) < 1:
-        raise AnalysisError(f"run_length: expected a whole number >= 1, received {run_length!r}.")
+    if limits not in P_CHART_LIMITS:
+        raise AnalysisError(f"limits: expected one of {', '.join(P_CHART_LIMITS)}, "
+                            f"received {limits!r}.")
+    if int(min_n) != min_n or min_n < 0:
+        raise AnalysisError(f"min_n: expected a whole number >= 0, received {min_n!r}.")
     if centre is None:
         total = na.sum()
         c = ka.sum() / total if total > 0 else np.nan
@@ -632,23 +810,58 @@ def p_chart(k, n, *, centre: float | None = None, run_length: int = 8) -> pd.Dat
         if not 0 <= c <= 1:
             raise AnalysisError(f"centre: expected a rate between 0 and 1, received {centre!r}.")
     has = na > 0
+    plotted = has & (na >= int(min_n)) & np.isfinite(c)
     ns = np.where(has, na, 1.0)
     rate = np.where(has, ka / ns, np.nan)
-    sigma = np.sqrt(c * (1 - c) / ns)
-    lcl = np.where(has, np.clip(c - 3 * sigma, 0.0, 1.0), np.nan)
-    ucl = np.where(has, np.clip(c + 3 * sigma, 0.0, 1.0), np.nan)
-    with np.errstate(invalid="ignore"):
-        beyond = has & ((rate < lcl) | (rate > ucl))
-        side = np.where(has & ~np.isnan(rate - c), np.sign(rate - c), 0.0)
-    if side.size:
-        starts = np.r_[True, side[1:] != side[:-1]]
-        run_id = np.cumsum(starts) - 1
-        run_len = np.bincount(run_id)[run_id]
-        run_flag = (side != 0) & (run_len >= int(run_length))
-    else:
-        run_flag = np.zeros(0, dtype=bool)
-    return pd.DataFrame({
+    m = int(plotted.sum())
+    nan = np.full(ka.shape, np.nan)
+    lcl, ucl, lwl, uwl = nan.copy(), nan.copy(), nan.copy(), nan.copy()
+    high_ok = np.zeros(ka.shape, dtype=bool)
+    low_ok = np.zeros(ka.shape, dtype=bool)
+    method = "exact" if limits == "auto" else limits
+    if m:
+        npl, ppl = na[plotted].astype(float), rate[plotted]
+        sigma = np.sqrt(c * (1 - c) / npl)
+        sigma_z = 1.0
+        if limits in ("auto", "laney") and m >= 2 and c * (1 - c) > 0:
+            z = (ppl - c) / sigma
+            sigma_z = float(np.mean(np.abs(np.diff(z))) / _D2)
+            if limits == "auto" and (npl.min() >= LANEY_MIN_N and sigma_z > 1):
+                method = "laney"
+        if method in ("laney", "normal"):
+            s = sigma * (sigma_z if method == "laney" else 1.0)
+            lo3, hi3, lo2, hi2 = c - 3 * s, c + 3 * s, c - 2 * s, c + 2 * s
+            high_ok[plotted], low_ok[plotted] = hi3 < 1, lo3 > 0
+            lo3, hi3, lo2, hi2 = (np.clip(v, 0.0, 1.0) for v in (lo3, hi3, lo2, hi2))
+        elif c * (1 - c) == 0:  # a centre of 0 or 1: every count but that one is beyond
+            lo3 = hi3 = lo2 = hi2 = np.full(m, c)
+            high_ok[plotted], low_ok[plotted] = c == 0, c == 1
+        else:
+            pc = np.full(m, c)
+            lo3 = _binomial_lower_limit(_TAIL3, npl, pc)
+            hi3 = 1.0 - _binomial_lower_limit(_TAIL3, npl, 1.0 - pc)
+            lo2 = _binomial_lower_limit(_TAIL2, npl, pc)
+            hi2 = 1.0 - _binomial_lower_limit(_TAIL2, npl, 1.0 - pc)
+            # the most extreme count, k = n (k = 0), is beyond the limit iff its exact tail
+            # probability is below the 3-sigma tail
+            with np.errstate(divide="ignore"):
+                high_ok[plotted] = npl * np.log(c) < np.log(_TAIL3)
+                low_ok[plotted] = npl * np.log1p(-c) < np.log(_TAIL3)
+        lcl[plotted], ucl[plotted], lwl[plotted], uwl[plotted] = lo3, hi3, lo2, hi2
+    rules = spc_rules(rate[plotted], c, lcl[plotted], ucl[plotted], lwl[plotted],
+                      uwl[plotted], improvement=improvement, shift=shift, trend=trend)
+    out = pd.DataFrame({
         "k": ka.astype("int64"), "n": na.astype("int64"), "rate": rate,
-        "centre": np.full(ka.shape, c), "lcl": lcl, "ucl": ucl,
-        "beyond_limits": beyond.astype(bool), "run_flag": run_flag.astype(bool),
+        "centre": np.full(ka.shape, c), "lcl": lcl, "ucl": ucl, "lwl": lwl, "uwl": uwl,
+        "limits": pd.Series([method] * len(ka), dtype=object), "plotted": plotted,
+        "high_possible": high_ok, "low_possible": low_ok,
     })
+    for col in ("beyond_limits", "run_flag", "trend_flag", "two_in_three_flag"):
+        vals = np.zeros(len(ka), dtype=bool)
+        vals[plotted] = rules[col].to_numpy(bool)
+        out[col] = vals
+    for col in ("special_cause", "point_type"):
+        vals = np.full(len(ka), "not plotted", dtype=object)
+        vals[plotted] = rules[col].to_numpy(object)
+        out[col] = pd.Series(vals, dtype=object)
+    return out[list(P_CHART_COLUMNS)]

@@ -128,18 +128,23 @@ def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "phot
 
 def quarterly_table(cohort: Cohort, *, family: str = "photographic",
                     outcome: str = "improved") -> pd.DataFrame:
-    """Quarterly series of a response rate with p-chart limits and special-cause flags.
+    """Quarterly series of a response rate, read as a Making Data Count p-chart.
 
     Each assessed patient counts in the calendar quarter of ``t0 + assessment_target_day``
     (the nominal 12-month point). Quarters between the first and last with no patient are
-    kept (``n = 0``: no rate, no limits; they break runs).
+    kept (``n = 0``). Quarters with fewer than ``definitions.spc_min_n`` patients are not
+    plotted: no limits, no signal, and they neither extend nor break a run.
 
     Returns
     -------
     DataFrame
-        ``family``, ``quarter`` (e.g. ``"2026Q1"``), ``k``, ``n``, ``rate``, ``centre``
-        (pooled rate), ``lcl``, ``ucl`` (3-sigma limits from the quarter's own n),
-        ``beyond_limits``, ``run_flag`` (:func:`outcomes.stats.p_chart`).
+        ``family``, ``quarter`` (e.g. ``"2026Q1"``), then :data:`outcomes.stats.P_CHART_COLUMNS`
+        of :func:`outcomes.stats.p_chart` (exact binomial limits, or Laney p' for large
+        overdispersed quarters; higher is better, so signals read improvement or concern):
+        ``k``, ``n``, ``rate``, ``centre`` (pooled rate), ``lcl``, ``ucl``, ``lwl``, ``uwl``,
+        ``limits``, ``plotted``, ``high_possible``, ``low_possible``, ``beyond_limits``,
+        ``run_flag``, ``trend_flag``, ``two_in_three_flag``, ``special_cause``,
+        ``point_type``.
     """
     d = cohort.definitions
     p = cohort.patients
@@ -147,8 +152,7 @@ def quarterly_table(cohort: Cohort, *, family: str = "photographic",
     assessed = p[f"{pre}_assessed"].to_numpy(bool)
     when = (p["t0"] + pd.Timedelta(days=int(d.assessment_target_day)))[assessed]
     hit = p[f"{pre}_{outcome}"].fillna(False).to_numpy(bool)[assessed]
-    cols = ["family", "quarter", "k", "n", "rate", "centre", "lcl", "ucl", "beyond_limits",
-            "run_flag"]
+    cols = ["family", "quarter", *stats.P_CHART_COLUMNS]
     if not assessed.any():
         return pd.DataFrame(columns=cols)
     # quarters as consecutive integers (year * 4 + quarter - 1), counted by bincount: no
@@ -161,7 +165,8 @@ def quarterly_table(cohort: Cohort, *, family: str = "photographic",
     k = np.bincount(qi - lo, weights=hit[dated], minlength=hi - lo + 1).astype("int64")
     span = pd.period_range(pd.Period(year=lo // 4, quarter=lo % 4 + 1, freq="Q"),
                            periods=hi - lo + 1, freq="Q")
-    chart = stats.p_chart(k, n.astype("int64"))
+    chart = stats.p_chart(k, n.astype("int64"), min_n=int(d.spc_min_n),
+                          improvement="increase")
     chart.insert(0, "quarter", pd.Series([str(x) for x in span], dtype=object))
     chart.insert(0, "family", family)
     return chart[cols].astype({"family": object})

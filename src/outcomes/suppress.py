@@ -34,7 +34,9 @@ SUPPRESSION_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "screening": (("sessions", "patients"), ()),
     "strata": (("k", "n"), ("rate", "ci_low", "ci_high")),
     "funnel": (("k", "n"), ("rate", "low95", "high95", "low998", "high998", "flag")),
-    "quarterly": (("k", "n"), ("rate", "lcl", "ucl", "beyond_limits", "run_flag")),
+    "quarterly": (("k", "n"), ("rate", "lcl", "ucl", "lwl", "uwl", "high_possible",
+                               "low_possible", "beyond_limits", "run_flag", "trend_flag",
+                               "two_in_three_flag", "special_cause", "point_type")),
     "counts": (("read", "accepted", "quarantined"), ()),
 }
 
