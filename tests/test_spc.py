@@ -9,7 +9,6 @@ beside each), so the rules keep its defaults (7-point shift, 7-point trend, two 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -638,7 +638,8 @@ def _trend_points(y: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     right = np.r_[d, d[-1]]
     left = np.r_[0.0, d]
     nxt = np.r_[part[1:], False]
-    return part, np.where(part & nxt, right, left)
+    direction = np.asarray(np.where(part & nxt, right, left), dtype=float)
+    return part, direction
 
 
 def _two_in_three(close: np.ndarray, side: np.ndarray) -> np.ndarray:
@@ -695,9 +696,9 @@ def spc_rules(y, centre, lcl, ucl, lwl, uwl, *, improvement: str = "increase",
     if improvement not in _DIRECTIONS:
         raise AnalysisError(f"improvement: expected one of {', '.join(_DIRECTIONS)}, "
                             f"received {improvement!r}.")
-    for name, v in (("shift", shift), ("trend", trend)):
-        if int(v) < 2:
-            raise AnalysisError(f"{name}: expected a whole number >= 2, received {v!r}.")
+    for name, length in (("shift", shift), ("trend", trend)):
+        if int(length) < 2:
+            raise AnalysisError(f"{name}: expected a whole number >= 2, received {length!r}.")
     y, c, lcl, ucl, lwl, uwl = (np.atleast_1d(np.asarray(a, dtype=float)).ravel()
                                 for a in np.broadcast_arrays(y, centre, lcl, ucl, lwl, uwl))
     with np.errstate(invalid="ignore"):
