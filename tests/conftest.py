@@ -63,3 +63,85 @@ def sample_tables():
     from outcomes.sample import generate_sample
 
     return generate_sample(patients=40, seed=7)
+
+
+# --- reports executed once per test session --------------------------------------------------
+# Executing the report notebooks is most of the suite's time: each report below is produced
+# once and read by every test that needs it (test_report, test_pool, test_pages).
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+SPLIT_CUTOFF = "2026-09-30"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests using a report fixture execute notebooks: they are ``slow`` (``-m "not slow"``
+    runs the rest in a few tens of seconds)."""
+    heavy = {"reports", "pooled_report", "split_root"}
+    for item in items:
+        if heavy & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory):
+    """The sample's internal report (with ``--pdf``) and its shareable report, produced side
+    by side by ``outcomes report``: ``{"internal": (folder, CompletedProcess), "shareable":
+    ...}``."""
+    import subprocess
+    import sys
+
+    def start(out: Path, *extra: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "outcomes.cli", "report", str(SAMPLE),
+                                 "--quarter", "2026Q3", "--out", str(out), *extra],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    outs = {kind: tmp_path_factory.mktemp(kind) for kind in ("internal", "shareable")}
+    procs = {"internal": start(outs["internal"], "--pdf"),
+             "shareable": start(outs["shareable"], "--shareable")}
+    done = {}
+    for kind, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=900)
+        done[kind] = (outs[kind], subprocess.CompletedProcess(proc.args, proc.returncode,
+                                                              stdout, stderr))
+    return done
+
+
+@pytest.fixture(scope="session")
+def split_root(tmp_path_factory):
+    """One synthetic export split by patient into three clinics; each and the whole analysed
+    with ``outcomes analyze --no-model --json``. Returns the folder."""
+    import numpy as np
+
+    from outcomes.cli import main
+    from outcomes.sample import generate_sample, write_export
+
+    root = tmp_path_factory.mktemp("split")
+    tables = generate_sample(240, seed=11, end=SPLIT_CUTOFF)
+    ids = tables["patients"]["patient_id"].to_numpy()
+    clinic_of = dict(zip(ids, np.random.default_rng(5).integers(0, 3, len(ids)), strict=True))
+    for name, part in [("whole", None), ("clinic_a", 0), ("clinic_b", 1), ("clinic_c", 2)]:
+        sub = {t: (df if part is None else
+                   df[df["patient_id"].map(clinic_of).to_numpy() == part].reset_index(drop=True))
+               for t, df in tables.items()}
+        write_export(sub, root / name)
+        assert main(["analyze", str(root / name), "--no-model", "--cutoff", SPLIT_CUTOFF,
+                     "--json", str(root / f"{name}.json")]) == 0
+    return root
+
+
+@pytest.fixture(scope="session")
+def pooled_report(split_root, tmp_path_factory):
+    """``outcomes pool`` of the three clinics of :func:`split_root` with ``--out``: (folder,
+    exit status, stderr)."""
+    import contextlib
+    import io
+
+    from outcomes.cli import main
+
+    out = tmp_path_factory.mktemp("pooled")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = main(["pool", *(str(split_root / f"clinic_{c}.json") for c in "abc"),
+                       "--out", str(out)])
+    return out, status, err.getvalue()

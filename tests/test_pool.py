@@ -256,15 +256,16 @@ def test_cli_writes_shareable_json(tmp_path, capsys):
     assert out["response"][0]["k"] == 90
 
 
-def test_cli_pooled_report_html(tmp_path, capsys):
-    """The pooled notebook runs through the report machinery into one shareable HTML page."""
-    a, b = write(tmp_path, "north", results(1)), write(tmp_path, "south", results(2))
-    assert main(["pool", a, b, "--out", str(tmp_path / "out")]) == 0
-    html = (tmp_path / "out" / "index.html").read_text()
+def test_cli_pooled_report_html(pooled_report):
+    """The pooled notebook runs through the report machinery into one shareable HTML page
+    (the three sample clinics of conftest's pooled_report, executed once per session)."""
+    out, status, stderr = pooled_report
+    assert status == 0, stderr
+    html = (out / "index.html").read_text()
     assert "Pooled audit across clinics" in html and "Shareable version" in html
-    assert "north" in html and "south" in html and "DerSimonian-Laird" in html
+    assert "clinic_a" in html and "clinic_c" in html and "DerSimonian-Laird" in html
     assert "Traceback" not in html
-    saved = json.loads((tmp_path / "out" / "pooled.json").read_text())
+    saved = json.loads((out / "pooled.json").read_text())
     assert saved["kind"] == "pooled" and saved["shareable"] is True
 
 
@@ -278,26 +279,7 @@ def test_pooled_frames_refuses_a_clinic_file(tmp_path):
 CUTOFF = "2026-09-30"
 
 
-@pytest.fixture(scope="module")
-def split_root(tmp_path_factory):
-    """One synthetic export split by patient into three clinics; each and the whole analysed
-    with ``outcomes analyze --no-model --json``. Returns the folder."""
-    import numpy as np
-
-    from outcomes.sample import generate_sample, write_export
-
-    root = tmp_path_factory.mktemp("split")
-    tables = generate_sample(240, seed=11, end=CUTOFF)
-    ids = tables["patients"]["patient_id"].to_numpy()
-    clinic_of = dict(zip(ids, np.random.default_rng(5).integers(0, 3, len(ids)), strict=True))
-    for name, part in [("whole", None), ("clinic_a", 0), ("clinic_b", 1), ("clinic_c", 2)]:
-        sub = {t: (df if part is None else
-                   df[df["patient_id"].map(clinic_of).to_numpy() == part].reset_index(drop=True))
-               for t, df in tables.items()}
-        write_export(sub, root / name)
-        assert main(["analyze", str(root / name), "--no-model", "--cutoff", CUTOFF,
-                     "--json", str(root / f"{name}.json")]) == 0
-    return root
+# split_root: a session fixture of conftest.py (shared with the pooled report)
 
 
 @pytest.fixture(scope="module")

@@ -53,24 +53,8 @@ class _Tables(HTMLParser):
             self._row = None
 
 
-def _start(out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "outcomes.cli", "report", str(SAMPLE),
-                             "--quarter", "2026Q3", "--out", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    """The internal and the shareable report of the sample, produced side by side."""
-    outs = {kind: tmp_path_factory.mktemp(kind) for kind in ("internal", "shareable")}
-    procs = {"internal": _start(outs["internal"]),
-             "shareable": _start(outs["shareable"], "--shareable")}
-    done = {}
-    for kind, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=600)
-        done[kind] = (outs[kind], subprocess.CompletedProcess(proc.args, proc.returncode,
-                                                              stdout, stderr))
-    return done
+# reports: a session fixture of conftest.py (the internal report with --pdf, the shareable
+# report), executed once and shared with test_pages.py
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +94,9 @@ def test_every_notebook_executed_into_html_without_code_or_errors(internal):
     pages = _pages(out)
     expected = {html for _, _, html in NOTEBOOKS}
     assert expected <= set(pages), proc.stderr
-    for step in range(1, len(NOTEBOOKS) + 2):
-        assert f"[{step}/{len(NOTEBOOKS) + 1}]" in proc.stderr
+    steps = len(NOTEBOOKS) + 2  # load, each notebook, the PDF (--pdf)
+    for step in range(1, steps + 1):
+        assert f"[{step}/{steps}]" in proc.stderr
     for name, page in pages.items():
         body = _body(page)
         assert "jp-InputArea-editor" not in body and "jp-InputPrompt" not in body, name

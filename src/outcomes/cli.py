@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write the report to")
     p.add_argument("--shareable", action="store_true",
                    help="no patient-level row, pseudonym or date; small counts shown as <5")
+    p.add_argument("--pdf", action="store_true",
+                   help="also write the audit page as an A4 PDF (report.pdf) to circulate; "
+                   "needs the Pango library (see the README)")
 
     p = sub.add_parser("pool", help="pool several clinics' shareable results files")
     p.add_argument("results", nargs="+", metavar="RESULTS.json")

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from outcomes.loader import Export
 
 __all__ = ["NOTEBOOKS", "quarter_cutoff", "prepare_report", "find_kernel", "run_notebook",
-           "notebook_html", "write_report", "cli_report", "ReportContext"]
+           "notebook_html", "write_report", "write_pdf", "cli_report", "ReportContext",
+           "PDF_NAME"]
 
 #: (notebook file, progress label, HTML file written), in the order they run; the audit report
 #: runs last and becomes ``index.html``.
@@ -309,8 +310,49 @@ def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | Non
                           "outcomes, then try again.") from None
 
 
+#: The page's own style (inlined by the ``outcomes`` nbconvert template): a column that reads
+#: on a phone (tables scroll sideways, figures shrink), and A4 print rules used by the browser's
+#: print and by ``--pdf``: headings and notes kept with what follows, rows never split, tables
+#: fitted to the page width.
+PAGE_CSS = """
+body.jp-Notebook {max-width: 1120px; margin: 0 auto;}
+.jp-OutputArea-output img, .jp-RenderedHTMLCommon img {max-width: 100%; height: auto;}
+.outcomes-scroll {overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch;}
+.outcomes-scroll .outcomes-table {margin-bottom: 0.2em;}
+.outcomes-note {font-size: 12.5px; color: #444; margin: 0.1em 0 1.3em 0; max-width: 60em;}
+@media (max-width: 640px) {
+  .jp-Cell {padding: 2px 6px;}
+  .jp-RenderedHTMLCommon {padding-right: 0;}
+  .jp-RenderedHTMLCommon h1 {font-size: 1.55em;}
+  .outcomes-headline {font-size: 15px; padding-left: 1.1em;}
+}
+@page {size: A4; margin: 13mm 11mm 15mm 11mm;
+  @bottom-center {content: "page " counter(page) " of " counter(pages); font-size: 8pt;
+                  color: #555;}}
+@media print {
+  body.jp-Notebook {max-width: none; font-size: 9.5pt;}
+  .jp-Cell {padding: 0 !important;}
+  .jp-RenderedHTMLCommon h1, .jp-RenderedHTMLCommon h2, .jp-RenderedHTMLCommon h3,
+  .jp-RenderedHTMLCommon h4, h1, h2, h3, h4 {break-after: avoid; page-break-after: avoid;}
+  .jp-MarkdownCell, .outcomes-banner, .outcomes-headline {break-after: avoid;}
+  tr, img, li, .outcomes-note, .outcomes-banner {break-inside: avoid;}
+  .outcomes-scroll {overflow: visible;}
+  .jp-OutputArea-output img {max-height: 125mm; width: auto;}
+  .outcomes-table {width: 100%; font-size: 7.8pt;}
+  .outcomes-table td, .outcomes-table th {max-width: none !important; padding: 2px 4px;
+    overflow-wrap: break-word;}
+  .jp-RenderedHTMLCommon a {color: inherit; text-decoration: none;}
+}
+"""
+
+
 def notebook_html(nb, title: str) -> str:
-    """HTML of an executed notebook with code, prompts, stderr and warnings left out."""
+    """HTML of an executed notebook with code, prompts, stderr and warnings left out.
+
+    The page is self-contained: the ``outcomes`` template (``outcomes/templates``) loads no
+    script, style or font from elsewhere, figures are inlined as ``data:`` URIs, and the style
+    is :data:`PAGE_CSS`.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -322,15 +364,79 @@ def notebook_html(nb, title: str) -> str:
                                        and o.get("name") == "stderr")
                                and o.get("output_type") != "error"]
     nb.metadata["title"] = title
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+    templates = resources.files("outcomes").joinpath("templates")
+    exporter = HTMLExporter(template_name="outcomes", extra_template_basedirs=[str(templates)],
+                            exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"outcomes_css": PAGE_CSS})
     return body
+
+
+#: The PDF written by ``outcomes report --pdf``: the audit page (``index.html``) on A4.
+PDF_NAME = "report.pdf"
+
+_PANGO_HINT = ("install it with your system's packages (Debian/Ubuntu: apt-get install "
+               "libpango-1.0-0 libpangoft2-1.0-0; macOS: brew install pango; Windows: see "
+               "WeasyPrint's installation notes), or leave out --pdf and print index.html "
+               "from a browser")
+
+
+def _pdf_engine():
+    """WeasyPrint's ``HTML`` class, or a ReportError saying in one line what to install."""
+    try:
+        from weasyprint import HTML
+    except ImportError:
+        raise ReportError("--pdf needs WeasyPrint, which is not installed: run `"
+                          f"{sys.executable} -m pip install weasyprint` (or reinstall "
+                          "outcomes), or leave out --pdf.") from None
+    except OSError as err:  # the Pango library that WeasyPrint loads is missing
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ReportError(f"--pdf needs the Pango library, which pip cannot install "
+                          f"({first}): {_PANGO_HINT}.") from None
+    return HTML
+
+
+def write_pdf(html: str, path) -> int:
+    """Render a report page (its HTML text) to an A4 PDF; returns the number of pages.
+
+    The page's own print rules (:data:`PAGE_CSS`) set the A4 size and margins, keep headings
+    with what follows, never split a table row and fit tables to the page width. Links to the
+    other pages are dropped (a circulated PDF cannot follow them); figures are inlined already.
+
+    Parameters
+    ----------
+    html : str
+        A page written by :func:`notebook_html`.
+    path : str or path
+        The PDF written.
+
+    Raises
+    ------
+    ReportError
+        When the PDF engine (WeasyPrint, and the Pango library it uses) is missing.
+    """
+    import logging
+
+    engine = _pdf_engine()
+    # WeasyPrint warns about every CSS property it does not know (JupyterLab's style has many)
+    # and about the relative links it drops: none of it is the user's business
+    quiet = [logging.getLogger(name) for name in ("weasyprint", "fontTools")]
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.CRITICAL)
+    try:
+        document = engine(string=html).render()
+        document.write_pdf(str(path))
+    finally:
+        for log, level in zip(quiet, levels):
+            log.setLevel(level)
+    return len(document.pages)
 
 
 def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                  date_format: str = "ISO", decimal_comma: bool = False, mapping=None,
-                 definitions=None, quarter: str | None = None, progress=None) -> list[Path]:
+                 definitions=None, quarter: str | None = None, progress=None,
+                 pdf: bool = False) -> list[Path]:
     """Load, analyse, execute every notebook and write the HTML and ``results.json``.
 
     Parameters
@@ -348,6 +454,9 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         The quarter label shown in the titles.
     progress : callable, optional
         Called with one line of progress text per step (default: print to stderr).
+    pdf : bool, default False
+        Also write :data:`PDF_NAME`, the audit page on A4 (see :func:`write_pdf`); checked
+        first, so that a missing PDF engine stops the run before any work.
 
     Returns
     -------
@@ -358,7 +467,9 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     kernel = find_kernel()
-    steps = len(NOTEBOOKS) + 1
+    if pdf:
+        _pdf_engine()
+    steps = len(NOTEBOOKS) + 1 + bool(pdf)
     written: list[Path] = []
     t = time.perf_counter()
     export, analysis = _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff,
@@ -395,6 +506,11 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                 run_sync(km.shutdown_kernel)(now=True)
     order = {html: i for i, (_, _, html) in enumerate(NOTEBOOKS)}
     written.sort(key=lambda p: order[p.name])
+    if pdf:
+        start = time.perf_counter()
+        pages = write_pdf((out / "index.html").read_text(encoding="utf-8"), out / PDF_NAME)
+        written.append(out / PDF_NAME)
+        say(f"[{steps}/{steps}] PDF, {pages} A4 pages ... {time.perf_counter() - start:.1f} s")
     results = out / "results.json"
     results.write_text(json.dumps(analysis.to_dict(shareable=shareable), indent=2,
                                   default=str) + "\n", encoding="utf-8")
@@ -413,7 +529,7 @@ def cli_report(args) -> int:
     written = write_report(args.data, args.out, cutoff=cutoff, shareable=args.shareable,
                            date_format=args.date_format, decimal_comma=args.decimal_comma,
                            mapping=args.mapping, definitions=args.definitions,
-                           quarter=quarter)
+                           quarter=quarter, pdf=bool(getattr(args, "pdf", False)))
     kind = "shareable report" if args.shareable else "internal report (do not share)"
     print(f"wrote the {kind} to {Path(args.out)}/ in {time.perf_counter() - t:.1f} s: "
           + ", ".join(p.name for p in written), file=sys.stderr)

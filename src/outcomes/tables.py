@@ -428,10 +428,17 @@ REPORT_CSS = """
 """
 
 
-def to_html(df: pd.DataFrame) -> str:
-    """A presentation table as HTML (escaped, no index), styled by :data:`REPORT_CSS`."""
-    return df.to_html(index=False, escape=True, border=0, classes="outcomes-table",
-                      na_rep="-")
+def to_html(df: pd.DataFrame, note: str | None = None) -> str:
+    """A presentation table as HTML (escaped, no index), styled by :data:`REPORT_CSS`.
+
+    The table sits in a box that scrolls sideways on a narrow screen, followed by its one-line
+    reading aid: ``note``, or else the table's ``attrs["note"]`` set by the builders here.
+    """
+    note = df.attrs.get("note") if note is None else note
+    table = df.to_html(index=False, escape=True, border=0, classes="outcomes-table",
+                       na_rep="-")
+    aid = f'<p class="outcomes-note">{html.escape(note)}</p>' if note else ""
+    return f'<div class="outcomes-scroll">{table}</div>{aid}'
 
 
 def banner_html(shareable: bool, min_cell: int = 5) -> str:
