@@ -183,7 +183,7 @@ def test_pdf_keeps_headings_with_what_follows(reports):
     larger) comes text or a figure on the same page."""
     out, _ = reports["internal"]
     headings = 0
-    for number, (width, height, chars, images, _) in enumerate(_pdf_pages(out / PDF_NAME), 1):
+    for number, (_width, height, chars, images, _) in enumerate(_pdf_pages(out / PDF_NAME), 1):
         foot = height - 40  # the page number sits in the bottom margin
         body = [c for c in chars if c["bottom"] < foot]
         lines = sorted({round(c["bottom"]) for c in body if c["size"] >= 14})
