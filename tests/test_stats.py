@@ -452,3 +452,22 @@ def test_funnel_flags_wide_frame_and_widest_limit_crossed():
     assert f["flag"].tolist() == ["above 95%", "below 99.8%", "within"]
     assert f["rate"].tolist() == [0.9, 0.0, 0.5] and (f["p0"] == 0.5).all()
     assert len(funnel_flags([], [], 0.5)) == 0
+
+
+def test_binom_ppf_matches_scipy_at_the_edges_without_warnings():
+    """p0 = 0, 1 or NaN (a clinic or practitioner with no or every patient improved, or none
+    assessed): the quantiles scipy.stats.binom.ppf gives, and no RuntimeWarning (a NaN cast to
+    int raised one on 20-patient clinics, seeds 101 and 103)."""
+    import warnings
+
+    from scipy.stats import binom
+
+    from outcomes.stats import _binom_ppf
+
+    q = np.array([0.001, 0.025, 0.5, 0.975, 0.999])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for n in (1, 3, 10, 57):
+            for p in (0.0, 1.0, 0.3, 0.84):
+                np.testing.assert_array_equal(_binom_ppf(q, n, p), binom.ppf(q, n, p))
+            assert np.isnan(_binom_ppf(q, n, np.nan)).all()

@@ -245,9 +245,11 @@ def _binom_cdf(k, n, p):
 def _binom_ppf(q, n, p):
     """Smallest k with P(X <= k) >= q (scipy.stats.binom.ppf's algorithm)."""
     n_int = np.asarray(n).astype(np.int64)
-    vals = np.ceil(_sp.bdtrik(q, n_int, p))
-    below = np.maximum(vals - 1, 0)
-    return np.where(_sp.bdtr(below.astype(np.int64), n_int, p) >= q, below, vals)
+    # bdtrik is NaN at p = 0, where every quantile is 0 (as scipy.stats.binom.ppf)
+    vals = np.where(np.asarray(p) == 0, 0.0, np.ceil(_sp.bdtrik(q, n_int, p)))
+    ok = ~np.isnan(vals)  # NaN p (no rate to centre on) stays NaN, without an int cast of NaN
+    below = np.where(ok, np.maximum(vals - 1, 0), 0).astype(np.int64)
+    return np.where(ok & (_sp.bdtr(below, n_int, p) >= q), below, vals)
 
 
 def _binom_one(k: float, n: float, p: float) -> float:
