@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from outcomes.errors import DefinitionsError
+from outcomes.stats import INTERVAL_METHODS  # accepted ``interval_method`` values: stats owns them
 
 __all__ = ["Definitions", "INTERVAL_METHODS"]
-
-#: accepted ``interval_method`` values (the methods of :func:`outcomes.stats.proportion_ci`)
-INTERVAL_METHODS = ("wilson", "clopper-pearson")
 
 
 @dataclass(frozen=True)
