@@ -34,7 +34,7 @@ import pandas as pd
 from outcomes.errors import AnalysisError
 
 __all__ = ["Cohort", "build_cohort", "parse_cutoff", "severity_group", "COHORT_COLUMNS",
-           "THRESHOLD_TOLERANCE"]
+           "THRESHOLD_TOLERANCE", "comparable_mask", "minoxidil_level"]
 
 #: columns of :attr:`Cohort.patients`, in order (docs/architecture.md, "Analysis")
 COHORT_COLUMNS = (
@@ -205,6 +205,21 @@ def _flag(value: np.ndarray, threshold: float, assessed: np.ndarray) -> pd.array
     return pd.arrays.BooleanArray(hit & assessed, ~np.asarray(assessed, bool))
 
 
+def comparable_mask(patients: pd.DataFrame) -> np.ndarray:
+    """True for patients on mesotherapy alone (``minoxidil`` no), as in the published study.
+
+    A patient whose minoxidil use is not recorded is not comparable.
+    """
+    return (patients["minoxidil"] == False).fillna(False).to_numpy(bool)  # noqa: E712
+
+
+def minoxidil_level(patients: pd.DataFrame) -> np.ndarray:
+    """``"yes"``, ``"no"`` or ``"not recorded"`` for each patient's topical minoxidil (object)."""
+    mino = patients["minoxidil"].astype("boolean")
+    return np.where(mino.isna(), "not recorded",
+                    np.where(mino.fillna(False), "yes", "no")).astype(object)
+
+
 def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
     """Build the per-patient cohort from the clean tables.
 
@@ -348,7 +363,7 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
 def _flow(c: pd.DataFrame, cut: pd.Timestamp, d, excluded: tuple[int, int, int]) -> pd.DataFrame:
     """The cohort-flow table: ``step`` (str), ``n`` (int64), ``note`` (str)."""
     treated, due = c["treated"], c["due_12m"]
-    comparable = (c["minoxidil"] == False).fillna(False).to_numpy(bool)  # noqa: E712
+    comparable = comparable_mask(c)
     mino_na = c["minoxidil"].isna().to_numpy(bool)
     hi = d.assessment_window[1]
     ga, da = c["gpa_assessed"], c["density_assessed"]

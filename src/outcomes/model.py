@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from outcomes.cohort import Cohort, severity_group
+from outcomes.cohort import Cohort, minoxidil_level, severity_group
 
 __all__ = ["MODEL_COLUMNS", "MIN_PATIENTS", "DAYS_PER_MONTH", "model_data", "density_model"]
 
@@ -44,8 +44,7 @@ def model_data(cohort: Cohort) -> pd.DataFrame:
               .groupby(["_pid", "day"], as_index=False)["density_per_cm2"].mean())
     p = cohort.patients
     pid = visits["_pid"].to_numpy("int64")
-    mino = p["minoxidil"]
-    mino_txt = np.where(mino.isna(), "not recorded", np.where(mino.fillna(False), "yes", "no"))
+    mino_txt = minoxidil_level(p)
     sev = severity_group(p["baseline_scale"], p["baseline_grade"]).str.extract(
         r"(mild|moderate|severe)$", expand=False).fillna("not graded")
     return pd.DataFrame({

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from outcomes import registry, stats
-from outcomes.cohort import THRESHOLD_TOLERANCE, Cohort
+from outcomes.cohort import THRESHOLD_TOLERANCE, Cohort, comparable_mask
 
 __all__ = ["BENCHMARKS", "RESPONSE_COLUMNS", "response_table", "density_sensitivity",
-           "density_change", "benchmark_columns", "comparable_mask"]
+           "density_change", "benchmark_columns"]
 
 #: (family, outcome) -> registry id of the figure it is compared with
 BENCHMARKS = {
@@ -32,11 +32,6 @@ RESPONSE_COLUMNS = (
 )
 
 _FAMILY = {"photographic": "gpa", "density": "density"}
-
-
-def comparable_mask(patients: pd.DataFrame) -> np.ndarray:
-    """True for patients on mesotherapy alone (``minoxidil`` no); NA minoxidil is not."""
-    return (patients["minoxidil"] == False).fillna(False).to_numpy(bool)  # noqa: E712
 
 
 def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:

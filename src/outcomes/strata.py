@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import stats
-from outcomes.cohort import Cohort, severity_group
+from outcomes.cohort import Cohort, minoxidil_level, severity_group
 
 __all__ = ["STRATA", "STRATA_OUTCOMES", "strata_table", "funnel_table", "quarterly_table"]
 
@@ -26,12 +26,10 @@ _MISSING = "not recorded"
 
 def _levels(p: pd.DataFrame) -> dict[str, np.ndarray]:
     """Level of every stratum for every cohort row (text; missing -> "not recorded")."""
-    mino = p["minoxidil"].astype("boolean")
     return {
         "sex": p["sex"].astype(object).fillna(_MISSING).to_numpy(object),
         "severity": severity_group(p["baseline_scale"], p["baseline_grade"]).to_numpy(object),
-        "minoxidil": np.where(mino.isna(), _MISSING,
-                              np.where(mino.fillna(False), "yes", "no")).astype(object),
+        "minoxidil": minoxidil_level(p),
         "age_band": p["age_band"].astype(object).fillna(_MISSING).to_numpy(object),
         "practitioner": _practitioner_level(p),
     }
