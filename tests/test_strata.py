@@ -28,7 +28,7 @@ def _kn(t, family, outcome, stratum, level):
 def test_strata_by_construction(cohort):
     t = strata_table(cohort)
     assert list(t.columns) == ["family", "outcome", "stratum", "level", "k", "n", "rate",
-                               "ci_low", "ci_high"]
+                               "ci_low", "ci_high", "p_value", "p_value_holm"]
     # minoxidil: no = the 86 comparable (69 improved, 33 marked); yes 20 (15, 8); NA 5 (4, 2)
     assert _kn(t, "photographic", "improved", "minoxidil", "no") == (69, 86)
     assert _kn(t, "photographic", "improved", "minoxidil", "yes") == (15, 20)

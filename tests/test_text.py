@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.text import (ae_sentence, fmt_ci, fmt_pct, headline, response_sentence, verdict)
+from outcomes.text import (NO_DIFFERENCE, ae_sentence, bound_sentence, comparison_verdict,
+                           fmt_ci, fmt_pct, fmt_points, headline, response_sentence, verdict)
 
 
 def row(**kw):
@@ -15,26 +16,55 @@ def row(**kw):
     return base
 
 
-def test_issue_example_sentence():
+def test_without_the_study_counts_the_fixed_rate_test_decides_and_says_so():
     assert response_sentence(row()) == (
         "Your improved rate (photographs, mesotherapy alone), 80.2% (95% CI 70.6-87.3%, "
-        "69 of 86), is in line with the published 80%.")
+        "69 of 86), shows no evidence of a difference from the published 80% (taken as a "
+        "fixed figure: the study's counts are not known; exact test p = 1.000).")
 
 
 def test_below_and_above_need_test_and_interval():
     # 50/86 vs 80%: R binom.test(50, 86, 0.8)$p.value = 1.6e-06; Wilson 95% CI 47.6-68.4%
     s = response_sentence(row(k=50, rate=50 / 86, ci_low=0.476, ci_high=0.684, p_value=1.6e-6))
-    assert "is below the published 80% (exact test p < 0.001)" in s
-    s = response_sentence(row(outcome="dramatic", k=50, rate=50 / 86, ci_low=0.476,
-                              ci_high=0.684, benchmark_rate=33 / 86, benchmark_k=33,
-                              benchmark_n=86, p_value=2e-4))
-    assert "marked-improvement rate" in s
-    assert "is above the published 38.4% (33 of 86)" in s
+    assert "is below the published 80% (taken as a fixed figure" in s
     assert verdict(0.70, 0.60, 0.79, 0.04, 0.80) == "below"
     assert verdict(0.70, 0.60, 0.79, 0.06, 0.80) == "borderline below"
     assert verdict(0.70, 0.60, 0.81, 0.04, 0.80) == "borderline below"
-    assert verdict(0.70, 0.60, 0.81, 0.06, 0.80) == "in line with"
+    assert verdict(0.70, 0.60, 0.81, 0.06, 0.80) == NO_DIFFERENCE
     assert verdict(0.90, 0.81, 0.95, np.nan, 0.80) == "above"
+
+
+def test_with_the_study_counts_fisher_and_newcombe_decide():
+    # 50/86 vs 33/86 (marked): fisher.test(matrix(c(50, 36, 33, 53), 2))$p.value = 0.0143
+    s = response_sentence(row(outcome="dramatic", k=50, rate=50 / 86, ci_low=0.476,
+                              ci_high=0.684, benchmark_rate=33 / 86, benchmark_k=33,
+                              benchmark_n=86, p_value=2e-4, fisher_p_value=0.0143, diff=0.198,
+                              diff_ci_low=0.049, diff_ci_high=0.333, mdd_below=-0.2,
+                              mdd_above=0.22))
+    assert "marked-improvement rate" in s
+    assert "is above the published 38.4% (33 of 86): difference +19.8 points (95% CI +4.9 to " \
+           "+33.3), Fisher's exact test p = 0.014." in s
+    assert "at least 20.0 points below or 22.0 points above" in s
+    assert "the exact binomial test gives p < 0.001 (shown for reference; it does not " \
+           "decide)" in s
+    assert comparison_verdict(0.03, -0.04, 0.13, 0.45) == NO_DIFFERENCE
+    assert comparison_verdict(-0.2, -0.3, -0.1, 0.001) == "below"
+    assert comparison_verdict(0.1, 0.01, 0.2, 0.06) == "borderline above"
+    assert comparison_verdict(0.1, -0.01, 0.2, 0.04) == "borderline above"
+    assert fmt_points(0.033) == "+3.3" and fmt_points(-0.0004) == "0.0"
+
+
+def test_bound_sentence():
+    c = {"family": "photographic", "group": "comparable", "k": 69, "n": 86, "rate": 69 / 86}
+    w = {"family": "photographic", "group": "comparable", "k": 69, "n": 90, "rate": 69 / 90}
+    assert bound_sentence(c, w) == (
+        "Improved rate (photographs, mesotherapy alone) counting the 4 patients due but not "
+        "assessed: between 76.7% if none of them improved (worst case, 69 of 90) and 80.2% if "
+        "they fared like those assessed (complete case, 69 of 86).")
+    assert "also the worst case" in bound_sentence(c, {**w, "n": 86, "rate": 69 / 86})
+    assert "fewer than 5" in bound_sentence({**c, "k": "<5", "rate": np.nan}, w)
+    assert "no patient" in bound_sentence({**c, "n": 0, "k": 0, "rate": np.nan},
+                                          {**w, "n": 0, "k": 0, "rate": np.nan})
 
 
 def test_suppressed_and_empty_rows():
@@ -51,7 +81,8 @@ def test_ae_sentences():
                      "ci_low": 0.359, "ci_high": 0.471, "benchmark_rate": 246 / 541,
                      "p_value": 0.25})
     assert s == ("Injection site pain: 41.4% of treated patients (95% CI 35.9-47.1%, "
-                 "120 of 290), in line with the published 45.5%.")
+                 "120 of 290), no evidence of a difference from the published 45.5% (taken as "
+                 "a fixed figure, exact test p = 0.250).")
     assert "fewer than 5" in ae_sentence({"term": "scarring", "k": "<5", "n": 290})
     s = ae_sentence({"term": "headache", "k": 10, "n": 290, "rate": 10 / 290,
                      "ci_low": 0.02, "ci_high": 0.06, "benchmark_rate": np.nan})
@@ -67,8 +98,12 @@ def test_headline_uses_only_given_numbers():
     response = pd.DataFrame([row(), row(outcome="dramatic", k=30, rate=30 / 86,
                                         ci_low=0.25, ci_high=0.45, benchmark_rate=33 / 86,
                                         benchmark_k=33, benchmark_n=86, p_value=0.6),
-                             row(group="all", outcome="worst_case_improved", k=69, n=120,
-                                 rate=0.575, ci_low=0.49, ci_high=0.66, p_value=1e-8)])
+                             row(outcome="worst_case_improved", k=69, n=120,
+                                 rate=0.575, ci_low=0.49, ci_high=0.66,
+                                 benchmark_rate=np.nan, p_value=np.nan),
+                             row(group="all", outcome="worst_case_improved", k=80, n=150,
+                                 rate=80 / 150, ci_low=0.45, ci_high=0.61,
+                                 benchmark_rate=np.nan, p_value=np.nan)])
     ae = pd.DataFrame({"term": ["injection_site_pain", "headache"], "k": [120, 5],
                        "n": [290, 290], "rate": [120 / 290, 5 / 290], "ci_low": [0.36, 0.01],
                        "ci_high": [0.47, 0.04], "benchmark_rate": [246 / 541, np.nan],
@@ -79,7 +114,11 @@ def test_headline_uses_only_given_numbers():
     assert lines[0].startswith("Of 300 registered patients, 290 were treated; 150 were due")
     assert "30 September 2026" in lines[0]
     assert len(lines) == 5
-    assert "worst-case" in lines[3] and "below the published 80%" in lines[3]
+    # the worst case of the comparable group, as a bound (not tested against the study)
+    assert lines[3] == ("Improved rate (photographs, mesotherapy alone) counting the 34 "
+                        "patients due but not assessed: between 57.5% if none of them improved "
+                        "(worst case, 69 of 120) and 80.2% if they fared like those assessed "
+                        "(complete case, 69 of 86).")
     assert lines[4].startswith("Injection site pain")
 
 
@@ -100,7 +139,7 @@ def test_zero_benchmark_decided_by_the_study_counts():
     s = ae_sentence({"term": "serious", "k": 1, "n": 295, "rate": 1 / 295, "ci_low": 0.0006,
                      "ci_high": 0.019, "benchmark_rate": 0.0, "p_value": 0.0,
                      "fisher_p_value": 0.353})
-    assert "borderline above" in s
+    assert "no evidence of a difference from the published 0%" in s
 
 
 def test_a_published_count_derived_from_a_percentage_is_said_to_be_derived():

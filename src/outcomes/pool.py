@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from outcomes import __version__, meta, stats
+from outcomes import __version__, meta, stats, strata
 from outcomes.analysis import json_records
 from outcomes.errors import ResultsFileError
 
@@ -324,8 +324,13 @@ def _benchmark_tests(df: pd.DataFrame, defs: Mapping, k="k", n="n") -> pd.DataFr
         fp[ok2] = stats.fisher_test(kk[ok2], nn[ok2], bk[ok2], bn[ok2])
         d[ok2], lo[ok2], hi[ok2] = stats.newcombe_difference(
             kk[ok2], nn[ok2], bk[ok2], bn[ok2], level=float(defs.get("confidence", 0.95)))
+    below, above = (np.full(len(df), np.nan) for _ in range(2))
+    if ok2.any():
+        below[ok2], above[ok2] = stats.detectable_difference(
+            nn[ok2], bn[ok2], bk[ok2] / bn[ok2], alpha=1 - float(defs.get("confidence", 0.95)),
+            power=0.8)
     for col, values in (("fisher_p_value", fp), ("diff", d), ("diff_ci_low", lo),
-                        ("diff_ci_high", hi)):
+                        ("diff_ci_high", hi), ("mdd_below", below), ("mdd_above", above)):
         if col in df:
             df[col] = values
     return df
@@ -525,7 +530,7 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
     if len(df):
         prac = df["stratum"] == "practitioner"
         df.loc[prac, "level"] = df.loc[prac, "clinic"] + ":" + df.loc[prac, "level"].astype(str)
-        tables["strata"] = _rates(_sum(df, "strata"), defs)
+        tables["strata"] = strata.strata_tests(_rates(_sum(df, "strata"), defs))
     else:
         tables["strata"] = df
     df = _frame(files, "funnel")
@@ -537,6 +542,8 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
             g["k"], g["n"], g["practitioner_id"].tolist(), p0,
             levels=tuple(defs.get("funnel_levels", (0.95, 0.998)))
         ).rename(columns={"label": "practitioner_id"})
+        tables["funnel"] = pd.concat([tables["funnel"], strata.funnel_tests(
+            tables["funnel"]["k"], tables["funnel"]["n"], p0)], axis=1)
     else:
         tables["funnel"] = df
     df = _frame(files, "density_change")

@@ -4,8 +4,9 @@ Reads a :class:`~outcomes.cohort.Cohort`; returns tidy frames (rates as fraction
 rounded). The photographic family is the one comparable to Saceda-Corralo 2022: its improved
 and dramatic rates are tested against the quoted rates (exact binomial) and, where the study's
 counts are known, against those counts (Fisher's exact test, Newcombe hybrid-score interval for
-the difference). The density family has no published counterpart: its benchmark columns are
-empty.
+the difference, and the smallest difference the comparison detects with 80% power). The
+worst-case rate (improved / due) is a bound on the complete-case rate and is not compared. The
+density family has no published counterpart: its benchmark columns are empty.
 """
 from __future__ import annotations
 
@@ -18,18 +19,22 @@ from outcomes.cohort import THRESHOLD_TOLERANCE, Cohort, comparable_mask
 __all__ = ["BENCHMARKS", "RESPONSE_COLUMNS", "response_table", "density_sensitivity",
            "density_change", "benchmark_columns"]
 
-#: (family, outcome) -> registry id of the figure it is compared with
+#: (family, outcome) -> registry id of the figure it is compared with. The worst case
+#: (improved / due) has none: it is a bound on the complete-case rate, not a like-for-like
+#: comparison with the study's complete-case figure (issue 11).
 BENCHMARKS = {
     ("photographic", "improved"): "saceda2022_improved",
-    ("photographic", "worst_case_improved"): "saceda2022_improved",
     ("photographic", "dramatic"): "saceda2022_marked",
 }
 
 RESPONSE_COLUMNS = (
     "family", "group", "outcome", "k", "n", "rate", "ci_low", "ci_high", "method",
     "benchmark_id", "benchmark_rate", "benchmark_k", "benchmark_n", "p_value", "fisher_p_value",
-    "diff", "diff_ci_low", "diff_ci_high",
+    "diff", "diff_ci_low", "diff_ci_high", "mdd_below", "mdd_above",
 )
+
+#: power at which the smallest detectable difference (``mdd_below``, ``mdd_above``) is given
+MDD_POWER = 0.8
 
 _FAMILY = {"photographic": "gpa", "density": "density"}
 
@@ -55,8 +60,11 @@ def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
         as derived from a percentage are used as recorded), ``p_value`` (exact two-sided
         binomial test of k/n against ``benchmark_rate``), ``fisher_p_value`` (Fisher's exact
         test against the study's counts), ``diff``, ``diff_ci_low``, ``diff_ci_high`` (clinic
-        minus study, Newcombe hybrid score). NaN where there is no benchmark, no counts or
-        ``n == 0``.
+        minus study, Newcombe hybrid score), ``mdd_below``, ``mdd_above`` (the differences
+        from the study's rate k/n, fractions, negative and positive, that a comparison of
+        this ``n`` with the study's ``n`` detects with 80% power at two-sided
+        ``alpha = 1 - level``: :func:`outcomes.stats.detectable_difference`). NaN where there
+        is no benchmark, no counts or ``n == 0``.
     """
     k = np.asarray(k, dtype="int64")
     n = np.asarray(n, dtype="int64")
@@ -83,7 +91,7 @@ def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
     has_rate = ~np.isnan(b_rate)
     if has_rate.any():
         p[has_rate] = stats.binom_test(k[has_rate], n[has_rate], b_rate[has_rate])
-    fisher, diff, lo, hi = (np.full(rows, np.nan) for _ in range(4))
+    fisher, diff, lo, hi, below, above = (np.full(rows, np.nan) for _ in range(6))
     has_counts = ~np.isnan(b_k)
     if has_counts.any():
         kc, nc = k[has_counts], n[has_counts]
@@ -91,8 +99,11 @@ def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
         fisher[has_counts] = stats.fisher_test(kc, nc, bk, bn)
         d, low, high = stats.newcombe_difference(kc, nc, bk, bn, level=level)
         diff[has_counts], lo[has_counts], hi[has_counts] = d, low, high
+        below[has_counts], above[has_counts] = stats.detectable_difference(
+            nc, bn, bk / bn, alpha=1 - level, power=MDD_POWER)
     out["p_value"], out["fisher_p_value"] = p, fisher
     out["diff"], out["diff_ci_low"], out["diff_ci_high"] = diff, lo, hi
+    out["mdd_below"], out["mdd_above"] = below, above
     return out
 
 
@@ -130,7 +141,8 @@ def response_table(cohort: Cohort) -> pd.DataFrame:
         ``improved``/``dramatic``/``worst_case_improved``), columns :data:`RESPONSE_COLUMNS`:
         ``k`` patients with the outcome, ``n`` assessed (due for the worst case), ``rate``,
         ``ci_low``, ``ci_high`` (fractions; interval method and level from the definitions),
-        then the benchmark columns of :func:`benchmark_columns` (photographic rows only).
+        then the benchmark columns of :func:`benchmark_columns` (photographic improved and
+        dramatic rows only: the worst case is a bound, not compared with the study).
 
     Notes
     -----

@@ -11,7 +11,8 @@ import pandas as pd
 from outcomes import stats
 from outcomes.cohort import Cohort, minoxidil_level, severity_group
 
-__all__ = ["STRATA", "STRATA_OUTCOMES", "strata_table", "funnel_table", "quarterly_table"]
+__all__ = ["STRATA", "STRATA_OUTCOMES", "strata_table", "strata_tests", "funnel_table",
+           "funnel_tests", "quarterly_table"]
 
 #: the stratifying variables, in display order
 STRATA = ("sex", "severity", "minoxidil", "age_band", "practitioner")
@@ -50,7 +51,11 @@ def strata_table(cohort: Cohort) -> pd.DataFrame:
         ``level`` (text; ``"not recorded"`` for a missing value; severity as
         :func:`outcomes.cohort.severity_group`; practitioner = the first session's), ``k``,
         ``n`` (assessed patients of that family in the level), ``rate``, ``ci_low``,
-        ``ci_high``. Levels sorted within a stratum.
+        ``ci_high``, ``p_value`` (Pearson's chi-squared test that the rate is the same in
+        every recorded level of the stratum, :func:`outcomes.stats.homogeneity_test`; the
+        ``"not recorded"`` level is left out of the test; one p-value per stratum, on each of
+        its rows), ``p_value_holm`` (Holm-adjusted across the strata of the same family and
+        outcome, read together: :func:`outcomes.stats.holm`). Levels sorted within a stratum.
     """
     d = cohort.definitions
     p = cohort.patients
@@ -80,8 +85,58 @@ def strata_table(cohort: Cohort) -> pd.DataFrame:
                               level=d.confidence, method=d.interval_method)
     out[["k", "n", "rate", "ci_low", "ci_high"]] = props[["k", "n", "rate", "ci_low",
                                                           "ci_high"]]
+    out = strata_tests(out)
     return out.astype({"family": object, "outcome": object, "stratum": object,
                        "level": object})
+
+
+def strata_tests(strata: pd.DataFrame) -> pd.DataFrame:
+    """Add ``p_value`` and ``p_value_holm`` to a strata frame (see :func:`strata_table`).
+
+    Parameters
+    ----------
+    strata : DataFrame
+        ``family``, ``outcome``, ``stratum``, ``level``, ``k``, ``n`` (whole counts), any other
+        columns; not modified.
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``p_value`` (Pearson's chi-squared test that the rate is the same in every
+        level of the stratum other than ``"not recorded"``, one per stratum, on each of its
+        rows) and ``p_value_holm`` (Holm across the strata of one family and outcome).
+    """
+    out = strata.copy()
+    if out.empty:
+        return out.assign(p_value=pd.Series(dtype=float), p_value_holm=pd.Series(dtype=float))
+    test_id = (out["family"].astype(str) + "\x1f" + out["outcome"].astype(str) + "\x1f"
+               + out["stratum"].astype(str))
+    recorded = (out["level"].astype(str) != _MISSING).to_numpy()
+    kk = pd.to_numeric(out["k"]).to_numpy("int64")
+    nn = pd.to_numeric(out["n"]).to_numpy("int64")
+    out["p_value"] = stats.homogeneity_test(np.where(recorded, kk, 0),
+                                            np.where(recorded, nn, 0), test_id)
+    first = ~test_id.duplicated().to_numpy()
+    family = (out["family"].astype(str) + "\x1f" + out["outcome"].astype(str)).to_numpy(object)
+    adj = stats.holm(out["p_value"].to_numpy(float)[first], family[first])
+    out["p_value_holm"] = pd.Series(adj, index=test_id[first].to_numpy()).reindex(
+        test_id.to_numpy()).to_numpy(float)
+    return out
+
+
+def funnel_tests(k, n, p0: float) -> pd.DataFrame:
+    """Exact two-sided binomial test of each unit's k/n against ``p0``, with Holm's adjustment
+    across the units (read together on one funnel plot).
+
+    Returns
+    -------
+    DataFrame
+        ``p_value`` (as R's ``binom.test(k, n, p0)``; NaN where ``n == 0``), ``p_value_holm``.
+    """
+    k = np.asarray(k, dtype="int64")
+    n = np.asarray(n, dtype="int64")
+    p = np.asarray(stats.binom_test(k, n, float(p0)), dtype=float).reshape(k.shape)
+    return pd.DataFrame({"p_value": p, "p_value_holm": stats.holm(p)})
 
 
 def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "photographic",
@@ -104,7 +159,10 @@ def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "phot
         then ``low<L>``/``high<L>`` for every level of ``definitions.funnel_levels``
         (``low95``, ``high95``, ``low998``, ``high998`` by default: exact binomial limits,
         :func:`outcomes.stats.funnel_limits`), ``flag`` (``"above 99.8%"``, ``"above 95%"``,
-        ``"below 95%"``, ``"below 99.8%"`` or ``"within"``). Empty when nobody is assessed.
+        ``"below 95%"``, ``"below 99.8%"`` or ``"within"``), ``p_value`` (exact two-sided
+        binomial test of the practitioner's k/n against ``p0``, as R's ``binom.test``),
+        ``p_value_holm`` (Holm-adjusted across the practitioners, read together). Empty when
+        nobody is assessed.
     """
     d = cohort.definitions
     p = cohort.patients
@@ -116,12 +174,14 @@ def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "phot
     out = g.agg(k="sum", n="size").reset_index().astype({"k": "int64", "n": "int64"})
     cols = stats.funnel_columns(d.funnel_levels)
     if out.empty:
-        return pd.DataFrame(columns=["practitioner_id", "k", "n", "rate", "p0", *cols, "flag"])
+        return pd.DataFrame(columns=["practitioner_id", "k", "n", "rate", "p0", *cols, "flag",
+                                     "p_value", "p_value_holm"])
     target = float(out["k"].sum() / out["n"].sum()) if p0 is None else float(p0)
     flags = stats.funnel_flags(out["k"], out["n"], target, levels=d.funnel_levels)
     out = pd.concat([out, flags.set_axis(out.index)], axis=1)
-    return out[["practitioner_id", "k", "n", "rate", "p0", *cols, "flag"]].astype(
-        {"practitioner_id": object})
+    out = pd.concat([out, funnel_tests(out["k"], out["n"], target).set_axis(out.index)], axis=1)
+    return out[["practitioner_id", "k", "n", "rate", "p0", *cols, "flag", "p_value",
+                "p_value_holm"]].astype({"practitioner_id": object})
 
 
 def quarterly_table(cohort: Cohort, *, family: str = "photographic",

@@ -1,10 +1,14 @@
 """Plain-language sentences written from the numbers of an Analysis.
 
 Every number in a sentence comes from a row of an :class:`~outcomes.analysis.Analysis` frame
-(or its suppressed, shareable version); nothing is recomputed here. Whether a clinic's rate is
-"in line with", "below" or "above" a published figure is decided by the exact test's p-value
-together with the interval: both must agree that it differs for "below"/"above"; when they
-disagree the sentence says the difference is borderline.
+(or its suppressed, shareable version); nothing is recomputed here. Whether a clinic's rate
+shows "no evidence of a difference from", is "below" or "above" a published figure is decided
+by the comparison with the study's own counts (Fisher's exact test and the Newcombe interval
+of the difference, so the study's uncertainty counts): both must agree that it differs for
+"below"/"above"; when they disagree the sentence says the difference is borderline. The test
+against the published rate taken as a fixed figure is shown beside it, labelled as such, and
+decides only where the study's counts are unknown. Only the group comparable with the study
+(mesotherapy alone) is compared.
 """
 from __future__ import annotations
 
@@ -16,13 +20,16 @@ import pandas as pd
 
 from outcomes.registry import benchmark
 
-__all__ = ["fmt_pct", "fmt_ci", "fmt_date", "fmt_p", "verdict", "response_sentence", "ae_sentence",
-           "flow_sentence", "headline"]
+__all__ = ["fmt_pct", "fmt_ci", "fmt_date", "fmt_p", "fmt_points", "verdict",
+           "comparison_verdict", "NO_DIFFERENCE", "response_sentence", "bound_sentence",
+           "ae_sentence", "multiplicity_sentence", "flow_sentence", "headline"]
 
 _OUTCOME = {"improved": "improved rate", "dramatic": "marked-improvement rate",
             "worst_case_improved": "worst-case improved rate"}
 _FAMILY = {"photographic": "photographs", "density": "hair density"}
 _GROUP = {"comparable": "mesotherapy alone", "all": "all patients"}
+#: groups comparable with the mesotherapy-alone study (the only ones compared with it)
+_COMPARABLE = ("comparable",)
 
 
 def _missing(x) -> bool:
@@ -83,7 +90,10 @@ def _published(rate, k=None, n=None, benchmark_id=None) -> str:
 
 
 def verdict(rate, ci_low, ci_high, p_value, benchmark, *, alpha: float = 0.05) -> str:
-    """How a rate compares with a published one.
+    """How a rate compares with a published rate taken as a fixed figure.
+
+    Used only where the published study's counts are unknown (its own uncertainty cannot be
+    counted); with counts, :func:`comparison_verdict` decides.
 
     Parameters
     ----------
@@ -99,8 +109,8 @@ def verdict(rate, ci_low, ci_high, p_value, benchmark, *, alpha: float = 0.05) -
     Returns
     -------
     str
-        ``"in line with"``, ``"below"``, ``"above"``, ``"borderline below"`` or
-        ``"borderline above"`` (test and interval disagree).
+        ``"no evidence of a difference from"``, ``"below"``, ``"above"``,
+        ``"borderline below"`` or ``"borderline above"`` (test and interval disagree).
     """
     side = "below" if rate < benchmark else "above"
     ci_excludes = ci_high < benchmark or ci_low > benchmark
@@ -109,19 +119,96 @@ def verdict(rate, ci_low, ci_high, p_value, benchmark, *, alpha: float = 0.05) -
         return side
     if test_differs or ci_excludes:
         return f"borderline {side}"
-    return "in line with"
+    return NO_DIFFERENCE
+
+
+#: the verdict when neither the test nor the interval shows a difference
+NO_DIFFERENCE = "no evidence of a difference from"
+
+
+def comparison_verdict(diff, diff_ci_low, diff_ci_high, p_value, *,
+                       alpha: float = 0.05) -> str:
+    """How a clinic's rate compares with a study's, both counted with their uncertainty.
+
+    Parameters
+    ----------
+    diff, diff_ci_low, diff_ci_high : float
+        Clinic minus study (fractions) and its interval (Newcombe hybrid score).
+    p_value : float
+        Fisher's exact test of the clinic's counts against the study's.
+    alpha : float, default 0.05
+        ``1 - confidence``.
+
+    Returns
+    -------
+    str
+        ``"above"`` or ``"below"`` when the test (p < alpha) and the interval (excluding 0)
+        agree; ``"borderline above"``/``"borderline below"`` when only one of them shows a
+        difference; :data:`NO_DIFFERENCE` otherwise.
+
+    Examples
+    --------
+    >>> comparison_verdict(0.033, -0.041, 0.132, 0.45)
+    'no evidence of a difference from'
+    """
+    side = "below" if diff < 0 else "above"
+    ci_excludes = diff_ci_high < 0 or diff_ci_low > 0
+    test_differs = ci_excludes if _missing(p_value) else p_value < alpha
+    if test_differs and ci_excludes:
+        return side
+    if test_differs or ci_excludes:
+        return f"borderline {side}"
+    return NO_DIFFERENCE
+
+
+def fmt_points(x, digits: int = 1) -> str:
+    """A difference of fractions in percentage points with its sign: ``0.033 -> "+3.3"``."""
+    if _missing(x):
+        return "-"
+    v = round(100 * float(x), digits)
+    return f"{'+' if v > 0 else ''}{v:.{digits}f}".replace("-0.0", "0.0")
+
+
+def _detectable(row: Mapping, n_clinic: int) -> str:
+    """The precision sentence: the smallest differences detected with 80% power."""
+    below, above = row.get("mdd_below"), row.get("mdd_above")
+    if _missing(below) and _missing(above):
+        return ""
+    parts = []
+    if not _missing(below):
+        parts.append(f"{abs(100 * float(below)):.1f} points below")
+    if not _missing(above):
+        parts.append(f"{100 * float(above):.1f} points above")
+    return (f" With {n_clinic} patients here and {int(row['benchmark_n'])} in the study, "
+            f"this comparison has 80% power only for differences of at least "
+            f"{' or '.join(parts)} the study's rate.")
+
+
+def _level(confidence: float) -> str:
+    """``0.95 -> "95% CI"``, ``0.9 -> "90% CI"``, ``0.975 -> "97.5% CI"``."""
+    return f"{100 * confidence:g}% CI"
 
 
 def response_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
-    """One sentence for a row of ``Analysis.response``.
+    """One sentence (or a short paragraph) for a row of ``Analysis.response``.
+
+    The verdict is decided by the comparison with the published study's counts (Fisher's
+    exact test and the Newcombe interval of the difference: the study's own uncertainty
+    counted), with the precision of that comparison (the smallest differences detected with
+    80% power); the exact test against the published rate taken as a fixed figure is given
+    after it, labelled as such. Where the study's counts are unknown, the fixed-rate test
+    decides and the sentence says so. A group that is not comparable with the study
+    (``all`` patients, minoxidil users included) is not compared, and the sentence says why.
+    The worst case (``worst_case_improved``) is a bound, never compared (:func:`bound_sentence`).
 
     Examples
     --------
     >>> response_sentence({"family": "photographic", "group": "comparable",
     ...     "outcome": "improved", "k": 69, "n": 86, "rate": 69 / 86, "ci_low": 0.706,
     ...     "ci_high": 0.873, "benchmark_rate": 0.8, "p_value": 1.0})
-    'Your improved rate (photographs, mesotherapy alone), 80.2% (95% CI 70.6-87.3%, 69 of 86), is \
-in line with the published 80%.'
+    "Your improved rate (photographs, mesotherapy alone), 80.2% (95% CI 70.6-87.3%, 69 of 86), \
+shows no evidence of a difference from the published 80% (taken as a fixed figure: the study's \
+counts are not known; exact test p = 1.000)."
     """
     what = (f"Your {_OUTCOME.get(row['outcome'], row['outcome'])} "
             f"({_FAMILY.get(row['family'], row['family'])}, "
@@ -132,30 +219,95 @@ in line with the published 80%.'
         return f"{what} is not shown: it rests on fewer than {_threshold(k, n)} patients."
     if _missing(n) or n == 0:
         return f"{what}: no patient has reached the 12-month assessment yet."
-    level = f"{confidence:.0%} CI"
+    level = _level(confidence)
     numbers = (f"{fmt_pct(row['rate'])} ({level} {fmt_ci(row['ci_low'], row['ci_high'])}, "
                f"{int(k)} of {int(n)})")
+    if row.get("outcome") == "worst_case_improved":
+        return (f"{what}, {numbers}, counts every patient due but not assessed as not "
+                f"improved: a lower bound, not compared with a published figure.")
     bench = row.get("benchmark_rate")
     if _missing(bench):
         return f"{what}, {numbers}; no published figure uses this measure."
-    word = verdict(row["rate"], row["ci_low"], row["ci_high"], row.get("p_value"), bench,
-                   alpha=1 - confidence)
     published = _published(bench, row.get("benchmark_k"), row.get("benchmark_n"),
                            row.get("benchmark_id"))
-    tail = "" if word == "in line with" or _missing(row.get("p_value")) \
-        else f" (exact test {fmt_p(row['p_value'])})"
-    return f"{what}, {numbers}, is {word} the published {published}{tail}."
+    if row.get("group") not in _COMPARABLE:
+        return (f"{what}, {numbers}. This group includes patients also using minoxidil, so it "
+                f"is not compared with the published {published}, which comes from patients "
+                f"on mesotherapy alone; see the mesotherapy-alone rate for the comparison.")
+    fixed_p = row.get("p_value")
+    if _missing(row.get("fisher_p_value")) or _missing(row.get("diff")):
+        word = verdict(row["rate"], row["ci_low"], row["ci_high"], fixed_p, bench,
+                       alpha=1 - confidence)
+        return (f"{what}, {numbers}, {_verb(word)} the published {published} (taken as a "
+                f"fixed figure: the study's counts are not known; exact test {fmt_p(fixed_p)}).")
+    word = comparison_verdict(row["diff"], row["diff_ci_low"], row["diff_ci_high"],
+                              row["fisher_p_value"], alpha=1 - confidence)
+    text = (f"{what}, {numbers}, {_verb(word)} the published {published}: difference "
+            f"{fmt_points(row['diff'])} points ({level} {fmt_points(row['diff_ci_low'])} to "
+            f"{fmt_points(row['diff_ci_high'])}), Fisher's exact test "
+            f"{fmt_p(row['fisher_p_value'])}.")
+    text += _detectable(row, int(n))
+    if not _missing(fixed_p):
+        text += (f" Against {_published(bench)} taken as a fixed figure, ignoring that it is "
+                 f"itself an estimate from {int(row['benchmark_n'])} patients, the exact "
+                 f"binomial test gives {fmt_p(fixed_p)} (shown for reference; it does not "
+                 f"decide).")
+    return text
+
+
+def _verb(word: str) -> str:
+    """``"above" -> "is above"``; :data:`NO_DIFFERENCE` -> ``"shows no evidence of a
+    difference from"``."""
+    return f"shows {word}" if word == NO_DIFFERENCE else f"is {word}"
+
+
+def bound_sentence(complete: Mapping, worst: Mapping) -> str:
+    """The rate as a bound: complete case (assessed patients) and worst case (due patients,
+    the unassessed counted as not improved), from two rows of ``Analysis.response`` of the
+    same family and group.
+
+    Examples
+    --------
+    >>> bound_sentence({"family": "photographic", "group": "comparable", "k": 69, "n": 86,
+    ...                 "rate": 69 / 86},
+    ...                {"family": "photographic", "group": "comparable", "k": 69, "n": 120,
+    ...                 "rate": 69 / 120})
+    'Improved rate (photographs, mesotherapy alone) counting the 34 patients due but not \
+assessed: between 57.5% if none of them improved (worst case, 69 of 120) and 80.2% if they fared \
+like those assessed (complete case, 69 of 86).'
+    """
+    what = (f"Improved rate ({_FAMILY.get(complete['family'], complete['family'])}, "
+            f"{_GROUP.get(complete['group'], complete['group'])})")
+    k, n, due = complete.get("k"), complete.get("n"), worst.get("n")
+    if _suppressed(k, n, due, worst.get("k")) or _missing(complete.get("rate")) \
+            or _missing(worst.get("rate")):
+        if _missing(due) or due == 0:
+            return f"{what}: no patient has reached the 12-month assessment yet."
+        return (f"{what} as a bound (complete case to worst case) is not shown: it rests on "
+                f"fewer than {_threshold(k, n, due, worst.get('k'))} patients.")
+    missing = int(due) - int(n)
+    if missing == 0:
+        return (f"{what}: every patient due was assessed, so the complete-case rate "
+                f"{fmt_pct(complete['rate'])} ({int(k)} of {int(n)}) is also the worst case.")
+    return (f"{what} counting the {missing} patient{'s' if missing != 1 else ''} due but not "
+            f"assessed: between {fmt_pct(worst['rate'])} if none of them improved (worst case, "
+            f"{int(worst['k'])} of {int(due)}) and {fmt_pct(complete['rate'])} if they fared "
+            f"like those assessed (complete case, {int(k)} of {int(n)}).")
 
 
 def ae_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
     """One sentence for a row of ``Analysis.adverse_events``.
 
+    Fisher's exact test against the study's counts decides where it was computed (the
+    study's own uncertainty counted); otherwise the exact test against the published rate
+    taken as fixed, together with the interval (:func:`verdict`).
+
     Examples
     --------
     >>> ae_sentence({"term": "injection_site_pain", "k": 120, "n": 290, "rate": 120 / 290,
     ...     "ci_low": 0.359, "ci_high": 0.471, "benchmark_rate": 246 / 541, "p_value": 0.25})
-    'Injection site pain: 41.4% of treated patients (95% CI 35.9-47.1%, 120 of 290), in line with \
-the published 45.5%.'
+    'Injection site pain: 41.4% of treated patients (95% CI 35.9-47.1%, 120 of 290), no evidence \
+of a difference from the published 45.5% (taken as a fixed figure, exact test p = 0.250).'
     """
     term = {"serious": "serious events"}.get(str(row["term"]),
                                              str(row["term"]).replace("_", " "))
@@ -166,18 +318,83 @@ the published 45.5%.'
         return f"{term}: fewer than {_threshold(k, n)} patients (exact figure not shown)."
     if _missing(n) or n == 0:
         return f"{term}: no treated patient yet."
-    level = f"{confidence:.0%} CI"
+    level = _level(confidence)
     numbers = (f"{fmt_pct(row['rate'])} of treated patients ({level} "
                f"{fmt_ci(row['ci_low'], row['ci_high'])}, {int(k)} of {int(n)})")
     bench = row.get("benchmark_rate")
     if _missing(bench):
         return f"{term}: {numbers}; no published rate to compare with."
-    # against a published 0% (or 100%) the one-sample test rejects at the first event; the
-    # study's counts (Fisher's test) carry its own uncertainty, so they decide there
-    p = row.get("fisher_p_value") if bench in (0, 1) and not _missing(
-        row.get("fisher_p_value")) else row.get("p_value")
-    word = verdict(row["rate"], row["ci_low"], row["ci_high"], p, bench, alpha=1 - confidence)
-    return f"{term}: {numbers}, {word} the published {_published(bench)}."
+    fisher = row.get("fisher_p_value")
+    if not _missing(fisher):
+        side = "below" if row["rate"] < bench else "above"
+        word = side if fisher < 1 - confidence else NO_DIFFERENCE
+        how = f"Fisher's exact test against the study's counts {fmt_p(fisher)}"
+    else:
+        word = verdict(row["rate"], row["ci_low"], row["ci_high"], row.get("p_value"), bench,
+                       alpha=1 - confidence)
+        how = f"taken as a fixed figure, exact test {fmt_p(row.get('p_value'))}"
+    return f"{term}: {numbers}, {word} the published {_published(bench)} ({how})."
+
+
+def multiplicity_sentence(frames: Mapping[str, pd.DataFrame], *,
+                          confidence: float = 0.95) -> str:
+    """What a reader should know about the many tests in one report (ICH E9).
+
+    Parameters
+    ----------
+    frames : mapping of str to DataFrame
+        Any of the Analysis frames ``response``, ``adverse_events``, ``strata``, ``funnel``,
+        ``quarterly``, ``model`` (missing ones count 0). Counted: comparisons with a
+        published figure (rows with a p-value), strata (one homogeneity test per stratum),
+        practitioners tested against the clinic, quarters checked against control limits,
+        and model terms with a p-value.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> multiplicity_sentence({"response": pd.DataFrame({"p_value": [0.01, 0.5]})})[:52]
+    'This report makes 2 comparisons (2 with published fi'
+    """
+    counts = _test_counts(frames)
+    total = sum(counts.values())
+    alpha = 1 - confidence
+    names = {"published": "with published figures", "strata": "across patient groups",
+             "practitioners": "of practitioners with the clinic",
+             "quarters": "of quarters with control limits", "model": "in the density model"}
+    parts = [f"{v} {names[k]}" for k, v in counts.items() if v]
+    listing = f" ({', '.join(parts)})" if parts else ""
+    chance = alpha * total
+    return (f"This report makes {total} comparison{'s' if total != 1 else ''}{listing}. "
+            f"Each is tested at the {100 * alpha:g}% level, so even if nothing differed about "
+            f"{chance:.1f} of them would be expected to be flagged by chance alone: read a "
+            f"single flag as a prompt to look, not as a finding. Where a family of comparisons "
+            f"is read together (patient groups, practitioners) the p-values are also shown "
+            f"Holm-adjusted (column 'p (Holm)'), which keeps the chance of any false flag in "
+            f"that family at {100 * alpha:g}%; the headline comparisons are not adjusted.")
+
+
+def _test_counts(frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+    """Number of tests per kind in the given frames (see :func:`multiplicity_sentence`)."""
+    def n_p(frame, col="p_value"):
+        if frame is None or col not in frame:
+            return 0
+        return int(pd.to_numeric(frame[col], errors="coerce").notna().sum())
+
+    out = {"published": n_p(frames.get("response")) + n_p(frames.get("adverse_events"))}
+    st = frames.get("strata")
+    out["strata"] = 0 if st is None or "p_value" not in st else int(
+        st.loc[pd.to_numeric(st["p_value"], errors="coerce").notna(),
+               ["family", "outcome", "stratum"]].drop_duplicates().shape[0])
+    out["practitioners"] = n_p(frames.get("funnel"))
+    q = frames.get("quarterly")
+    out["quarters"] = 0 if q is None or "n" not in q else int(
+        (pd.to_numeric(q["n"], errors="coerce") > 0).sum())
+    out["model"] = n_p(frames.get("model"))
+    return out
 
 
 def flow_sentence(flow: pd.DataFrame, cutoff) -> str:
@@ -197,8 +414,10 @@ def flow_sentence(flow: pd.DataFrame, cutoff) -> str:
 
 def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.DataFrame,
              cutoff, *, confidence: float = 0.95) -> list[str]:
-    """The report's first sentences: the cohort, the comparable headline rates against the
-    published 80% and 38%, the worst case, and the adverse events with a published rate.
+    """The report's first sentences: the cohort, the comparable (mesotherapy-alone) headline
+    rates against the published 80% and 38%, the comparable improved rate as a bound
+    (complete case to worst case, :func:`bound_sentence`), and the adverse events with a
+    published rate.
 
     Parameters
     ----------
@@ -216,9 +435,13 @@ def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.Data
     photo = response[response["family"] == "photographic"]
     first = photo[(photo["group"] == "comparable")
                   & photo["outcome"].isin(["improved", "dramatic"])]
-    rest = photo[(photo["group"] == "all") & (photo["outcome"] == "worst_case_improved")]
-    for _, row in pd.concat([first, rest]).iterrows():  # a handful of summary rows
+    for _, row in first.iterrows():  # two summary rows
         out.append(response_sentence(row, confidence=confidence))
+    comp = photo[photo["group"] == "comparable"].set_index("outcome")
+    if {"improved", "worst_case_improved"} <= set(comp.index):
+        out.append(bound_sentence(comp.loc["improved"].to_dict() | {"group": "comparable"},
+                                  comp.loc["worst_case_improved"].to_dict()
+                                  | {"group": "comparable"}))
     with_bench = adverse_events.dropna(subset=["benchmark_rate"]) \
         if "benchmark_rate" in adverse_events else adverse_events.iloc[:0]
     for _, row in with_bench.iterrows():
