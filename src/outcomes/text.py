@@ -171,7 +171,8 @@ def fmt_points(x, digits: int = 1) -> str:
 
 def _detectable(row: Mapping, n_clinic: int) -> str:
     """The precision sentence: the smallest differences detected with 80% power."""
-    below, above = row.get("mdd_below"), row.get("mdd_above")
+    below: Any = row.get("mdd_below")
+    above: Any = row.get("mdd_above")
     if _missing(below) and _missing(above):
         return ""
     parts = []
@@ -278,7 +279,9 @@ like those assessed (complete case, 69 of 86).'
     """
     what = (f"Improved rate ({_FAMILY.get(complete['family'], complete['family'])}, "
             f"{_GROUP.get(complete['group'], complete['group'])})")
-    k, n, due = complete.get("k"), complete.get("n"), worst.get("n")
+    k: Any = complete.get("k")
+    n: Any = complete.get("n")
+    due: Any = worst.get("n")
     if _suppressed(k, n, due, worst.get("k")) or _missing(complete.get("rate")) \
             or _missing(worst.get("rate")):
         if _missing(due) or due == 0:
@@ -324,7 +327,7 @@ of a difference from the published 45.5% (taken as a fixed figure, exact test p 
     bench = row.get("benchmark_rate")
     if _missing(bench):
         return f"{term}: {numbers}; no published rate to compare with."
-    fisher = row.get("fisher_p_value")
+    fisher: Any = row.get("fisher_p_value")
     if not _missing(fisher):
         side = "below" if row["rate"] < bench else "above"
         word = side if fisher < 1 - confidence else NO_DIFFERENCE
