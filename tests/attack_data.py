@@ -1,0 +1,154 @@
+"""The published outputs the attack suite works on (issue 9, item 5), built once per session.
+
+Ten small synthetic clinics (``outcomes sample``: 20-56 patients, seeds 101-110), each analysed
+at the 2026Q2 and 2026Q3 cut-offs; two definitions differing only in age bands
+([18, 45, 101] against [18, 46, 101]); a pooled output of clinics 101+102 (and 101-103).
+Shareable output is produced by the package's own shareable paths (``Analysis.to_dict(
+shareable=True)`` = the report's results.json, ``pool_results(shareable=True)`` = ``outcomes
+pool``); the exact output (``to_dict()``) is the truth, used only to choose targets and to
+check the attack's relations.
+
+``python tests/attack_data.py`` prints every scenario's figures (X of Y pinned).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import warnings
+from functools import cache
+from pathlib import Path
+
+SEEDS = tuple(range(101, 111))
+Q2, Q3 = "2026-06-30", "2026-09-30"
+
+
+def patients_of(seed: int) -> int:
+    return 20 + 4 * (seed - SEEDS[0])  # 20, 24, ..., 56
+
+
+@cache
+def export(seed: int):
+    """The loaded synthetic export of one clinic (generated in memory, loaded from CSV)."""
+    import tempfile
+
+    from outcomes.loader import load
+    from outcomes.sample import generate_sample, write_export
+
+    folder = Path(tempfile.mkdtemp(prefix=f"attack-{seed}-"))
+    write_export(generate_sample(patients_of(seed), seed=seed), folder)
+    return load(folder)
+
+
+@cache
+def analysis(seed: int, cutoff: str, bands: tuple | None = None):
+    from outcomes.analysis import analyze
+    from outcomes.definitions import Definitions
+
+    defs = Definitions(age_bands=list(bands)) if bands else None
+    with warnings.catch_warnings():
+        # small clinics: OutcomesWarning on wide intervals; stats.funnel_limits casts NaN
+        # (reported in /work/coord/attack-findings.md); neither is what this suite tests
+        warnings.simplefilter("ignore")
+        return analyze(export(seed), cutoff=cutoff, definitions=defs, model=False)
+
+
+@cache
+def published(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict:
+    """The shareable results dict (cached: callers must not modify it)."""
+    return analysis(seed, cutoff, bands).to_dict(shareable=True)
+
+
+@cache
+def exact(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict:
+    """The exact results dict: the truth (cached: callers must not modify it)."""
+    return analysis(seed, cutoff, bands).to_dict()
+
+
+def label(seed: int) -> str:
+    return f"clinic{seed}"
+
+
+@cache
+def pooled(seeds: tuple) -> dict:
+    from outcomes.pool import pool_results
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return pool_results([exact(s) for s in seeds], labels=[label(s) for s in seeds],
+                            shareable=True)
+
+
+BANDS_A, BANDS_B = (18, 45, 101), (18, 46, 101)
+
+
+def run_all(out=sys.stdout) -> dict:
+    """Every scenario; prints and returns {scenario: (pinned, targets)}."""
+    import attack_lp as A
+
+    figures = {}
+
+    def report(name, prog, targets):
+        prog.check_truth()
+        r = A.bounds(prog, targets)
+        figures[name] = (len(r.pinned), len(r.targets), r.pinned)
+        print(f"{name:<40} {r.summary()}", file=out)
+
+    for s in SEEDS:
+        report(f"single {s} {Q3}", *A.single(published(s), exact(s)))
+    for s in SEEDS:
+        report(f"quarters {s} {Q2}->{Q3}", *A.quarters(published(s, Q2), exact(s, Q2),
+                                                      published(s), exact(s)))
+    for s in SEEDS[:3]:
+        report(f"definitions {s} {BANDS_A} vs {BANDS_B}",
+               *A.definitions_pair(published(s, Q3, BANDS_A), exact(s, Q3, BANDS_A),
+                                   published(s, Q3, BANDS_B), exact(s, Q3, BANDS_B)))
+    for seeds in ((101, 102), (101, 102, 103)):
+        report(f"pooled {seeds} + own file of {seeds[0]}",
+               *A.pooled(pooled(seeds), label(seeds[0]), exact(seeds[0]),
+                         {label(s): exact(s) for s in seeds[1:]}))
+    tot = [sum(v[i] for k, v in figures.items() if k.startswith(p)) for p in
+           ("single", "quarters", "definitions", "pooled") for i in (0, 1)]
+    print(f"TOTAL single {tot[0]}/{tot[1]}, quarters {tot[2]}/{tot[3]}, definitions "
+          f"{tot[4]}/{tot[5]}, pooled {tot[6]}/{tot[7]} ({dt.datetime.now():%H:%M})", file=out)
+    return figures
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    run_all()
+
+
+def exact_html_frames(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict:
+    """The true Table 1 and load counts (exact ``table_one`` and load report), results shape."""
+    import attack_lp as A
+
+    from outcomes.tables import table_one
+
+    a = analysis(seed, cutoff, bands)
+    t1 = table_one(a.cohort)
+    html = "<table><tr><th>Characteristic</th><th>Level</th><th>Value</th></tr>" + "".join(
+        f"<tr><td>{r.iloc[0]}</td><td>{r.iloc[1]}</td><td>{r.iloc[2]}</td></tr>"
+        for _, r in t1.iterrows()) + "</table>"
+    frames = A.html_frames({"t1": html})
+    frames["load"] = [{"table": r.table, "read": int(r.read), "accepted": int(r.accepted),
+                       "quarantined": int(r.quarantined)}
+                      for r in a.load_report.counts.itertuples(index=False)]
+    return frames
+
+
+def shareable_report(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict:
+    """Run the real ``outcomes report --shareable`` once; returns {page name: HTML text} and
+    its results.json under ``"results.json"`` (slow: ~20 s)."""
+    import tempfile
+
+    from outcomes.report import write_report
+
+    folder = Path(tempfile.mkdtemp(prefix=f"attack-report-{seed}-"))
+    defs = None
+    if bands:
+        defs = folder / "definitions.toml"
+        defs.write_text(f"age_bands = {list(bands)}\n", encoding="utf-8")
+    data = Path(str(export(seed).report.files["path"].iloc[0])).parent
+    paths = write_report(data, folder / "out", cutoff=dt.date.fromisoformat(cutoff),
+                         shareable=True, definitions=defs, progress=lambda line: None)
+    return {p.name: p.read_text(encoding="utf-8") for p in paths}
