@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", action="store_true",
                    help="also write the audit page as an A4 PDF (report.pdf) to circulate; "
                    "needs the Pango library (see the README)")
+    p.add_argument("--force", action="store_true",
+                   help="write into --out even when it holds files that are not an earlier "
+                   "report (they are left alone; the report's own files are replaced)")
 
     p = sub.add_parser("pool", help="pool several clinics' shareable results files")
     p.add_argument("results", nargs="+", metavar="RESULTS.json")
@@ -115,12 +118,31 @@ def _notes_as_lines(command: str) -> None:
     warnings.showwarning = show
 
 
+#: sub-commands whose ``--out`` is a folder
+_OUT_FOLDER = ("sample", "report", "pool")
+
+
+def _out_is_file(args) -> str | None:
+    """The one-line message when a folder ``--out`` names an existing file, else None."""
+    from pathlib import Path
+
+    out = getattr(args, "out", None) if args.command in _OUT_FOLDER else None
+    if out and Path(out).exists() and not Path(out).is_dir():
+        return (f"outcomes {args.command}: --out {out} is an existing file, not a folder; "
+                "give a folder (new or empty) to write into.")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``outcomes`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     from outcomes.errors import OutcomesError
 
     module, func = _COMMANDS[args.command]
+    message = _out_is_file(args)
+    if message:
+        print(message, file=sys.stderr)
+        return 2
     _notes_as_lines(args.command)
     try:
         status = int(getattr(import_module(module), func)(args) or 0)

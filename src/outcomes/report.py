@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from outcomes.loader import Export
 
 __all__ = ["NOTEBOOKS", "quarter_cutoff", "prepare_report", "find_kernel", "run_notebook",
-           "notebook_html", "write_report", "write_pdf", "cli_report", "ReportContext",
-           "PDF_NAME"]
+           "notebook_html", "write_report", "check_out_folder", "report_files", "write_pdf",
+           "cli_report", "ReportContext", "PDF_NAME"]
 
 #: (notebook file, progress label, HTML file written), in the order they run; the audit report
 #: runs last and becomes ``index.html``.
@@ -433,10 +433,48 @@ def write_pdf(html: str, path) -> int:
     return len(document.pages)
 
 
+def report_files() -> frozenset[str]:
+    """Names of the files ``outcomes report`` writes (the HTML pages, the PDF, results.json)."""
+    return frozenset({html for _, _, html in NOTEBOOKS} | {PDF_NAME, "results.json"})
+
+
+def check_out_folder(out, *, force: bool = False) -> None:
+    """Refuse a report folder that is a file, or that holds anything but an earlier report.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The ``--out`` folder (may not exist yet).
+    force : bool, default False
+        Accept a folder holding other files (they are left alone; the report's own files are
+        replaced). Never accepts a file.
+
+    Raises
+    ------
+    ReportError
+        Naming the path and up to four of the other files, and the fix.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {out} is an existing file, not a folder; give a folder "
+                          "(new, empty, or holding an earlier report).")
+    if force or not out.is_dir():
+        return
+    own = report_files()
+    other = sorted(p.name for p in out.iterdir()
+                   if p.name not in own and not p.name.startswith("."))
+    if other:
+        shown = ", ".join(other[:4]) + (f" and {len(other) - 4} more" if len(other) > 4
+                                        else "")
+        raise ReportError(f"--out {out} holds files that are not an earlier report ({shown}); "
+                          "give a new or empty folder, or add --force to write the report "
+                          "beside them.")
+
+
 def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                  date_format: str = "ISO", decimal_comma: bool = False, mapping=None,
                  definitions=None, quarter: str | None = None, progress=None,
-                 pdf: bool = False) -> list[Path]:
+                 pdf: bool = False, force: bool = False) -> list[Path]:
     """Load, analyse, execute every notebook and write the HTML and ``results.json``.
 
     Parameters
@@ -457,14 +495,23 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
     pdf : bool, default False
         Also write :data:`PDF_NAME`, the audit page on A4 (see :func:`write_pdf`); checked
         first, so that a missing PDF engine stops the run before any work.
+    force : bool, default False
+        Write into ``out`` even when it holds files that are not an earlier report
+        (:func:`check_out_folder`).
 
     Returns
     -------
     list of pathlib.Path
         The files written.
+
+    Raises
+    ------
+    ReportError
+        When ``out`` is a file, or holds other files and ``force`` is False (before any work).
     """
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     out = Path(out)
+    check_out_folder(out, force=force)
     out.mkdir(parents=True, exist_ok=True)
     kernel = find_kernel()
     if pdf:
@@ -529,7 +576,8 @@ def cli_report(args) -> int:
     written = write_report(args.data, args.out, cutoff=cutoff, shareable=args.shareable,
                            date_format=args.date_format, decimal_comma=args.decimal_comma,
                            mapping=args.mapping, definitions=args.definitions,
-                           quarter=quarter, pdf=bool(getattr(args, "pdf", False)))
+                           quarter=quarter, pdf=bool(getattr(args, "pdf", False)),
+                           force=bool(getattr(args, "force", False)))
     kind = "shareable report" if args.shareable else "internal report (do not share)"
     print(f"wrote the {kind} to {Path(args.out)}/ in {time.perf_counter() - t:.1f} s: "
           + ", ".join(p.name for p in written), file=sys.stderr)

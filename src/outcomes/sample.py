@@ -30,6 +30,7 @@ __all__ = [
     "write_export",
     "sample_path",
     "cli_sample",
+    "refuse_export_folder",
 ]
 
 # The contract's columns, per table, in contract order (data-contract.md).
@@ -516,12 +517,47 @@ def sample_path() -> Path:
     return Path(str(files("outcomes").joinpath("data", "sample")))
 
 
+#: file types a clinic's export may come in (any name: a mapping file renames columns, not files)
+_EXPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xls")
+
+
+def refuse_export_folder(out) -> None:
+    """Raise when ``out`` already holds an export (data files), so that ``outcomes sample``
+    never replaces a clinic's files.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The folder ``outcomes sample --out`` would write to.
+
+    Raises
+    ------
+    OutcomesError
+        When ``out`` is an existing file, or a folder holding any CSV, TSV, text, Parquet or
+        Excel file (named in the message, with the fix).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutcomesError(f"--out {out} is an existing file, not a folder; give a new or "
+                            "empty folder.")
+    if not out.is_dir():
+        return
+    found = sorted(p.name for p in out.iterdir()
+                   if p.is_file() and p.suffix.lower() in _EXPORT_SUFFIXES)
+    if found:
+        shown = ", ".join(found[:4]) + (f" and {len(found) - 4} more" if len(found) > 4 else "")
+        raise OutcomesError(f"--out {out} already holds data files ({shown}): a synthetic "
+                            "export is never written over an export. Give a new or empty "
+                            "folder, e.g. --out synthetic-export.")
+
+
 def cli_sample(args) -> int:
     """``outcomes sample --patients N --seed S --out DIR [--format csv|parquet|xlsx]``.
 
     Prints the files written with their row counts and the time taken (no patient row).
     Returns 0.
     """
+    refuse_export_folder(args.out)
     start = time.perf_counter()
     tables = generate_sample(args.patients, seed=args.seed)
     generated = time.perf_counter() - start
