@@ -212,3 +212,32 @@ def test_pm_tau2_is_the_root_of_the_generalised_q_equation(pairs):
         assert meta.generalised_q(0.0, yi, vi) <= df
     s = meta.meta_proportion(k, n).summary.set_index("method")
     assert s.loc["Paule-Mandel", "tau2"] == tau2
+
+
+# 200 random sets against metafor (tests/reference/meta_random.R wrote meta_random.csv:
+# rma(measure="PLO", xi, ni, method="PM"|"DL", control=list(tol=1e-12, maxiter=1000)),
+# R 4.2.2, metafor 3.8-1)
+def _metafor_random():
+    from pathlib import Path
+
+    ref = pd.read_csv(Path(__file__).parent / "reference" / "meta_random.csv")
+    ref["xi"] = ref["xi"].str.split(";").map(lambda v: [int(x) for x in v])
+    ref["ni"] = ref["ni"].str.split(";").map(lambda v: [int(x) for x in v])
+    return ref
+
+
+def test_random_sets_match_metafor():
+    ref = _metafor_random()
+    assert len(ref) == 400 and (ref.loc[ref["method"] == "PM", "tau2"] > 0).sum() == 145
+    name = {"PM": "Paule-Mandel", "DL": "DerSimonian-Laird"}
+    got = []
+    for r in ref.itertuples(index=False):   # 400 small fits
+        s = meta.meta_proportion(r.xi, r.ni).summary.set_index("method").loc[name[r.method]]
+        got.append([s.logit_estimate, s.logit_se, s.tau2, 100 * s.i2, s.q, s.ci_low,
+                    s.ci_high])
+    got = np.array(got)
+    want = ref[["b", "se", "tau2", "I2", "QE", "ci_lb", "ci_ub"]].to_numpy(float)
+    # metafor's uniroot stops at |delta tau2| ~ 1e-12: agreement to 1e-8 absolute on tau2
+    assert_allclose(got[:, 2], want[:, 2], rtol=1e-7, atol=1e-8)
+    assert_allclose(got[:, [0, 1, 4, 5, 6]], want[:, [0, 1, 4, 5, 6]], rtol=1e-7, atol=1e-9)
+    assert_allclose(got[:, 3], want[:, 3], rtol=1e-6, atol=1e-6)
