@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cohort_builder import REFERENCE_CUTOFF, Rows, reference_export, synthetic_export
 from outcomes.cohort import build_cohort
 from outcomes.definitions import Definitions
-from outcomes.model import MODEL_COLUMNS, density_model, model_data
+from outcomes.model import MODEL_COLUMNS, density_model, fit_density, model_data, singular_fit
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +82,76 @@ def test_model_data_averages_sites():
     data = model_data(build_cohort(r.export(), cutoff=REFERENCE_CUTOFF))
     assert data["density"].tolist() == [110.0]     # day -40 is before the baseline window
     assert data["months"].tolist() == [0.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# agreement with lme4 (tests/reference/model.R -> model_lme4.csv, R 4.2.2, lme4 1.1.31)
+# ---------------------------------------------------------------------------------------------
+# model_data.csv was made by this seeded generator (numpy 2.x default_rng):
+#   def make(seed, n, sd_slope, corr, visits, sd_int=15.0, sd_res=4.0):
+#       rng = np.random.default_rng(seed)
+#       sex = rng.choice(["F", "M"], n, p=[0.3, 0.7])
+#       site_p = rng.choice(["vertex", "frontal"], n)
+#       L = np.array([[sd_int, 0], [corr * sd_slope, sd_slope * np.sqrt(1 - corr**2)]])
+#       b = rng.standard_normal((n, 2)) @ L.T
+#       for each patient i: months = visits + U(-0.5, 0.5) (the first 0), each visit after the
+#       second kept with probability 0.9; sites "frontal+vertex" with probability 0.15 else the
+#       patient's site; density = 110 - 3 [M] - 6 [frontal] + b[i, 0]
+#                                 + (14 + b[i, 1]) * months / 12 + N(0, sd_res), rounded to 1e-6
+#   "slope" = make(11, 150, 4.0, 0.3, [0, 4, 8, 12, 16]);
+#   "noslope<s>" = make(s, 60, 0.0, 0.0, [0, 6, 12], sd_res=10.0) for s in 20..29
+REFERENCE = Path(__file__).parent / "reference"
+LME4_TERMS = {"(Intercept)": "Intercept", "years": "months",
+              "sitesfrontal+vertex": "sites[T.frontal+vertex]", "sitesvertex": "sites[T.vertex]",
+              "sexM": "sex[T.M]"}
+
+
+@pytest.fixture(scope="module")
+def lme4_reference():
+    return (pd.read_csv(REFERENCE / "model_data.csv"),
+            pd.read_csv(REFERENCE / "model_lme4.csv"))
+
+
+@pytest.mark.parametrize("dataset", ["slope"] + [f"noslope{s}" for s in range(20, 30)])
+def test_singular_fit_and_estimates_agree_with_lme4(lme4_reference, dataset):
+    """lme4 isSingular() TRUE on noslope20, 21, 24, 25 (correlation +-1 at the boundary),
+    FALSE on the others. Where lme4 keeps the random slope, fixed effects, standard errors and
+    variance components of the random-slope fit agree with lmer(density ~ years + sites + sex
+    + (1 + years | pid)); where it is singular, the random-intercept fallback agrees with
+    lmer(... + (1 | pid))."""
+    data, ref = lme4_reference
+    d = data[data["dataset"] == dataset].drop(columns="dataset").reset_index(drop=True)
+    r = ref[ref["dataset"] == dataset]
+    lme4_singular = bool(r.query("model == 'slope' and quantity == 'singular'")["value"].iloc[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_density(d, covariates=("sites", "sex"))
+    assert bool(fit.singular) == lme4_singular
+    assert fit.random_effects == ("intercept" if lme4_singular else "intercept and slope")
+    if lme4_singular:
+        assert "was singular" in fit.note and "random intercept only was fitted" in fit.note
+    r = r[r["model"] == ("intercept" if lme4_singular else "slope")]
+    per_month = {"months": 1 / 12}
+    for quantity, col, rtol in (("coef", "coef", 2e-4), ("std_err", "std_err", 2e-4)):
+        want = r[r["quantity"] == quantity].set_index("term")["value"].rename(LME4_TERMS)
+        want = want * pd.Series({t: per_month.get(t, 1.0) for t in want.index})
+        got = fit.table.set_index("term")[col].reindex(want.index)
+        np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=rtol, atol=1e-6,
+                                   err_msg=f"{dataset} {quantity}")
+    vc = r[r["quantity"] == "vcov"].set_index("term")["value"]
+    np.testing.assert_allclose(fit.scale, vc["Residual:NA:NA"], rtol=2e-3)
+    np.testing.assert_allclose(fit.cov_re[0, 0], vc["pid:(Intercept):NA"], rtol=2e-3)
+    if not lme4_singular:
+        np.testing.assert_allclose([fit.cov_re[1, 1], fit.cov_re[0, 1]],
+                                   [vc["pid:years:NA"], vc["pid:(Intercept):years"]],
+                                   rtol=2e-2, atol=0.05)
+
+
+def test_singular_fit_rules():
+    # lme4 isSingular: a zero variance, or a correlation of +-1 (relative factor diagonal 0)
+    assert singular_fit([[100.0, 0.0], [0.0, 0.0]], 25.0) == "a random-effect variance is zero"
+    assert "correlation is +1.000" in singular_fit([[100.0, 20.0], [20.0, 4.0]], 25.0)
+    assert "correlation is -0.995" in singular_fit([[100.0, -19.9], [-19.9, 4.0]], 25.0)
+    assert singular_fit([[100.0, 6.0], [6.0, 4.0]], 25.0) == ""           # correlation 0.3
+    assert singular_fit([[100.0]], 25.0) == ""
+    assert singular_fit([[1e-12]], 25.0) == "a random-effect variance is zero"
