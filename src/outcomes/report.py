@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from outcomes.analysis import Analysis
     from outcomes.loader import Export
 
-__all__ = ["NOTEBOOKS", "quarter_cutoff", "prepare_report", "find_kernel", "run_notebook",
-           "notebook_html", "write_report", "check_out_folder", "report_files", "write_pdf",
-           "cli_report", "ReportContext", "PDF_NAME"]
+__all__ = ["NOTEBOOKS", "quarter_cutoff", "prepare_report", "report_context", "pooled_context",
+           "PooledContext", "find_kernel", "run_notebook", "notebook_html", "write_report",
+           "check_out_folder", "report_files", "write_pdf", "cli_report", "ReportContext",
+           "PDF_NAME"]
 
 #: (notebook file, progress label, HTML file written), in the order they run; the audit report
 #: runs last and becomes ``index.html``.
@@ -145,6 +146,46 @@ class ReportContext:
         return f"{self.quarter} (data to {date})" if self.quarter else f"data to {date}"
 
 
+@dataclass(frozen=True)
+class PooledContext:
+    """What the pooled report notebook works from (see :func:`pooled_context`).
+
+    Attributes
+    ----------
+    frames : dict of str to DataFrame
+        :func:`outcomes.pool.pooled_frames` of the pooled results.
+    definitions : dict
+        The definitions the clinics shared.
+    shareable : bool
+    min_cell : int
+    """
+
+    frames: dict
+    definitions: dict
+    shareable: bool
+    min_cell: int
+
+
+def pooled_context(pooled_path) -> PooledContext:
+    """The pooled notebook's set-up call: read a pooled results file (``outcomes pool
+    --json``).
+
+    Raises
+    ------
+    ReportError
+        When no file is given (the notebook is run by hand without one).
+    """
+    from outcomes.pool import pooled_frames
+
+    if pooled_path is None:
+        raise ReportError("run `outcomes pool A.json B.json ... --out DIR`, or set pooled_path "
+                          "to a pooled results file (outcomes pool --json).")
+    pooled = json.loads(Path(pooled_path).read_text(encoding="utf-8"))
+    return PooledContext(frames=pooled_frames(pooled), definitions=dict(pooled["definitions"]),
+                         shareable=bool(pooled["shareable"]),
+                         min_cell=int(pooled["definitions"].get("min_cell", 5)))
+
+
 _PATIENT_LEVEL = frozenset({"cohort", "sentinel_cases", "screening_cases", "protocol_patients"})
 
 
@@ -187,6 +228,22 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
     return ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
                          min_cell=int(min_cell), quarter=quarter,
                          run_time=dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+
+def report_context(data=None, **params) -> ReportContext:
+    """The one set-up call of a report notebook (after its parameters cell).
+
+    Takes the notebook's parameters as they are (see :func:`prepare_report`), builds the
+    context every section reads. The sections are the functions
+    of :mod:`outcomes.sections`, one call per cell.
+
+    Examples
+    --------
+    >>> from outcomes import sections
+    >>> ctx = report_context(quarter="2026Q3")            # doctest: +SKIP
+    >>> sections.headline(ctx)                            # doctest: +SKIP
+    """
+    return prepare_report(data, **params)
 
 
 def _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff, definitions):

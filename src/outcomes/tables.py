@@ -22,7 +22,8 @@ __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
            "quarantine_table", "quarantine_summary", "published_records", "published_table",
            "benchmark_labels", "sentinel_table", "screening_cases_table", "provenance_table",
            "to_html", "banner_html",
-           "sentences_html", "REPORT_CSS"]
+           "sentences_html", "REPORT_CSS", "meta_summary_table", "meta_studies_table",
+           "published_studies_table"]
 
 _WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all": "All patients",
           "comparable": "Mesotherapy alone", "improved": "Improved",
@@ -458,3 +459,57 @@ def sentences_html(sentences) -> str:
     items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
     return f'<ul class="outcomes-headline">{items}</ul>'
 
+
+def _pct_round(values) -> list:
+    return (100 * pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce")).round(1) \
+        .tolist()
+
+
+def meta_summary_table(meta_summary: pd.DataFrame) -> pd.DataFrame:
+    """The pooled report's random-effects summary of each rate across clinics."""
+    from outcomes.figures import pretty
+
+    m = meta_summary
+    out = pd.DataFrame({
+        "Measure": m["family"].map(pretty), "Group": m["group"].map(pretty),
+        "Outcome": m["outcome"].map(pretty), "Method": m["method"],
+        "Clinics": _count(m["k_studies"]), "Pooled rate (%)": _pct_round(m["estimate"]),
+        "CI low (%)": _pct_round(m["ci_low"]), "CI high (%)": _pct_round(m["ci_high"]),
+        "tau²": pd.to_numeric(m["tau2"], errors="coerce").round(3).tolist(),
+        "I² (%)": _pct_round(m["i2"]),
+        "Q": pd.to_numeric(m["q"], errors="coerce").round(3).tolist(),
+        "p (Q)": pd.to_numeric(m["q_p_value"], errors="coerce").round(4).tolist(),
+        "Note": m["note"].tolist()})
+    out.attrs["note"] = ("Read across: the rate pooled over clinics with its interval; I² near "
+                         "0% means the clinics differ no more than chance would make them.")
+    return out
+
+
+def meta_studies_table(meta_studies: pd.DataFrame, *, family: str = "photographic",
+                       group: str = "comparable", outcome: str = "improved") -> pd.DataFrame:
+    """Each clinic's rate and its weight in the pooled estimate, for one outcome."""
+    st = meta_studies
+    sel = st[(st["family"] == family) & (st["group"] == group) & (st["outcome"] == outcome)]
+    out = pd.DataFrame({"Clinic": sel["label"].tolist(), "Improved (k)": _count(sel["k"]),
+                        "Assessed (n)": _count(sel["n"]), "Rate (%)": _pct_round(sel["rate"]),
+                        "CI low (%)": _pct_round(sel["ci_low"]),
+                        "CI high (%)": _pct_round(sel["ci_high"]),
+                        "Weight DL (%)": _pct_round(sel["weight_dl"]),
+                        "Weight PM (%)": _pct_round(sel["weight_pm"])})
+    out.attrs["note"] = ("Read across: each clinic's patients improved of those assessed, and "
+                         "its share of the pooled estimate under each method.")
+    return out
+
+
+def published_studies_table(studies: pd.DataFrame) -> pd.DataFrame:
+    """The pooled clinics beside each published study with counts (one outcome)."""
+    g = studies
+    out = pd.DataFrame({"Study": g["label"].tolist(), "k": _count(g["k"]), "n": _count(g["n"]),
+                        "Rate (%)": _pct_round(g["rate"]),
+                        "CI low (%)": _pct_round(g["ci_low"]),
+                        "CI high (%)": _pct_round(g["ci_high"]),
+                        "Counts": g["derived"].map({True: "derived", False: ""}).tolist(),
+                        "Weight DL (%)": _pct_round(g["weight_dl"])})
+    out.attrs["note"] = ("Read across: k of n patients improved in each study; 'derived' "
+                         "counts were computed from a quoted percentage.")
+    return out

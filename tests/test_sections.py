@@ -1,0 +1,119 @@
+"""outcomes.sections in-process (no kernel): every section of every page, internal and
+shareable; and the committed notebooks are thin (parameters, one set-up call, one call per
+section)."""
+from __future__ import annotations
+
+import ast
+import re
+from importlib import resources
+
+import nbformat
+import pytest
+
+from outcomes import sections
+from outcomes.report import NOTEBOOKS, ReportContext, report_context
+
+PAGE_SECTIONS = {
+    "data_quality": ["data_quality_intro", "load_counts", "quarantine_reasons",
+                     "quarantine_rows"],
+    "efficacy": ["efficacy_summary", "who_was_assessed", "against_published", "hair_density",
+                 "practitioners_and_quarters", "patient_groups", "density_model"],
+    "safety": ["safety_summary", "adverse_events", "edema_by_session", "sentinel_events"],
+    "audit": ["headline", "headline_figure", "page_links", "patients", "response_summary",
+              "safety_overview", "protocol_and_screening"],
+    "protocol": ["protocol_adherence", "screening"],
+}
+
+
+@pytest.fixture(scope="module")
+def internal_ctx() -> ReportContext:
+    return report_context(quarter="2026Q3")
+
+
+@pytest.fixture(scope="module")
+def shareable_ctx(internal_ctx) -> ReportContext:
+    from dataclasses import replace
+
+    return replace(internal_ctx, shareable=True)
+
+
+@pytest.mark.parametrize("page", sorted(PAGE_SECTIONS))
+def test_every_section_renders(page, internal_ctx, shareable_ctx):
+    for ctx in (internal_ctx, shareable_ctx):
+        out = sections.title(ctx, page).html
+        assert "2026Q3 (data to 30 September 2026)" in out and "<h1" in out
+        for name in PAGE_SECTIONS[page] + ["provenance"]:
+            html = getattr(sections, name)(ctx)._repr_html_()
+            assert isinstance(html, str), name
+            if name == "quarantine_rows" and ctx.shareable:
+                assert html == ""  # the rows list patients: internal report only
+                continue
+            assert html.strip(), name
+            assert "<script" not in html and "Traceback" not in html, name
+            assert not re.search(r'src="(?!data:)', html), name  # figures inlined
+
+
+def test_figures_are_inlined_png(internal_ctx):
+    html = sections.headline_figure(internal_ctx).html
+    assert html.startswith('<img class="outcomes-figure"')
+    assert 'src="data:image/png;base64,iVBORw0KGgo' in html
+    width = int(re.search(r'width="(\d+)"', html)[1])
+    assert 300 < width < 1600
+
+
+def test_words_come_from_the_definitions_and_the_registry(internal_ctx):
+    """What the notebooks used to hard-code follows the definitions in force."""
+    from dataclasses import replace
+
+    html = sections.protocol_adherence(internal_ctx).html
+    assert "(60-120 days apart counts as on schedule), 3-4 sessions" in html
+    assert "then about every 6 months (135-225 days)" in html
+    defs = replace(internal_ctx.analysis.definitions, year_one_interval=(70, 110))
+    other = replace(internal_ctx, analysis=replace(internal_ctx.analysis, definitions=defs))
+    assert "(70-110 days apart" in sections.protocol_adherence(other).html
+    assert "246 of 541 patients" in sections.adverse_events(internal_ctx).html
+    assert "The published 80% and 38% come from 86 patients" in \
+        sections.against_published(internal_ctx).html
+
+
+def test_shareable_sections_hold_no_patient(internal_ctx, shareable_ctx):
+    ids = set(internal_ctx.analysis.cohort["patient_id"].astype(str))
+    internal = sections.sentinel_events(internal_ctx).html + sections.screening(internal_ctx).html
+    assert ids & set(re.findall(r"[\w-]+", internal))  # the internal lists do name patients
+    shared = "".join(getattr(sections, name)(shareable_ctx).html
+                     for names in PAGE_SECTIONS.values() for name in names)
+    assert not ids & set(re.findall(r"[\w-]+", shared))
+    assert "internal report only" in sections.sentinel_events(shareable_ctx).html
+
+
+# --- the committed notebooks are thin --------------------------------------------------------
+
+def _notebooks():
+    folder = resources.files("outcomes").joinpath("notebooks")
+    return sorted((p for p in folder.iterdir() if p.name.endswith(".ipynb")),
+                  key=lambda p: p.name)
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.name)
+def test_notebook_is_parameters_setup_and_one_call_per_section(path):
+    nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    assert all(c.cell_type == "code" for c in nb.cells), "no hand-written markdown"
+    params, setup, *calls = nb.cells
+    assert "parameters" in params.metadata.get("tags", [])
+    for node in ast.parse(params.source).body:  # values only
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), \
+            ast.unparse(node)
+    setup_calls = [n for n in ast.parse(setup.source).body if not isinstance(n, ast.ImportFrom)]
+    assert len(setup_calls) == 1 and ast.unparse(setup_calls[0]).startswith("ctx = ")
+    assert calls
+    for cell in calls:
+        (stmt,) = ast.parse(cell.source).body  # one statement...
+        call = stmt.value
+        assert isinstance(stmt, ast.Expr) and isinstance(call, ast.Call)  # ...a call
+        assert ast.unparse(call.func).startswith("sections."), cell.source
+        assert hasattr(sections, call.func.attr), cell.source
+        assert ast.unparse(call.args[0]) == "ctx"
+
+
+def test_every_report_notebook_is_listed():
+    assert {f for f, _, _ in NOTEBOOKS} | {"90-pooled.ipynb"} == {p.name for p in _notebooks()}
