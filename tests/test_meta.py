@@ -241,3 +241,32 @@ def test_random_sets_match_metafor():
     assert_allclose(got[:, 2], want[:, 2], rtol=1e-7, atol=1e-8)
     assert_allclose(got[:, [0, 1, 4, 5, 6]], want[:, [0, 1, 4, 5, 6]], rtol=1e-7, atol=1e-9)
     assert_allclose(got[:, 3], want[:, 3], rtol=1e-6, atol=1e-6)
+
+
+def test_random_effects_by_matches_metafor_and_the_issue():
+    # issue 11 item 4: 162/258 summed (binomial 56.7-68.5%), random effects 40.5-83.0%:
+    # r <- rma(measure="PLO", xi=c(40,49,73), ni=c(86,86,86), method="DL")
+    # predict(r, transf=transf.ilogit): 0.645977635731 0.405414373094 0.830019383354
+    # r$tau2 0.695663039857, r$I2 92.2822896248, r$QEp 2.35914623111e-06
+    # s <- escalc("PLO", xi=69, ni=86); 2*pnorm(-abs((r$b - s$yi)/sqrt(r$se^2 + s$vi)))
+    #   0.161154378316
+    df = pd.DataFrame({"family": "photographic", "group": "comparable", "outcome": "improved",
+                       "clinic": list("ABC"), "k": [40, 49, 73], "n": [86, 86, 86]})
+    out = meta.random_effects_by(df, ["family", "group", "outcome"], benchmark_k=[69] * 3,
+                                 benchmark_n=[86] * 3)
+    r = out.iloc[0]
+    assert list(out.columns[3:]) == list(meta.RE_COLUMNS)
+    assert_allclose([r.re_estimate, r.re_ci_low, r.re_ci_high, r.re_tau2, 100 * r.re_i2,
+                     r.re_q_p_value, r.re_p_value],
+                    [0.645977635731, 0.405414373094, 0.830019383354, 0.695663039857,
+                     92.2822896248, 2.35914623111e-06, 0.161154378316], rtol=1e-9)
+    assert bool(r.re_heterogeneity) and r.re_clinics == 3
+    # homogeneous clinics: tau2 0, no heterogeneity; one clinic: nothing pooled
+    # rma(measure="PLO", xi=c(20,22,19), ni=c(40,40,40), method="DL"): tau2 0, pred 0.5082696
+    two = pd.DataFrame({"g": ["x", "x", "x", "y"], "clinic": list("ABCA"),
+                        "k": [20, 22, 19, 5], "n": [40, 40, 40, 10]})
+    out = meta.random_effects_by(two, ["g"]).set_index("g")
+    assert out.loc["x", "re_tau2"] == 0 and not out.loc["x", "re_heterogeneity"]
+    assert_allclose(out.loc["x", "re_estimate"], 0.508269600534, rtol=1e-9)
+    assert np.isnan(out.loc["y", "re_estimate"]) and out.loc["y", "re_clinics"] == 1
+    assert np.isnan(out.loc["x", "re_p_value"])   # no study counts given

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from outcomes import pool, stats
+from outcomes import meta, pool, stats
 from outcomes.cli import main
 from outcomes.errors import ResultsFileError
 
@@ -112,6 +112,22 @@ def test_density_change_pooled_exactly_from_means_and_t_intervals():
     d = out["density_change"][0]
     assert d["n"] == n
     assert_allclose([d["mean"], d["ci_low"], d["ci_high"]], [m, lo, hi], rtol=1e-10)
+
+
+def test_random_effects_rate_beside_the_summed_counts(tmp_path):
+    # issue 11 item 4: clinics 30/40 and 270/360 (results(1), results(9)) summed to 300/400;
+    # the random-effects rate across them, DerSimonian-Laird, as meta.meta_proportion
+    a, b = write(tmp_path, "a", results(1)), write(tmp_path, "b", results(9))
+    r = pool.pool_results([a, b])["response"][0]
+    assert (r["k"], r["n"]) == (300, 400)
+    s = meta.meta_proportion([30, 270], [40, 360]).summary.set_index("method")
+    dl = s.loc["DerSimonian-Laird"]
+    assert r["re_method"] == "DerSimonian-Laird" and r["re_clinics"] == 2
+    assert_allclose([r["re_estimate"], r["re_ci_low"], r["re_ci_high"], r["re_tau2"]],
+                    [dl.estimate, dl.ci_low, dl.ci_high, dl.tau2])
+    assert r["re_heterogeneity"] is False        # same rate in both clinics: tau2 = 0
+    assert 0 < r["re_p_value"] < 1               # against the study's 69/86
+    json.dumps(r, allow_nan=False)
 
 
 def test_meta_section_per_response_row(tmp_path):
@@ -302,7 +318,8 @@ def test_three_clinics_pooled_equal_the_whole_export(split_and_whole):
         assert _counts(pooled[table], keys, counts) == _counts(whole[table], keys, counts), table
     # rates and intervals recomputed from the pooled counts are the whole's
     for table, cols in (("response", ("rate", "ci_low", "ci_high", "p_value", "fisher_p_value",
-                                      "diff", "diff_ci_low", "diff_ci_high")),
+                                      "diff", "diff_ci_low", "diff_ci_high", "mdd_below",
+                                      "mdd_above")),
                         ("adverse_events", ("rate", "ci_low", "ci_high", "session_rate",
                                             "p_value", "fisher_p_value"))):
         keys = pool.TABLES[table][0]

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from outcomes.text import (NO_DIFFERENCE, ae_sentence, bound_sentence, comparison_verdict,
-                           fmt_ci, fmt_pct, fmt_points, headline, response_sentence, verdict)
+                           fmt_ci, fmt_pct, fmt_points, headline, pooled_sentence,
+                           response_sentence, verdict)
 
 
 def row(**kw):
@@ -164,3 +165,25 @@ def test_suppressed_sentence_names_the_configured_threshold():
     assert "fewer than 10 patients" in s and "fewer than 5" not in s
     s = ae_sentence({"term": "scarring", "k": "<10", "n": 290})
     assert "fewer than 10 patients" in s and "fewer than 5" not in s
+
+
+def test_pooled_sentence_uses_random_effects_when_clinics_differ():
+    # issue 11 item 4: 40, 49, 73 of 86 in three clinics; random effects (DL) 64.6%,
+    # 40.5-83.0%, I2 92.3%; z-test against 69/86 p = 0.161 (R values in test_meta.py)
+    r = row(k=162, n=258, rate=162 / 258, ci_low=0.567, ci_high=0.685, benchmark_k=69,
+            benchmark_n=86, p_value=2e-10, fisher_p_value=0.003, diff=-0.17,
+            diff_ci_low=-0.26, diff_ci_high=-0.07, re_heterogeneity=True, re_clinics=3,
+            re_estimate=0.646, re_ci_low=0.405, re_ci_high=0.830, re_i2=0.923,
+            re_p_value=0.161)
+    assert pooled_sentence(r) == (
+        "Across the 3 clinics, the improved rate (photographs, mesotherapy alone) is 64.6% "
+        "(random effects, 95% CI 40.5-83.0%): the clinics differ more than chance alone "
+        "explains (I² 92%), so this interval, not that of the summed counts (162 of 258, "
+        "62.8%, 95% CI 56.7-68.5%), describes the uncertainty. Compared with the published "
+        "80% (69 of 86), the random-effects rate shows no evidence of a difference (z-test "
+        "against the study's counts, p = 0.161).")
+    # no heterogeneity: the summed counts and the study's counts decide
+    s = pooled_sentence({**r, "re_heterogeneity": False})
+    assert s.startswith("The pooled improved rate (photographs, mesotherapy alone), 62.8% "
+                        "(95% CI 56.7-68.5%, 162 of 258), is below the published 80%")
+    assert "is below it" in pooled_sentence({**r, "re_p_value": 0.01})

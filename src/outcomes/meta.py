@@ -32,7 +32,13 @@ __all__ = [
     "compare_with_studies",
     "generalised_q",
     "paule_mandel_tau2",
+    "RE_COLUMNS",
+    "random_effects_by",
 ]
+
+#: columns :func:`random_effects_by` adds beside summed counts (pooled response)
+RE_COLUMNS = ("re_method", "re_clinics", "re_estimate", "re_ci_low", "re_ci_high", "re_tau2",
+              "re_i2", "re_q_p_value", "re_heterogeneity", "re_p_value")
 
 #: method name shown in output -> statsmodels ``method_re``
 METHODS = {"DerSimonian-Laird": "dl", "Paule-Mandel": "pm"}
@@ -374,3 +380,67 @@ def compare_with_studies(k: int, n: int, *, label: str = "clinic",
     studies["derived"] = np.r_[False, pub["derived"].to_numpy(bool)]
     studies["benchmark_id"] = pd.array([pd.NA, *pub["benchmark_id"]], dtype="string")
     return MetaResult(summary=res.summary, studies=studies)
+
+
+def random_effects_by(df: pd.DataFrame, keys, *, clinic: str = "clinic", level: float = 0.95,
+                      method: str = "DerSimonian-Laird", benchmark_k=None,
+                      benchmark_n=None) -> pd.DataFrame:
+    """The random-effects rate across clinics, per group of rows, for beside summed counts.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per clinic and group: the ``keys`` columns, ``clinic``, ``k``, ``n``.
+    keys : sequence of str
+        Columns defining a group (e.g. ``family``, ``group``, ``outcome``).
+    clinic : str
+        Column naming the clinic (the study of the meta-analysis).
+    level : float
+        Confidence level.
+    method : {"DerSimonian-Laird", "Paule-Mandel"}
+        tau² estimator (default DerSimonian-Laird, the interval issue 11 quotes).
+    benchmark_k, benchmark_n : Series, optional
+        The published study's counts per row of ``df`` (the same on every row of a group;
+        NA where none): the random-effects rate is compared with them.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: ``keys`` then :data:`RE_COLUMNS`: ``re_method``, ``re_clinics``
+        (clinics with n > 0), ``re_estimate``, ``re_ci_low``, ``re_ci_high`` (fractions),
+        ``re_tau2`` (log-odds²), ``re_i2`` (fraction), ``re_q_p_value``,
+        ``re_heterogeneity`` (True when tau² > 0: the clinics differ more than chance alone
+        explains, so the summed counts' binomial interval is too narrow and the
+        random-effects interval is the one to read), ``re_p_value`` (two-sided z-test of the
+        random-effects logit against the study's logit with both variances,
+        ``(mu - y_s) / sqrt(se² + v_s)``; NaN without study counts). NaN with fewer than two
+        clinics of n > 0.
+    """
+    keys = list(keys)
+    if method not in METHODS:
+        raise AnalysisError(f"method {method!r}: expected one of {', '.join(METHODS)}.")
+    rows = []
+    frame = df.assign(_bk=np.nan if benchmark_k is None else pd.to_numeric(
+        pd.Series(benchmark_k, index=df.index), errors="coerce"),
+        _bn=np.nan if benchmark_n is None else pd.to_numeric(
+        pd.Series(benchmark_n, index=df.index), errors="coerce"))
+    for key, g in frame.groupby(keys, sort=False, dropna=False):   # a handful of groups
+        key = key if isinstance(key, tuple) else (key,)
+        res = meta_proportion(g["k"].to_numpy(np.int64), g["n"].to_numpy(np.int64),
+                              g[clinic].astype(str).tolist(), level=level)
+        s = res.summary.set_index("method").loc[method]
+        row = dict(zip(keys, key)) | {
+            "re_method": method, "re_clinics": int(s["k_studies"]),
+            "re_estimate": s["estimate"], "re_ci_low": s["ci_low"], "re_ci_high": s["ci_high"],
+            "re_tau2": s["tau2"], "re_i2": s["i2"], "re_q_p_value": s["q_p_value"],
+            "re_heterogeneity": bool(s["tau2"] > 0) if np.isfinite(s["tau2"]) else False,
+            "re_p_value": np.nan}
+        bk, bn = g["_bk"].dropna(), g["_bn"].dropna()
+        if len(bk) and len(bn) and bn.iloc[0] > 0 and np.isfinite(s["logit_estimate"]):
+            study = logit_effects([int(bk.iloc[0])], [int(bn.iloc[0])]).iloc[0]
+            zstat = (s["logit_estimate"] - study["yi"]) / np.sqrt(s["logit_se"] ** 2
+                                                                 + study["vi"])
+            row["re_p_value"] = float(2 * sps.norm.sf(abs(zstat)))
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=[*keys, *RE_COLUMNS])
+    return out.astype({"re_method": object, "re_clinics": "int64", "re_heterogeneity": bool})

@@ -525,6 +525,13 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
         tables[table] = _rates(_sum(df, table), defs) if len(df) else df
     if len(tables["response"]):
         tables["response"] = _benchmark_tests(tables["response"], defs)
+        # the random-effects rate across clinics beside the summed counts (issue 11 item 4)
+        resp = _frame(files, "response")
+        bk, bn = _registry_counts(resp["benchmark_id"]) if "benchmark_id" in resp else (None,
+                                                                                        None)
+        tables["response"] = tables["response"].merge(meta.random_effects_by(
+            resp, ["family", "group", "outcome"], level=float(defs.get("confidence", 0.95)),
+            benchmark_k=bk, benchmark_n=bn), on=["family", "group", "outcome"], how="left")
     tables["adverse_events"] = _pool_adverse_events(files, defs)
     df = _frame(files, "strata")
     if len(df):

@@ -21,7 +21,9 @@ __all__ = ["suppress_frame", "suppressed_label", "is_small_count", "SUPPRESSION_
 SUPPRESSION_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "flow": (("n",), ()),
     "response": (("k", "n"), ("rate", "ci_low", "ci_high", "p_value", "fisher_p_value", "diff",
-                              "diff_ci_low", "diff_ci_high", "mdd_below", "mdd_above")),
+                              "diff_ci_low", "diff_ci_high", "mdd_below", "mdd_above",
+                              "re_estimate", "re_ci_low", "re_ci_high", "re_tau2", "re_i2",
+                              "re_q_p_value", "re_p_value")),
     "density_sensitivity": (("k", "n"), ("rate", "ci_low", "ci_high")),
     "density_change": (("n",), ("mean", "ci_low", "ci_high")),
     "adverse_events": (("k", "n", "events", "sessions"),

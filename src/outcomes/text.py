@@ -22,6 +22,7 @@ from outcomes.registry import benchmark
 
 __all__ = ["fmt_pct", "fmt_ci", "fmt_date", "fmt_p", "fmt_points", "verdict",
            "comparison_verdict", "NO_DIFFERENCE", "response_sentence", "bound_sentence",
+           "pooled_sentence",
            "ae_sentence", "multiplicity_sentence", "flow_sentence", "headline"]
 
 _OUTCOME = {"improved": "improved rate", "dramatic": "marked-improvement rate",
@@ -296,6 +297,57 @@ like those assessed (complete case, 69 of 86).'
             f"assessed: between {fmt_pct(worst['rate'])} if none of them improved (worst case, "
             f"{int(worst['k'])} of {int(due)}) and {fmt_pct(complete['rate'])} if they fared "
             f"like those assessed (complete case, {int(k)} of {int(n)}).")
+
+
+def pooled_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
+    """One sentence for a row of a pooled ``response`` (``outcomes pool``).
+
+    When the clinics differ more than chance explains (``re_heterogeneity``: tau² > 0), the
+    random-effects rate and interval are the figures of the sentence (the summed counts'
+    binomial interval is too narrow then, and is quoted only beside it), and the comparison
+    with the published study is the random-effects rate against the study's counts
+    (``re_p_value``). Otherwise the summed counts are used, as :func:`response_sentence`.
+
+    Examples
+    --------
+    >>> pooled_sentence({"family": "photographic", "group": "comparable",
+    ...     "outcome": "improved", "k": 162, "n": 258, "rate": 162 / 258, "ci_low": 0.567,
+    ...     "ci_high": 0.685, "benchmark_rate": 0.8, "benchmark_k": 69, "benchmark_n": 86,
+    ...     "re_heterogeneity": True, "re_clinics": 3, "re_estimate": 0.646,
+    ...     "re_ci_low": 0.405, "re_ci_high": 0.830, "re_i2": 0.923, "re_p_value": 0.161})[:81]
+    'Across the 3 clinics, the improved rate (photographs, mesotherapy alone) is 64.6%'
+    """
+    het: Any = row.get("re_heterogeneity")
+    if _missing(het) or not bool(het) or _missing(row.get("re_estimate")) \
+            or _suppressed(row.get("k"), row.get("n")):
+        return response_sentence(row, confidence=confidence).replace(
+            "Your ", "The pooled ", 1)
+    what = (f"the {_OUTCOME.get(row['outcome'], row['outcome'])} "
+            f"({_FAMILY.get(row['family'], row['family'])}, "
+            f"{_GROUP.get(row['group'], row['group'])})")
+    level = _level(confidence)
+    text = (f"Across the {int(row['re_clinics'])} clinics, {what} is "
+            f"{fmt_pct(row['re_estimate'])} (random effects, {level} "
+            f"{fmt_ci(row['re_ci_low'], row['re_ci_high'])}): the clinics differ more than "
+            f"chance alone explains (I² {100 * float(row['re_i2']):.0f}%), so this interval, "
+            f"not that of the summed counts ({int(row['k'])} of {int(row['n'])}, "
+            f"{fmt_pct(row['rate'])}, {level} {fmt_ci(row['ci_low'], row['ci_high'])}), "
+            f"describes the uncertainty.")
+    bench: Any = row.get("benchmark_rate")
+    if _missing(bench):
+        return text
+    published = _published(bench, row.get("benchmark_k"), row.get("benchmark_n"),
+                           row.get("benchmark_id"))
+    if row.get("group") not in _COMPARABLE:
+        return (text + f" This group includes patients also using minoxidil, so it is not "
+                f"compared with the published {published}.")
+    p: Any = row.get("re_p_value")
+    if _missing(p):
+        return text
+    side = "below" if float(row["re_estimate"]) < float(bench) else "above"
+    verb = f"is {side} it" if p < 1 - confidence else "shows no evidence of a difference"
+    return (text + f" Compared with the published {published}, the random-effects rate "
+            f"{verb} (z-test against the study's counts, {fmt_p(p)}).")
 
 
 def ae_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
