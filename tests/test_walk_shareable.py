@@ -1,0 +1,216 @@
+"""Issue 9, "Must show": walk every shareable output and find nothing that should not leave.
+
+A synthetic export dressed as a real clinic's: practitioner ids are staff names, an e-mail and a
+phone number; patient ids are recognisable (``ZQX00017``); the patients file carries an extra
+column (``referral_source_zqx``), the folder an extra file, and a few rows break rules (a
+measurement of an unknown patient, an adverse event before the patient's first session) so that
+the data-quality page has quarantine reasons to show. Its shareable report (every HTML page:
+tables, text, alt texts and titles, and the figures rendered as SVG with real text, so that
+their labels are read) and results.json, and a pooled output (JSON and HTML) of it with a second
+clinic, are walked:
+
+- no patient id, no practitioner name / e-mail / phone, no patient date (any date of the export
+  other than the cut-off), no name of an ignored column or file;
+- results.json and the pooled JSON hold only frames and columns the disclosure schema declares
+  (``outcomes.disclosure.SCHEMA``), and every count is 0, ``"<5"`` or a multiple of 5.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import attack_lp as A
+
+CUTOFF = dt.date(2026, 9, 30)
+NAMES = {"NP-01": "Dr Jane Doe", "NP-02": "jane.doe@clinic-example.org",
+         "NP-03": "+44 20 7946 0958", "NP-04": "Dr Ahmed Khan", "NP-05": "Maria Garcia-Lopez"}
+EXTRA_COLUMN = "referral_source_zqx"
+EXTRA_FILE = "Jane Doe referral letters.csv"
+
+#: today's main has no disclosure pass: names, pseudonyms and dates leave (issue 9)
+LEAKS_TODAY = pytest.mark.xfail(strict=True, reason="issue 9: the disclosure pass has not "
+                                "landed; names and pseudonyms reach shareable output today")
+
+
+def _named_export(folder: Path, seed: int, patients: int) -> dict[str, pd.DataFrame]:
+    from outcomes.sample import generate_sample, write_export
+
+    t = generate_sample(patients, seed=seed)
+    ren = lambda s: s.str.replace(r"^P(\d+)", r"ZQX\1", regex=True)  # noqa: E731
+    for name in t:
+        for col in ("patient_id", "session_id"):
+            if col in t[name]:
+                t[name][col] = ren(t[name][col].astype("string"))
+    t["sessions"]["practitioner_id"] = t["sessions"]["practitioner_id"].map(NAMES)
+    t["patients"][EXTRA_COLUMN] = "GP letter"
+    m = t["measurements"]
+    bad = m.iloc[[0]].copy()
+    bad["patient_id"] = "ZQX99999"  # a patient not in the patients file
+    ae = t["adverse_events"]
+    early = ae.iloc[[0]].copy()
+    early["event_id"] = "E999999"
+    first = t["sessions"].groupby("patient_id")["session_date"].min()
+    early["onset_date"] = first[early["patient_id"].iloc[0]] - pd.Timedelta(days=40)
+    t["measurements"] = pd.concat([m, bad], ignore_index=True)
+    t["adverse_events"] = pd.concat([ae, early], ignore_index=True)
+    write_export(t, folder)
+    (folder / EXTRA_FILE).write_text("patient_id,letter\nZQX00001,Dear Dr Jane Doe\n",
+                                     encoding="utf-8")
+    return t
+
+
+def _forbidden(tables: dict[str, pd.DataFrame]) -> dict[str, set[str]]:
+    ids = set()
+    for df in tables.values():
+        for col in ("patient_id", "session_id", "event_id"):
+            if col in df:
+                ids |= set(df[col].dropna().astype(str))
+    dates = set()
+    for df in tables.values():
+        for col in df.columns:
+            if pd.api.types.is_datetime64_any_dtype(df[col]):
+                dates |= {d.date() for d in df[col].dropna()}
+    dates.discard(CUTOFF)
+    date_texts = {d.isoformat() for d in dates} | {f"{d.day} {d:%B %Y}" for d in dates} | {
+        d.strftime("%d/%m/%Y") for d in dates}
+    names = set(NAMES.values()) | {"Jane Doe", "Ahmed Khan", "Garcia-Lopez", "7946 0958",
+                                   "jane.doe@"}
+    return {"pseudonym": ids, "patient date": date_texts, "practitioner name": names,
+            "ignored column or file": {EXTRA_COLUMN, EXTRA_FILE, "referral letters"}}
+
+
+def _svg_environment(tmp: Path, monkeypatch) -> None:
+    """The report kernel draws figures as SVG with text as text (labels become readable)."""
+    ipy = tmp / "ipython" / "profile_default"
+    ipy.mkdir(parents=True)
+    (ipy / "ipython_kernel_config.py").write_text(
+        "c.InlineBackend.figure_formats = {'svg'}\n", encoding="utf-8")
+    mpl = tmp / "mpl"
+    mpl.mkdir()
+    (mpl / "matplotlibrc").write_text("svg.fonttype: none\n", encoding="utf-8")
+    monkeypatch.setenv("IPYTHONDIR", str(tmp / "ipython"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(mpl))
+
+
+@pytest.fixture(scope="module")
+def shareable_outputs(tmp_path_factory):
+    """{output name: text} of every shareable output, and the forbidden strings."""
+    from outcomes.analysis import analyze
+    from outcomes.loader import load
+    from outcomes.pool import pool_results, render_pooled_report
+    from outcomes.report import write_report
+
+    tmp = tmp_path_factory.mktemp("walk")
+    mp = pytest.MonkeyPatch()
+    try:
+        _svg_environment(tmp, mp)
+        tables = _named_export(tmp / "clinic", 105, 60)
+        _named_export(tmp / "clinic2", 106, 40)
+        paths = write_report(tmp / "clinic", tmp / "report", cutoff=CUTOFF, shareable=True,
+                             progress=lambda line: None)
+        outputs = {p.name: p.read_text(encoding="utf-8") for p in paths}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            files = [analyze(load(tmp / c), cutoff=CUTOFF, model=False).to_dict()
+                     for c in ("clinic", "clinic2")]
+            pooled = pool_results(files, labels=["north", "south"], shareable=True)
+        outputs["pooled.json"] = json.dumps(pooled)
+        html = render_pooled_report(pooled, tmp / "pooled")
+        for p in Path(html).parent.iterdir():
+            if p.suffix in (".html", ".json"):
+                outputs[f"pooled/{p.name}"] = p.read_text(encoding="utf-8")
+    finally:
+        mp.undo()
+    return outputs, _forbidden(tables)
+
+
+def _texts(name: str, text: str) -> list[str]:
+    """Every published string of one output: JSON keys and values; HTML tables, text, alt
+    texts, titles and SVG text."""
+    if name.endswith(".json"):
+        out = []
+
+        def walk(x):
+            if isinstance(x, dict):
+                for k, v in x.items():
+                    out.append(str(k))
+                    walk(v)
+            elif isinstance(x, list):
+                for v in x:
+                    walk(v)
+            elif x is not None:
+                out.append(str(x))
+        walk(json.loads(text))
+        return out
+    tables, rest = A.html_tables(text)
+    return [rest] + [c for t in tables for row in t for c in row] + _svg_texts(text)
+
+
+def _svg_texts(html: str) -> list[str]:
+    """The text of every SVG figure (inline or as a base64 data URI): labels, titles, ticks,
+    legends, annotations."""
+    import base64
+    import html as _html
+
+    svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    for b64 in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html):
+        svgs.append(base64.b64decode(b64).decode("utf-8", "replace"))
+    out = []
+    for svg in svgs:
+        for t in re.findall(r"<(?:text|title|desc)\b[^>]*>(.*?)</(?:text|title|desc)>", svg,
+                            flags=re.S):
+            out.append(_html.unescape(re.sub(r"<[^>]+>", "", t)))
+    return out
+
+
+@pytest.mark.slow
+@LEAKS_TODAY
+def test_no_pseudonym_name_date_or_ignored_name_in_any_shareable_output(shareable_outputs):
+    outputs, forbidden = shareable_outputs
+    assert any(_svg_texts(t) for t in outputs.values()), "figures were not rendered as SVG"
+    found = []
+    for name, text in outputs.items():
+        blob = "\n".join(_texts(name, text))
+        for what, values in forbidden.items():
+            hits = sorted(v for v in values if v in blob)
+            if what == "pseudonym":  # whole tokens only (ZQX00001 must not match ZQX000012)
+                hits = sorted(set(re.findall(r"ZQX\d{5}(?:-S\d+)?|E\d{6}", blob)) & values)
+            if hits:
+                found.append(f"{name}: {what}: {hits[:5]}")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.slow
+@LEAKS_TODAY
+def test_json_outputs_hold_only_the_declared_schema(shareable_outputs):
+    from outcomes import disclosure  # the one disclosure-control pass (issue 9, item 1)
+
+    outputs, _ = shareable_outputs
+    schema = disclosure.SCHEMA
+    bad = []
+    for name in ("results.json", "pooled.json"):
+        data = json.loads(outputs[name])
+        for frame, rows in data.items():
+            if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
+                continue
+            spec = schema.get(frame)
+            if spec is None:
+                bad.append(f"{name}: frame {frame} is not declared")
+                continue
+            declared = set(spec.keys) | set(spec.counts) | set(spec.derived)
+            extra = {c for r in rows for c in r} - declared
+            if extra:
+                bad.append(f"{name}: {frame}: undeclared columns {sorted(extra)}")
+            for r in rows:
+                for c in spec.counts:
+                    v = r.get(c)
+                    if not (v is None or v == 0 or (isinstance(v, str) and v.startswith("<"))
+                            or (isinstance(v, int) and v % 5 == 0)):
+                        bad.append(f"{name}: {frame}.{c} = {v!r} (not 0, <5 or base 5)")
+    assert not bad, "\n".join(bad[:30])
