@@ -1,4 +1,6 @@
 """Figures: headless (Agg); assertions on what was drawn."""
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,7 +11,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from outcomes import figures  # noqa: E402
-from outcomes.suppress import suppress_named_frame  # noqa: E402
+from outcomes.disclosure import control_frame, histogram_counts  # noqa: E402
+
+
+def suppress_named_frame(name, df):
+    return control_frame(name, df)
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +71,7 @@ def test_forest_plot_draws_clinic_and_published_with_intervals():
 def test_forest_plot_shareable_hides_small_rows():
     ax = figures.forest_plot(suppress_named_frame("response", response()))
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert any("<5/86" in s for s in labels)
+    assert any("<5/85" in s for s in labels)          # 86 published rounded to 85
     assert not any(round(x, 1) == 3.5 for x, _ in points(ax))
     assert any("not shown: too few patients" in t.get_text() for t in ax.texts)
 
@@ -93,9 +99,10 @@ def test_density_histogram_and_suppressed_bins():
     ax = figures.density_change_histogram(x)
     assert sum(p.get_height() for p in ax.patches) == 19
     assert "n = 19" in ax.get_title()
-    ax = figures.density_change_histogram(x, min_cell=5)
+    ax = figures.density_change_histogram(counts=control_frame("density_histogram",
+                                                               histogram_counts(x)))
     heights = [p.get_height() for p in ax.patches]
-    assert sum(heights) == 16 and 3 not in heights
+    assert sum(heights) == 15 and 3 not in heights     # 10 and 6 published as 10 and 5
     assert "<5" in [t.get_text() for t in ax.texts]
 
 
@@ -132,12 +139,16 @@ def test_funnel_plot():
     ax = figures.funnel_plot(suppress_named_frame("funnel", f))
     offsets = [c.get_offsets() for c in ax.collections]
     assert sum(len(o) for o in offsets) == 3            # X9 (n = 3) suppressed
-    assert len(offsets[1]) == 1 and offsets[1][0][0] == 30  # N2 flagged
+    # flags recomputed from the published counts against the published clinic rate 80/115:
+    # N2 (10/30) below, D1 (30/35) above
+    assert sorted(x for x, _ in offsets[1]) == [30, 35]
     assert "1 with too few patients not shown" in ax.get_title()
     assert len(ax.get_lines()) == 5                     # 2 levels x 2 limits + centre
-    assert {t.get_text() for t in ax.texts} == {"N1", "N2", "D1"}
+    names = {t.get_text() for t in ax.texts}     # practitioners as codes, never names
+    assert len(names) == 3 and all(re.fullmatch(r"PR-[0-9A-F]{8}", t) for t in names)
     assert "(3 practitioners; " in ax.get_title()
-    assert "Clinic overall 70.0%" in [t.get_text() for t in ax.get_legend().get_texts()]
+    # the centre is the clinic rate of the published counts, 80/115
+    assert "Clinic overall 69.6%" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_funnel_plot_of_clinics_says_clinics_and_pooled():
@@ -200,8 +211,8 @@ def test_ae_incidence_and_edema():
     timing = pd.DataFrame({"term": "frontal_edema", "session_number": ["1", "2", "3", "4+"],
                            "events": [20, 8, 2, 0]})
     ax = figures.edema_by_session_plot(suppress_named_frame("ae_timing", timing))
-    assert [p.get_height() for p in ax.patches] == [20, 8, 0, 0]
-    assert [t.get_text() for t in ax.texts] == ["20", "8", "<5", "0"]
+    assert [p.get_height() for p in ax.patches] == [20, 10, 0, 0]     # 8 rounded to 10
+    assert [t.get_text() for t in ax.texts] == ["20", "10", "<5", "0"]
     assert "Frontal edema" in ax.get_title()
 
 
@@ -212,8 +223,8 @@ def test_every_function_accepts_an_axes():
 
 
 def test_funnel_and_p_chart_with_suppressed_pooled_rate_draw_without_warning():
-    # shareable mode removes the clinic rate p0 / the centre when the total is 1-4 patients
-    # (outcomes.suppress.POOLED_RATES): the plots must still draw, with no RuntimeWarning
+    # shareable mode removes the clinic rate p0 / the centre when every row is suppressed
+    # (outcomes.disclosure): the plots must still draw, with no RuntimeWarning
     import warnings
     funnel = suppress_named_frame("funnel", pd.DataFrame({
         "practitioner_id": ["P1"], "k": [2], "n": [3], "rate": [2 / 3], "p0": [2 / 3],
@@ -228,7 +239,8 @@ def test_funnel_and_p_chart_with_suppressed_pooled_rate_draw_without_warning():
 def test_density_histogram_title_hides_a_small_n_when_shareable():
     # audit defect: in shareable mode the bins of 1-4 patients were hidden but the title still
     # said "n = 3 patients"
-    ax = figures.density_change_histogram([0.1, 0.2, 0.3, np.nan], min_cell=5)
-    assert "n = <5 patients" in ax.get_title() and "3" not in ax.get_title()
+    counts = control_frame("density_histogram", histogram_counts([0.1, 0.2, 0.3, np.nan]))
+    ax = figures.density_change_histogram(counts=counts)
+    assert "3" not in ax.get_title() and "not drawn" in ax.get_title()
     ax = figures.density_change_histogram([0.1, 0.2, 0.3, np.nan])      # internal: exact
     assert "n = 3 patients" in ax.get_title()

@@ -50,7 +50,7 @@ def results(scale: int = 1, **changes) -> dict:
                     "level": "F", "k": 10 * s, "n": 15 * s, "rate": 0.67, "ci_low": 0.4,
                     "ci_high": 0.8},
                    {"family": "photographic", "outcome": "improved", "stratum": "practitioner",
-                    "level": "P01", "k": 20 * s, "n": 25 * s, "rate": 0.8, "ci_low": 0.6,
+                    "level": "PR-0000AB01", "k": 20 * s, "n": 25 * s, "rate": 0.8, "ci_low": 0.6,
                     "ci_high": 0.9}],
         "quarterly": [{"family": "photographic", "quarter": "2026Q1", "k": 15 * s, "n": 20 * s,
                        "rate": 0.75, "centre": 0.75, "lcl": 0.5, "ucl": 1.0,
@@ -91,7 +91,7 @@ def test_pool_sums_counts_and_recomputes_rates(tmp_path):
     assert all(len(c["sha256"]) == 64 and c["cutoff"] == "2026-06-30" for c in out["clinics"])
     # practitioner pseudonyms are per clinic
     levels = {s["level"] for s in out["strata"] if s["stratum"] == "practitioner"}
-    assert levels == {"north:P01", "south:P01"}
+    assert levels == {"north:PR-0000AB01", "south:PR-0000AB01"}
     sex = [s for s in out["strata"] if s["stratum"] == "sex"][0]
     assert (sex["k"], sex["n"]) == (30, 45)
     json.dumps(out, allow_nan=False)  # JSON-able, no NaN
@@ -217,7 +217,7 @@ def test_wrong_types_refused(tmp_path, mutate, match):
 def test_suppressed_cells_refused_asking_for_the_aggregate(tmp_path):
     d = results()
     d["strata"][0]["k"] = "<5"
-    refuse(tmp_path, d, r"strata\[0\].k is suppressed.*outcomes analyze --json FILE")
+    refuse(tmp_path, d, r"strata\[0\].k is suppressed.*outcomes analyze --pooling-file FILE")
 
 
 @pytest.mark.parametrize("version, match", [
@@ -396,9 +396,12 @@ def test_real_shareable_file_refused_asking_for_the_aggregate(split_root, tmp_pa
     capsys.readouterr()
     assert main(["pool", path, str(split_root / "clinic_b.json")]) == 2
     err = capsys.readouterr().err
-    assert "is suppressed ('<5')" in err and "outcomes analyze --json FILE" in err
-    # the same analysis, not suppressed, given as a dict, pools
-    out = pool.pool_results([shared.to_dict(), split_root / "clinic_b.json"])
+    assert "is a shareable results file" in err and "outcomes analyze --pooling-file" in err
+    # the internal results (practitioners by name) are refused too: names must not leave
+    with pytest.raises(ResultsFileError, match="not a practitioner code"):
+        pool.pool_results([shared.to_dict(), split_root / "clinic_b.json"])
+    # the same analysis as a pooling file, given as a dict, pools
+    out = pool.pool_results([shared.pooling_dict(), split_root / "clinic_b.json"])
     assert out["cohort"]["patients"] == shared.cohort_counts()["patients"] + json.loads(
         (split_root / "clinic_b.json").read_text())["cohort"]["patients"]
 
@@ -408,7 +411,7 @@ def test_real_mismatched_definitions_refused(split_root, tmp_path, capsys):
     toml.write_text("assessment_window = [300, 430]\n")
     other = tmp_path / "clinic_c_other.json"
     assert main(["analyze", str(split_root / "clinic_c"), "--no-model", "--cutoff", CUTOFF,
-                 "--definitions", str(toml), "--json", str(other)]) == 0
+                 "--definitions", str(toml), "--pooling-file", str(other)]) == 0
     capsys.readouterr()
     assert main(["pool", str(split_root / "clinic_a.json"), str(other)]) == 2
     err = capsys.readouterr().err

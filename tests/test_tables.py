@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import tables
-from outcomes.suppress import suppress_named_frame
+from outcomes.disclosure import control_frame, table_one_counts
 
 
 def cohort():
@@ -36,25 +36,14 @@ def test_table_one_counts_percentages_and_summaries():
                                                                           "4 [4-4]"]
 
 
-def test_table_one_shareable_hides_small_counts_and_their_percentages():
-    t = tables.table_one(cohort(), min_cell=5)
+def test_table_one_shareable_shows_published_counts_only():
+    t = tables.table_one(counts=control_frame("table_one", table_one_counts(cohort())))
     val = dict(zip(t["Level"], t["Patients, n (%)"]))
-    # 3 women of 11 treated: "<5", and the 8 men "not shown", else 11 - 8 = 3 gives them away
-    assert val["Female"] == "<5" and val["Male"] == "not shown"
-    # scale: Ludwig 3, Norwood-Hamilton 7, not recorded 1: two small levels, neither derivable
-    scale = t.iloc[t.index[t["Characteristic"] == "Baseline scale"][0]:][:3]
-    assert scale["Patients, n (%)"].tolist() == ["<5", "7 (63.6%)", "<5"]
-
-
-def test_table_one_shareable_no_small_count_recoverable_by_subtraction():
-    """In every characteristic whose levels add up to the treated total, a hidden small count
-    cannot be computed as the total minus the levels shown."""
-    t = tables.table_one(cohort(), min_cell=5)
-    t["Characteristic"] = t["Characteristic"].replace("", np.nan).ffill()
-    for name in ("Sex", "Age band (years)", "Baseline scale", "Topical minoxidil"):
-        shown = t.loc[t["Characteristic"] == name, "Patients, n (%)"]
-        hidden = shown.isin(["<5", "not shown"])
-        assert hidden.sum() != 1, (name, shown.tolist())
+    # 3 women of 11 treated: "<5"; the 8 men rounded to 10, the total 11 to 10: 10 - 10 is
+    # no longer the number of women (the rounding replaces complementary suppression)
+    assert val["Female"] == "<5" and val["Male"] == "10 (100.0%)"
+    assert t["Patients, n (%)"].iloc[0] == "10"
+    assert "mean (SD)" not in val and "median [IQR]" not in val   # single patients' ages
 
 
 def test_input_not_modified_and_percentages_formatted():
@@ -80,9 +69,10 @@ def test_suppressed_frames_show_label_and_dash():
                        "ci_high": [0.025, 0.47], "events": [2, 150], "sessions": [900, 900],
                        "session_rate": [2 / 900, 150 / 900], "benchmark_rate": [0.0, 0.455],
                        "p_value": [0.1, 0.25]})
-    t = tables.adverse_event_table(suppress_named_frame("adverse_events", ae))
+    t = tables.adverse_event_table(control_frame("adverse_events", ae.assign(
+        benchmark_id=None)))
     assert t["Patients (k)"].tolist() == ["<5", "120"]
-    assert t["Patients affected"].tolist() == ["-", "41.4%"]
+    assert t["Patients affected"].tolist() == ["-", "41.4%"]     # 120 / 290, both published
     assert t["Events (n)"].tolist() == ["<5", "150"]
     assert t["Per 100 sessions"].tolist() == ["-", "16.7"]
 
@@ -112,9 +102,11 @@ def test_load_tables_and_provenance():
     report = SimpleNamespace(counts=counts, files=files, quarantine=pd.DataFrame(
         {"table": ["patients"], "row": [7], "column": ["age"], "value": ["17"],
          "rule": ["age 18 to 100"]}))
-    t = tables.load_counts_table(report, min_cell=5)
-    assert t["Quarantined (n)"].tolist() == ["<5", "0"]
-    assert t["File"].tolist() == ["patients.csv", "sessions.csv"]
+    t = tables.load_counts_table(control_frame("load_counts", counts))
+    assert t["Quarantined (n)"].tolist() == ["<5", "0"] and "File" not in t
+    assert t["Read (n)"].tolist() == ["300", "1200"]
+    assert tables.load_counts_table(report)["File"].tolist() == ["/data/clinic/patients.csv",
+                                                                "/data/clinic/sessions.csv"]
     assert tables.quarantine_table(report).iloc[0].tolist() == ["patients", "7", "age", "17",
                                                                 "age 18 to 100"]
     analysis = SimpleNamespace(cutoff="2026-09-30", load_report=report,
@@ -122,6 +114,7 @@ def test_load_tables_and_provenance():
     prov = tables.provenance_table(analysis, run_time="2026-10-01 09:00", shareable=True)
     items = dict(zip(prov["Item"], prov["Value"]))
     assert items["Data cut-off"] == "2026-09-30"
-    assert items["Input patients"] == "patients.csv, 12,345 bytes, SHA-256 " + "ab" * 32
+    assert items["Input patients"] == "12,345 bytes, SHA-256 " + "ab" * 32   # no file name
+    assert items["Disclosure control"].startswith("outcomes-sdc-1")
     assert items["Definition: min_cell"] == "5"
     assert "outcomes version" in items

@@ -141,14 +141,19 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
                 f"{table.to_html(index=False, border=0)}"
                 f"<p>Tables (DataFrames): {html.escape(', '.join(frames))}.</p>")
 
-    def to_dict(self, shareable: bool = False) -> dict[str, Any]:
+    def to_dict(self, shareable: bool = False, *, coder=None) -> dict[str, Any]:
         """The results JSON (format_version 1): aggregate only.
 
         Parameters
         ----------
         shareable : bool, default False
-            Counts from 1 to ``definitions.min_cell - 1`` become ``"<5"`` and the rates,
-            intervals and tests built on them ``null`` (:mod:`outcomes.suppress`).
+            Pass every frame through the disclosure-control pass
+            (:func:`outcomes.disclosure.control_frame`): counts of 1 to ``min_cell - 1`` shown
+            as ``"<5"``, every other count rounded to base 5, rates, intervals, tests and
+            limits computed from the published counts, practitioners as codes. Settings that
+            weaken the policy are refused (:func:`~outcomes.disclosure.check_shareable_definitions`).
+        coder : PractitionerCoder, optional
+            Practitioner codes (default: from ``$OUTCOMES_CLINIC_KEY``, else per-run random).
 
         Returns
         -------
@@ -156,31 +161,82 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
             JSON-able (NaN -> None): ``format_version``, ``package_version``, ``kind``
             (``"analysis"``), ``cutoff``, ``definitions``, ``shareable``, ``cohort`` (counts),
             one list of records per frame of :data:`SHARED_FRAMES`, ``model_note``,
-            ``clinics`` (empty for a single clinic). No pseudonym, no date of a patient, no
+            ``clinics`` (empty for a single clinic); shareable only: ``disclosure_control``
+            (the policy's name and sentence). No pseudonym, no date of a patient, no
             per-patient row.
         """
         from outcomes import __version__
 
-        min_cell = int(self.definitions.min_cell)
         counts: dict[str, Any] = self.cohort_counts()
         out: dict[str, Any] = {
             "format_version": FORMAT_VERSION, "package_version": __version__,
             "kind": "analysis", "cutoff": self.cutoff.isoformat(),
             "definitions": self.definitions.to_dict(), "shareable": bool(shareable),
         }
-        if shareable:
-            from outcomes.suppress import suppress_named_frame, suppressed_label
+        if not shareable:
+            out["cohort"] = counts
+            for name in SHARED_FRAMES:
+                out[name] = json_records(getattr(self, name))
+            out["model_note"] = self.model_note
+            out["clinics"] = []
+            return out
+        from outcomes import disclosure
 
-            counts = {k: (suppressed_label(min_cell) if 0 < v < min_cell else v)
-                      for k, v in counts.items()}
-        out["cohort"] = counts
+        disclosure.check_shareable_definitions(self.definitions, cutoff=self.cutoff)
+        min_cell = int(self.definitions.min_cell)
+        if coder is None:
+            coder = disclosure.PractitionerCoder(disclosure.clinic_key())
+        out["disclosure_control"] = {"policy": disclosure.POLICY,
+                                     "description": disclosure.policy_text(min_cell),
+                                     "practitioner_codes": "stable (clinic key)" if coder.stable
+                                     else "random, valid for this output only"}
+        out["cohort"] = disclosure.control_cohort_counts(counts, min_cell)
         for name in SHARED_FRAMES:
-            frame = getattr(self, name)
-            if shareable and name != "model":
-                frame = suppress_named_frame(name, frame, min_cell=min_cell)
+            frame = disclosure.control_frame(name, getattr(self, name),
+                                             definitions=self.definitions, coder=coder)
             out[name] = json_records(frame)
-        out["model_note"] = self.model_note
+        out["model_note"] = disclosure.control_note(self.model_note, min_cell)
         out["clinics"] = []
+        return out
+
+
+    def pooling_dict(self, *, coder=None) -> dict[str, Any]:
+        """The pooling file a clinic sends to its network (``outcomes analyze --pooling-file``).
+
+        Exact aggregate counts (small ones included: pooling needs them) with practitioners as
+        keyed codes, no model, no patient row and no date but the cut-off. Only the network's
+        pooling coordinator sees it (docs/disclosure-control.md); what the network publishes
+        passes the disclosure-control policy (:func:`outcomes.pool.pool_results`).
+
+        Parameters
+        ----------
+        coder : PractitionerCoder, optional
+            Default: from the clinic key (``$OUTCOMES_CLINIC_KEY``), else per-run random codes.
+
+        Returns
+        -------
+        dict
+            As :meth:`to_dict` (``shareable`` False), with ``funnel.practitioner_id`` and the
+            ``strata`` practitioner levels coded, ``model`` empty and ``pooling_file`` True.
+        """
+        from outcomes import disclosure
+
+        if coder is None:
+            coder = disclosure.PractitionerCoder(disclosure.clinic_key())
+        out = self.to_dict(shareable=False)
+        funnel = self.funnel.copy()
+        funnel["practitioner_id"] = coder.codes(funnel["practitioner_id"])
+        out["funnel"] = json_records(funnel.sort_values("practitioner_id", kind="stable"))
+        strata = self.strata.copy()
+        prac = (strata["stratum"] == "practitioner").to_numpy()
+        if prac.any():
+            levels = strata["level"].to_numpy(object).copy()
+            levels[prac] = coder.codes(levels[prac])
+            strata["level"] = levels
+        out["strata"] = json_records(strata)
+        out["model"] = []
+        out["model_note"] = "the density model is not sent for pooling"
+        out["pooling_file"] = True
         return out
 
 
@@ -376,6 +432,15 @@ def format_summary(a: Analysis) -> str:
     return "\n".join(lines)
 
 
+def _write_json(data: dict, dest: str, what: str) -> None:
+    try:
+        with open(dest, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    except OSError as err:
+        raise AnalysisError(f"cannot write the {what} to {dest!r} ({err.strerror}); give a "
+                            "writable FILE.") from err
+
+
 def cli_analyze(args) -> int:
     """``outcomes analyze``: load, analyse, print the summary, optionally write the JSON.
 
@@ -388,6 +453,12 @@ def cli_analyze(args) -> int:
                   mapping=args.mapping)
     defs = Definitions.from_toml(args.definitions) if args.definitions else None
     a = analyze(export, cutoff=args.cutoff, definitions=defs, model=not args.no_model)
+    if getattr(args, "pooling_file", None):
+        from outcomes import disclosure
+
+        coder = disclosure.PractitionerCoder(disclosure.clinic_key(getattr(args, "key_file",
+                                                                           None)))
+        _write_json(a.pooling_dict(coder=coder), args.pooling_file, "pooling file")
     text = json.dumps(a.to_dict(), indent=2, allow_nan=False) if args.json else ""
     print(format_summary(a), file=sys.stderr if args.json == "-" else sys.stdout)
     if args.json == "-":

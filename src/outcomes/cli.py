@@ -20,7 +20,7 @@ _COMMANDS = {
     "sample": ("outcomes.sample", "cli_sample"),
     "analyze": ("outcomes.analysis", "cli_analyze"),
     "report": ("outcomes.report", "cli_report"),
-    "pool": ("outcomes.pool", "cli_pool"),
+    "pool": ("outcomes.pool_report", "cli_pool"),
     "template": ("outcomes.template", "cli_template"),
 }
 
@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_options(p)
     p.add_argument("--no-model", action="store_true", help="skip the density mixed model")
     p.add_argument("--json", metavar="FILE|-", help="write the results as JSON to FILE or stdout")
+    p.add_argument("--pooling-file", metavar="FILE",
+                   help="write the file to send to a pooling network (exact counts, "
+                        "practitioners as codes; see docs/disclosure-control.md)")
+    p.add_argument("--key-file", metavar="FILE",
+                   help="the clinic's secret key for practitioner codes (default: "
+                        "$OUTCOMES_CLINIC_KEY; without one, codes are random for this run)")
 
     p = sub.add_parser("report", help="write the quarterly audit report (HTML) and results.json")
     _add_load_options(p)
@@ -80,7 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a TOML file changing the default outcome definitions")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write the report to")
     p.add_argument("--shareable", action="store_true",
-                   help="no patient-level row, pseudonym or date; small counts shown as <5")
+                   help="disclosure-controlled: no patient row, pseudonym or date; counts 1-4 "
+                        "shown as <5, others rounded to 5; practitioners as codes")
+    p.add_argument("--key-file", metavar="FILE",
+                   help="the clinic's secret key for practitioner codes (default: "
+                        "$OUTCOMES_CLINIC_KEY; without one, codes are random for this run)")
     p.add_argument("--pdf", action="store_true",
                    help="also write the audit page as an A4 PDF (report.pdf) to circulate; "
                    "needs the Pango library (see the README)")
@@ -88,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write into --out even when it holds files that are not an earlier "
                    "report (they are left alone; the report's own files are replaced)")
 
-    p = sub.add_parser("pool", help="pool several clinics' shareable results files")
+    p = sub.add_parser("pool", help="pool several clinics' pooling files "
+                       "(outcomes analyze --pooling-file)")
     p.add_argument("results", nargs="+", metavar="RESULTS.json")
     p.add_argument("--json", metavar="FILE|-", help="write the pooled results as JSON")
     p.add_argument("--out", metavar="DIR", help="write a pooled HTML report to DIR")

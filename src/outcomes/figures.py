@@ -207,22 +207,25 @@ def cohort_flow_plot(flow: pd.DataFrame, ax=None, title: str = "Cohort flow"):
     return ax
 
 
-def density_change_histogram(changes, *, threshold: float = 0.10, min_cell: int | None = None,
-                             binwidth: float = 0.10, ax=None,
+def density_change_histogram(changes=None, *, counts: pd.DataFrame | None = None,
+                             threshold: float = 0.10, binwidth: float = 0.10, ax=None,
                              title: str = "Change in hair density at 12 months"):
     """Histogram of the patients' relative density change, with the "improved" threshold.
 
     Parameters
     ----------
-    changes : array-like of float
-        Relative changes (d12 - d0) / d0 as fractions, one per assessed patient (NaN ignored).
+    changes : array-like of float, optional
+        Relative changes (d12 - d0) / d0 as fractions, one per assessed patient (NaN ignored):
+        the internal report.
+    counts : pandas.DataFrame, optional
+        Instead of ``changes``: patients per bin, ``bin_low, bin_high, n``
+        (:func:`outcomes.disclosure.histogram_counts`; in shareable mode
+        ``ReportContext.frame("density_histogram")``, where a bin may read ``"<5"``: drawn
+        empty and marked so).
     threshold : float, default 0.10
         The improved threshold, drawn as a dashed line.
-    min_cell : int, optional
-        Shareable mode: a bin holding 1 to ``min_cell - 1`` patients is drawn empty and marked
-        ``"<5"``.
     binwidth : float, default 0.10
-        Width of a bin (fraction; 0.10 = 10 percentage points).
+        Width of a bin when ``changes`` is given (fraction; 0.10 = 10 percentage points).
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -230,29 +233,33 @@ def density_change_histogram(changes, *, threshold: float = 0.10, min_cell: int 
     matplotlib.axes.Axes
         Bars of patients per bin; x: relative change (%); y: patients (n).
     """
-    x = _num(changes)
-    x = x[~np.isnan(x)]
+    from outcomes.disclosure import histogram_counts
+
+    if counts is None:
+        counts = histogram_counts(changes if changes is not None else [], binwidth=binwidth)
     ax = _axes(ax)
-    if len(x) == 0:
+    n = _num(counts["n"])
+    labels = pd.Series(counts["n"], dtype="object").tolist()
+    small = np.array([isinstance(v, str) for v in labels], dtype=bool)
+    if len(counts) == 0:
         ax.text(0.5, 0.5, "No patient assessed yet", ha="center", transform=ax.transAxes)
     else:
-        lo = np.floor(x.min() / binwidth) * binwidth
-        hi = (np.floor(x.max() / binwidth) + 1) * binwidth
-        edges = np.arange(lo, hi + binwidth / 2, binwidth)
-        counts, edges = np.histogram(x, bins=edges)
-        small = (counts >= 1) & (counts < min_cell) if min_cell else np.zeros_like(counts, bool)
-        ax.bar(100 * edges[:-1], np.where(small, 0, counts), width=100 * binwidth,
+        left = _num(counts["bin_low"])
+        width = _num(counts["bin_high"]) - left
+        ax.bar(100 * left, np.where(small, 0, n), width=100 * width,
                align="edge", color=PALETTE["sky_blue"], edgecolor="white")
-        for left in edges[:-1][small]:
-            ax.text(100 * (left + binwidth / 2), 0.2, f"<{min_cell}", ha="center",
+        for x, w, lab in zip(left[small], width[small], np.array(labels, dtype=object)[small]):
+            ax.text(100 * (x + w / 2), 0.2, str(lab), ha="center",
                     va="bottom", fontsize=7, color=PALETTE["grey"])
     ax.axvline(100 * threshold, color=PALETTE["black"], linestyle="--",
                label=f"Improved: {threshold:+.0%} or more")
     ax.axvline(0, color=PALETTE["grey"], linewidth=0.8)
     ax.set_xlabel("Relative change in density from baseline (%)")
     ax.set_ylabel("Patients (n)")
-    shown_n = f"<{min_cell}" if min_cell and 1 <= len(x) < min_cell else str(len(x))
-    ax.set_title(f"{title} (n = {shown_n} patients)")
+    if small.any():   # the total would give the hidden bins back: not shown
+        ax.set_title(f"{title} (bins of {labels[int(np.argmax(small))]} patients not drawn)")
+    else:
+        ax.set_title(f"{title} (n = {int(np.nansum(n))} patients)")
     ax.legend(fontsize=8, frameon=False)
     return ax
 

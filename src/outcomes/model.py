@@ -16,6 +16,7 @@ note says why; warnings raised while fitting are caught and reported in the note
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ __all__ = ["MODEL_COLUMNS", "MIN_PATIENTS", "DAYS_PER_MONTH", "SINGULAR_TOL",
            "CORRELATION_LIMIT", "model_data", "density_model", "fit_density",
            "singular_fit"]
 
-MODEL_COLUMNS = ("term", "coef", "std_err", "ci_low", "ci_high", "p_value")
+MODEL_COLUMNS = ("term", "coef", "std_err", "ci_low", "ci_high", "p_value", "patients")
 
 #: fewest patients with at least two density visits for a fit to be attempted
 MIN_PATIENTS = 10
@@ -98,8 +99,31 @@ def model_data(cohort: Cohort) -> pd.DataFrame:
     })
 
 
+def _term_patients(names, data: pd.DataFrame, covariates) -> np.ndarray:
+    """Patients each fixed effect rests on (int64): for a factor level's contrast the fewer of
+    that level's and the reference level's patients; for the intercept the fewest of the
+    reference levels; for the slope every patient fitted. The disclosure pass withholds a term
+    resting on fewer than ``min_cell`` patients."""
+    # patients with a visit at each level (a visit-level covariate such as the sites counts a
+    # patient under every level they had)
+    counts = {c: data.groupby(data[c].astype(str))["pid"].nunique() for c in covariates}
+    ref = {c: int(v[sorted(v.index)[0]]) for c, v in counts.items()}
+    total = int(data["pid"].nunique())
+    out = []
+    for name in names:   # a handful of terms
+        m = re.match(r"^(\w+)\[T\.(.+)\]$", str(name))
+        if m and m[1] in counts:
+            out.append(min(int(counts[m[1]].get(m[2], 0)), ref[m[1]]))
+        elif name == "Intercept":
+            out.append(min([total, *ref.values()]))
+        else:
+            out.append(total)
+    return np.asarray(out, dtype="int64")
+
+
 def _empty(note: str) -> tuple[pd.DataFrame, str]:
-    return pd.DataFrame({c: pd.Series(dtype=object if c == "term" else float)
+    return pd.DataFrame({c: pd.Series(dtype=object if c == "term" else
+                                      "int64" if c == "patients" else float)
                          for c in MODEL_COLUMNS}), note
 
 
@@ -293,6 +317,7 @@ def fit_density(data: pd.DataFrame, *, confidence: float = 0.95,
         "ci_low": (coef - z * se) * per_month,
         "ci_high": (coef + z * se) * per_month,
         "p_value": 2 * _sp.ndtr(-np.abs(coef / se)),
+        "patients": _term_patients(names, data, kept),
     })
     words = ("random intercept and slope on months per patient" if effects.endswith("slope")
              else "random intercept per patient")
@@ -341,11 +366,10 @@ def density_model(cohort: Cohort) -> tuple[pd.DataFrame, str]:
     data = model_data(cohort)
     per = data.groupby("pid").size()
     usable = per.index[per >= 2].to_numpy()
-    min_cell = int(d.min_cell)
 
     def count(x: int, what: str) -> str:
-        # a count from 1 to min_cell - 1 is never written: the note goes into shareable output
-        return f"fewer than {min_cell} {what}" if 0 < x < min_cell else f"{x} {what}"
+        # exact here: shareable output publishes the note through disclosure.control_note
+        return f"{x} {what}"
 
     if usable.size < MIN_PATIENTS:
         return _empty(f"Density model not fitted: {count(usable.size, 'patients')} with at "

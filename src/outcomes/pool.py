@@ -32,10 +32,7 @@ Decisions
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -45,219 +42,13 @@ import pandas as pd
 from outcomes import __version__, meta, stats, strata
 from outcomes.analysis import json_records
 from outcomes.errors import ResultsFileError
+from outcomes.pool_report import (POOLED_NOTEBOOK, cli_pool, pooled_frames,
+                                  render_pooled_report, write_pooled)
+from outcomes.results_file import (_COHORT_KEYS, FORMAT_VERSION, TABLES, _is_count, _sha256,
+                                   check_definitions, read_results)
 
 __all__ = ["FORMAT_VERSION", "TABLES", "POOLED_NOTEBOOK", "read_results", "pool_results",
            "pooled_frames", "write_pooled", "render_pooled_report", "cli_pool"]
-
-#: the bundled notebook that renders a pooled report
-POOLED_NOTEBOOK = "90-pooled.ipynb"
-
-#: the results-file format this version reads and writes
-FORMAT_VERSION = 1
-
-#: table -> (key columns, count columns summed when pooling)
-TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "flow": (("step",), ("n",)),
-    "response": (("family", "group", "outcome"), ("k", "n")),
-    "density_sensitivity": (("threshold",), ("k", "n")),
-    "density_change": (("measure",), ("n",)),
-    "adverse_events": (("term",), ("k", "n", "events", "sessions")),
-    "ae_timing": (("term", "session_number"), ("events",)),
-    "ae_duration": (("term",), ("events",)),
-    "protocol": (("measure",), ("k", "n")),
-    "screening": (("deviation",), ("sessions", "patients")),
-    "strata": (("family", "outcome", "stratum", "level"), ("k", "n")),
-    "quarterly": (("family", "quarter"), ("k", "n")),
-    "funnel": (("practitioner_id",), ("k", "n")),
-}
-_REQUIRED = ("format_version", "package_version", "kind", "cutoff", "definitions", "cohort",
-             "response", "adverse_events", "strata")
-_COHORT_KEYS = ("patients", "treated", "due_12m", "assessed_photographic", "assessed_density")
-#: keys and tables that only patient-level output carries
-_PATIENT_KEYS = re.compile(r"(^|_)(patient|event|session)_id$|^(t0|onset_date|session_date|"
-                           r"measurement_date|pseudonym)$", re.IGNORECASE)
-_PATIENT_TABLES = ("sentinel_cases", "screening_cases", "protocol_patients", "patients",
-                   "sessions", "measurements")
-_DATE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d.*)?|\d{1,2}[/.]\d{1,2}[/.]\d{4})\s*$")
-_SEND_AGGREGATE = ("Ask the clinic to send the file written by `outcomes analyze --json FILE` "
-                   "(aggregate counts, not suppressed), not its shareable report file.")
-
-
-def _fail(source: str, message: str, fix: str = "") -> ResultsFileError:
-    return ResultsFileError(f"{source}: {message}" + (f" {fix}" if fix else ""))
-
-
-def _sha256(path: Path | None, data: Mapping) -> str:
-    if path is not None:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _is_count(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def _check_patient_level(source: str, obj, cutoff: str, where: str = "") -> None:
-    """Raise on any key, table or date value that only patient-level output has."""
-    if isinstance(obj, Mapping):
-        for key, value in obj.items():
-            here = f"{where}.{key}" if where else str(key)
-            if _PATIENT_KEYS.search(str(key)):
-                raise _fail(source, f"holds patient-level content: key {here!r}. A results file "
-                            "must be aggregate only.", _SEND_AGGREGATE)
-            _check_patient_level(source, value, cutoff, here)
-    elif isinstance(obj, list):
-        for i, value in enumerate(obj):
-            _check_patient_level(source, value, cutoff, f"{where}[{i}]")
-    elif isinstance(obj, str) and _DATE.match(obj) and obj.strip() != cutoff:
-        raise _fail(source, f"holds a date other than the cut-off at {where} ({obj!r}): "
-                    "patient dates must not leave the clinic.", _SEND_AGGREGATE)
-
-
-def _check_tables(source: str, data: Mapping) -> None:
-    """Types of every pooled table: records with scalar keys and whole-number counts."""
-    for table, (keys, counts) in TABLES.items():
-        if table not in data:
-            continue
-        records = data[table]
-        if not isinstance(records, list) or not all(isinstance(r, Mapping) for r in records):
-            raise _fail(source, f"{table!r} must be a list of records, "
-                        f"received {type(records).__name__}.", "The file is corrupted: "
-                        "re-run `outcomes analyze --json FILE`.")
-        for i, rec in enumerate(records):
-            for col in keys + counts:
-                if col not in rec:
-                    raise _fail(source, f"{table}[{i}] has no {col!r}.", "The file is "
-                                "corrupted or not from `outcomes analyze`: re-run it.")
-            for col in keys:
-                if isinstance(rec[col], (dict, list)):
-                    raise _fail(source, f"{table}[{i}].{col} = {rec[col]!r}: expected a label.")
-            for col in counts:
-                value = rec[col]
-                if isinstance(value, str) and value.startswith("<"):
-                    raise _fail(source, f"{table}[{i}].{col} is suppressed ({value!r}): small "
-                                "counts cannot be summed exactly.", _SEND_AGGREGATE)
-                if not _is_count(value):
-                    raise _fail(source, f"{table}[{i}].{col} = {value!r}: expected a whole "
-                                "number >= 0.", "The file is corrupted: re-run `outcomes "
-                                "analyze --json FILE`.")
-
-
-def read_results(path, *, source: str | None = None) -> dict:
-    """Read and check one clinic's results file (``outcomes analyze --json``).
-
-    Parameters
-    ----------
-    path : str, Path or dict
-        The results JSON file, or an already parsed dict.
-    source : str, optional
-        Name used in messages (default: the path, or ``"results"``).
-
-    Returns
-    -------
-    dict
-        The parsed results, unchanged.
-
-    Raises
-    ------
-    ResultsFileError
-        Unreadable or not JSON (says where); a required key missing; a ``format_version``
-        older or newer than this package reads (says what to run or install); no
-        ``package_version``; a pooled file; patient-level content (a ``*_id`` key of a
-        patient, event or session, a case list, a date other than the cut-off); a suppressed
-        ``"<5"`` count; a count that is not a whole number.
-    """
-    if isinstance(path, Mapping):
-        # a deep, JSON-normalised copy: tuples -> lists as in a file; the input is not touched
-        try:
-            data = json.loads(json.dumps(path, default=str))
-        except (TypeError, ValueError) as err:
-            raise _fail(source or "results", f"is not JSON-able ({err}).") from None
-        source = source or "results"
-    else:
-        p = Path(path)
-        source = source or str(p)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise _fail(source, f"cannot be read ({err.__class__.__name__}: {err}).",
-                        "Check the path, and that it is the UTF-8 JSON file written by "
-                        "`outcomes analyze --json FILE`.") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise _fail(source, f"is not valid JSON ({err.msg} at line {err.lineno}, column "
-                        f"{err.colno}); the file is truncated or corrupted.",
-                        "Ask the clinic to re-run `outcomes analyze --json FILE` and send the "
-                        "file again.") from None
-    if not isinstance(data, Mapping):
-        raise _fail(source, f"expected a JSON object, received {type(data).__name__}.",
-                    "Send the file written by `outcomes analyze --json FILE`.")
-    missing = [k for k in _REQUIRED if k not in data]
-    if missing:
-        raise _fail(source, f"missing key(s) {', '.join(missing)}: not a results file of "
-                    "`outcomes analyze`, or truncated.", "Re-run `outcomes analyze --json FILE`.")
-    version = data["format_version"]
-    if not _is_count(version):
-        raise _fail(source, f"format_version = {version!r}: expected a whole number.")
-    if version < FORMAT_VERSION:
-        raise _fail(source, f"format_version {version} is older than the version {FORMAT_VERSION}"
-                    f" this outcomes {__version__} reads.", "Ask the clinic to update outcomes "
-                    "and re-run `outcomes analyze --json FILE`.")
-    if version > FORMAT_VERSION:
-        raise _fail(source, f"format_version {version} is newer than the version "
-                    f"{FORMAT_VERSION} this outcomes {__version__} reads (the file says "
-                    f"package_version {data.get('package_version')!r}).",
-                    "Update outcomes (`pip install -U outcomes`) on the pooling machine.")
-    if not isinstance(data["package_version"], str) or not data["package_version"].strip():
-        raise _fail(source, "package_version is missing or empty: the package version that "
-                    "wrote the file must be recorded.", "Re-run `outcomes analyze --json FILE`.")
-    if data["kind"] != "analysis":
-        raise _fail(source, f"kind is {data['kind']!r}; only a clinic's own analysis "
-                    "(kind 'analysis') is pooled, so that no clinic is counted twice.",
-                    "Pool the clinics' own `outcomes analyze --json` files.")
-    cutoff = data["cutoff"]
-    if not isinstance(cutoff, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", cutoff):
-        raise _fail(source, f"cutoff = {cutoff!r}: expected YYYY-MM-DD.")
-    if not isinstance(data["definitions"], Mapping):
-        raise _fail(source, "definitions must be an object of the outcome definitions used.")
-    cohort = data["cohort"]
-    if not isinstance(cohort, Mapping):
-        raise _fail(source, f"cohort is a {type(cohort).__name__}, not the object of counts "
-                    f"({', '.join(_COHORT_KEYS)}): patient-level content is not pooled.",
-                    _SEND_AGGREGATE)
-    for table in _PATIENT_TABLES:
-        if table in data:
-            raise _fail(source, f"holds the patient-level table {table!r}.", _SEND_AGGREGATE)
-    _check_patient_level(source, {k: v for k, v in data.items() if k != "cutoff"}, cutoff)
-    for key in _COHORT_KEYS:
-        value = cohort.get(key)
-        if isinstance(value, str) and value.startswith("<"):
-            raise _fail(source, f"cohort.{key} is suppressed ({value!r}).", _SEND_AGGREGATE)
-        if not _is_count(value):
-            raise _fail(source, f"cohort.{key} = {value!r}: expected a whole number >= 0.",
-                        "Re-run `outcomes analyze --json FILE`.")
-    _check_tables(source, data)
-    return dict(data)
-
-
-#: definitions that do not change a pooled count: the model's settings (the model is not
-#: pooled) and ``min_cell`` (suppression only; the pool uses the largest)
-_DEFINITIONS_NOT_COMPARED = ("model_max_patients", "model_seed", "min_cell")
-
-
-def _check_definitions(files: list[tuple[str, Mapping]]) -> None:
-    """Refuse files whose outcome definitions differ, naming the key and the values."""
-    ref_label, ref = files[0][0], files[0][1]["definitions"]
-    for label, data in files[1:]:
-        defs = data["definitions"]
-        for key in sorted((set(ref) | set(defs)) - set(_DEFINITIONS_NOT_COMPARED)):
-            a, b = ref.get(key, "<absent>"), defs.get(key, "<absent>")
-            if a != b:
-                raise ResultsFileError(
-                    f"definitions differ: {key!r} is {a!r} in {ref_label} but {b!r} in {label}. "
-                    "Counts are comparable only under the same definitions: ask the clinics to "
-                    "re-run `outcomes analyze --json` with the same definitions file.")
 
 
 def _labels(items: list) -> list[str]:
@@ -450,7 +241,7 @@ def _meta_section(files, defs) -> dict:
 
 
 def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
-                 shareable: bool = False) -> dict:
+                 shareable: bool = False, coder=None) -> dict:
     """Pool several clinics' results into one results dict of ``kind = "pooled"``.
 
     Parameters
@@ -460,7 +251,13 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
     labels : list of str, optional
         Clinic names (default: the file names without extension, or "clinic 1", ...).
     shareable : bool
-        Suppress counts 1-4 (``Definitions.min_cell``) as ``"<5"`` in the output.
+        Publish under the disclosure-control policy (:func:`_publish`): small counts hidden,
+        others rounded to base 5, derived figures from published counts, counts a participant
+        could reduce to a small one by subtracting its own file withheld, the meta-analysis
+        from published per-clinic counts only.
+    coder : optional
+        Practitioner codes for the shareable output (default: keep the codes of the pooling
+        files, code anything else with a random key).
 
     Returns
     -------
@@ -505,7 +302,7 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
         files.append((label, data))
         clinics.append({"label": label, "sha256": sha,
                         "package_version": data["package_version"], "cutoff": data["cutoff"]})
-    _check_definitions([(source, d) for source, (_, d) in zip(seen.values(), files,
+    check_definitions([(source, d) for source, (_, d) in zip(seen.values(), files,
                                                                strict=True)])
     defs = dict(files[0][1]["definitions"])
     mins = [d["definitions"].get("min_cell") for _, d in files]
@@ -574,138 +371,119 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
         tables["quarterly"] = pd.concat(parts, ignore_index=True)
     else:
         tables["quarterly"] = df
-    for name, df in tables.items():
-        if len(df):
-            df = df.drop(columns=["clinic"], errors="ignore")
-            if shareable:
-                from outcomes.suppress import suppress_named_frame
-
-                df = suppress_named_frame(name, df, int(defs.get("min_cell", 5)))
-        out[name] = json_records(df)
     out["model"] = []
     out["model_note"] = "the density model is not pooled: fit it on each clinic's own data"
     out["clinics"] = clinics
-    out["meta"] = _meta_section(files, defs)
-    if shareable:
-        _suppress_meta(out, int(defs.get("min_cell", 5)))
-        _suppress_cohort(out, int(defs.get("min_cell", 5)))
+    if not shareable:
+        for name, df in tables.items():
+            out[name] = json_records(df.drop(columns=["clinic"], errors="ignore"))
+        out["meta"] = _meta_section(files, defs)
+        return out
+    return _publish(out, tables, files, defs, coder=coder)
+
+
+def _publish(out: dict, tables: dict, files, defs: dict, *, coder=None) -> dict:
+    """The pooled output under the disclosure-control policy (docs/disclosure-control.md).
+
+    - every table through :func:`outcomes.disclosure.control_frame` (small counts hidden,
+      the others rounded to base 5, rates, tests and limits from the published counts);
+    - a pooled count that one participant could reduce to a small count by subtracting its
+      own (exact) figure -- the total minus one clinic's count is 1 to ``min_cell - 1`` -- is
+      withheld (``"*"``);
+    - the meta-analysis is computed from each clinic's *published* counts only: a clinic whose
+      count is hidden is left out of it, and no weight or estimate rests on an exact count.
+    """
+    from outcomes import disclosure
+
+    min_cell = int(defs.get("min_cell", 5))
+    disclosure.check_shareable_definitions(defs)
+    for c in out["clinics"]:
+        disclosure.check_shareable_definitions(defs, cutoff=c["cutoff"])
+    coder = coder or disclosure.KeepCodes()
+    for name, df in tables.items():
+        if len(df):
+            df = df.drop(columns=["clinic"], errors="ignore")
+            df = _withhold_subtractable(df, files, name, min_cell)
+            df = disclosure.control_frame(name, df, definitions=defs, min_cell=min_cell,
+                                          coder=coder)
+        out[name] = json_records(df)
+    cohort = pd.DataFrame([out["cohort"]])
+    parts = pd.DataFrame([{k: d["cohort"][k] for k in _COHORT_KEYS} for _, d in files])
+    for k in _COHORT_KEYS:
+        rest = cohort[k].iloc[0] - parts[k].to_numpy()
+        if cohort[k].iloc[0] >= min_cell and ((rest >= 1) & (rest < min_cell)).any():
+            cohort[k] = cohort[k].astype(object)
+            cohort.loc[0, k] = "*"
+    out["cohort"] = disclosure.control_cohort_counts(cohort.iloc[0].to_dict(), min_cell)
+    out["meta"] = _published_meta(files, defs, min_cell)
+    out["disclosure_control"] = {
+        "policy": disclosure.POLICY, "description": disclosure.policy_text(min_cell),
+        "pooled": "a pooled count that a participating clinic could reduce to 1 to "
+                  f"{min_cell - 1} by subtracting its own figure is withheld (*); the "
+                  "meta-analysis uses each clinic's published counts only, and leaves out a "
+                  "clinic whose count is hidden."}
     return out
 
 
-def _suppress_cohort(out: dict, min_cell: int) -> None:
-    from outcomes.suppress import is_small_count, suppressed_label
+def _withhold_subtractable(pooled: pd.DataFrame, files, table: str, min_cell: int):
+    """Pooled counts from which one clinic could subtract its own count and be left with
+    1 to ``min_cell - 1``: set to ``"*"`` (withheld; the pass withholds what rests on them)."""
+    if table not in TABLES or table == "funnel":
+        return pooled      # a practitioner belongs to one clinic: nothing to subtract
+    keys, counts = TABLES[table]
+    df = _frame(files, table)
+    if not len(df):
+        return pooled
+    keys = [k for k in keys if k in df and k in pooled]
+    counts = [c for c in counts if c in df and c in pooled]
+    work = df[keys + counts].copy()
+    for k in keys:
+        work[k] = work[k].astype(str)
+    totals = work.groupby(keys)[counts].transform("sum")
+    rest = totals.to_numpy(float) - work[counts].to_numpy(float)
+    big = totals.to_numpy(float) >= min_cell     # a small total is suppressed anyway
+    bad = pd.DataFrame((rest >= 1) & (rest < min_cell) & big, columns=counts, index=work.index)
+    bad[keys] = work[keys]
+    flags = bad.groupby(keys)[counts].any().reset_index()
+    merged = pooled[keys].astype(str).merge(flags, on=keys, how="left")
+    out = pooled.copy()
+    for c in counts:
+        hit = merged[c].fillna(False).to_numpy(bool)
+        if hit.any():
+            values = out[c].astype(object).to_numpy().copy()
+            values[hit] = "*"
+            out[c] = pd.Series(values, index=out.index, dtype=object)
+    return out
 
-    for key, value in out["cohort"].items():
-        if is_small_count([value], min_cell)[0]:
-            out["cohort"][key] = suppressed_label(min_cell)
 
+def _published_meta(files, defs: dict, min_cell: int) -> dict:
+    """The meta-analysis section computed from each clinic's published response counts (a
+    clinic whose k or n is hidden is left out), and the pooled published counts against the
+    published studies."""
+    from outcomes import disclosure
 
-def _suppress_meta(out: dict, min_cell: int) -> None:
-    from outcomes.suppress import suppress_frame
-
-    for part, dependent in (("studies", ("rate", "ci_low", "ci_high", "yi", "vi")),
-                            ("published_studies", ("rate", "ci_low", "ci_high", "yi", "vi")),
-                            ("funnel", ("rate", "flag"))):
-        df = pd.DataFrame.from_records(out["meta"][part])
+    published = []
+    for label, d in files:
+        rec = pd.DataFrame.from_records(d.get("response", []))
+        if len(rec):
+            k = disclosure.publish_counts(rec["k"], min_cell)
+            n = disclosure.publish_counts(rec["n"], min_cell)
+            ok = np.array([not isinstance(a, str) and not isinstance(b, str)
+                           for a, b in zip(k, n)], dtype=bool)
+            rec = rec.assign(k=k, n=n)[ok]
+            rec = rec.assign(k=rec["k"].astype(np.int64), n=rec["n"].astype(np.int64))
+        published.append((label, {**d, "response": rec.to_dict("records")}))
+    section = _meta_section(published, defs)
+    for part, name in (("summary", "meta_summary"), ("studies", "meta_studies"),
+                       ("funnel", "meta_funnel"), ("published_summary", "meta_summary"),
+                       ("published_studies", "meta_studies")):
+        df = pd.DataFrame.from_records(section[part])
         if len(df):
-            out["meta"][part] = json_records(suppress_frame(df, ["k", "n"], dependent, min_cell))
+            section[part] = json_records(disclosure.control_frame(
+                name, df, definitions=defs, min_cell=min_cell))
+    section["left_out"] = (f"clinics whose count is below {min_cell} for a measure are left out "
+                           "of its meta-analysis; estimates and weights rest on published "
+                           "(rounded) counts.")
+    return section
 
 
-def pooled_frames(pooled) -> dict[str, pd.DataFrame]:
-    """The tables of a pooled results dict (or JSON file) as DataFrames, for the notebook.
-
-    Parameters
-    ----------
-    pooled : dict, str or Path
-        The output of :func:`pool_results`, or a file holding it.
-
-    Returns
-    -------
-    dict of str -> DataFrame
-        Every list-of-records table (``response``, ``adverse_events``, ``strata``,
-        ``clinics``...) plus ``meta_summary``, ``meta_studies``, ``meta_funnel`` and
-        ``cohort`` (one row: the cohort counts). Counts may be ``"<5"`` in a shareable dict.
-    """
-    if not isinstance(pooled, Mapping):
-        try:
-            pooled = json.loads(Path(pooled).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise ResultsFileError(f"{pooled}: cannot read the pooled results ({err}).") from None
-    if pooled.get("kind") != "pooled":
-        raise ResultsFileError("not a pooled results file (kind is "
-                               f"{pooled.get('kind')!r}); run `outcomes pool` first.")
-    frames = {k: pd.DataFrame.from_records(v) for k, v in pooled.items()
-              if isinstance(v, list) and all(isinstance(r, Mapping) for r in v)}
-    frames["cohort"] = pd.DataFrame([pooled["cohort"]])
-    for part, records in pooled.get("meta", {}).items():
-        frames[f"meta_{part}"] = pd.DataFrame.from_records(records)
-    return frames
-
-
-def render_pooled_report(pooled: Mapping, out) -> Path:
-    """Execute the pooled notebook (:data:`POOLED_NOTEBOOK`) into ``out/index.html``.
-
-    Reuses the report machinery (:func:`outcomes.report.find_kernel`,
-    :func:`~outcomes.report.run_notebook`, :func:`~outcomes.report.notebook_html`): papermill
-    in a kernel of this interpreter, HTML with the code hidden. Also writes
-    ``out/pooled.json`` (the dict the report was drawn from).
-
-    Parameters
-    ----------
-    pooled : dict
-        The output of :func:`pool_results` (shareable, for a report that may leave the network).
-    out : str or Path
-        Folder written (created if needed).
-
-    Returns
-    -------
-    pathlib.Path
-        The HTML file.
-    """
-    import tempfile
-
-    from outcomes.report import find_kernel, notebook_html, run_notebook
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    data_path = out / "pooled.json"
-    write_pooled(pooled, data_path)
-    kernel = find_kernel()
-    with tempfile.TemporaryDirectory(prefix="outcomes-pool-") as tmp:
-        nb = run_notebook(POOLED_NOTEBOOK, {"pooled_path": str(data_path.resolve())},
-                          kernel=kernel, cwd=tmp)
-    title = (f"Pooled audit of {len(pooled['clinics'])} clinics - cut-off {pooled['cutoff']}"
-             + (" (shareable)" if pooled.get("shareable") else ""))
-    html_path = out / "index.html"
-    html_path.write_text(notebook_html(nb, title), encoding="utf-8")
-    return html_path
-
-
-def write_pooled(pooled: Mapping, dest) -> None:
-    """Write a pooled results dict as JSON to ``dest`` (a path, or ``"-"`` for stdout)."""
-    import sys
-
-    text = json.dumps(pooled, indent=2, allow_nan=False) + "\n"
-    if str(dest) == "-":
-        sys.stdout.write(text)
-    else:
-        Path(dest).write_text(text, encoding="utf-8")
-
-
-def cli_pool(args) -> int:
-    """``outcomes pool RESULTS.json ... [--json FILE|-] [--out DIR]``.
-
-    Pools the files, prints a short summary (or the JSON with ``--json -``), writes the
-    shareable pooled JSON and/or HTML report. Returns 0.
-    """
-    pooled = pool_results(args.results, shareable=True)
-    if args.json:
-        write_pooled(pooled, args.json)
-    if args.out:
-        path = render_pooled_report(pooled, args.out)
-        print(f"pooled report: {path}")
-    if args.json != "-":
-        c = pooled["cohort"]
-        print(f"pooled {len(pooled['clinics'])} clinics: {c['patients']} patients, "
-              f"{c['treated']} treated, {c['assessed_photographic']} assessed (photographic)")
-    return 0

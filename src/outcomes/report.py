@@ -118,21 +118,60 @@ class ReportContext:
     min_cell: int
     run_time: dt.datetime
     quarter: str | None = None
+    coder: object = None
 
     def frame(self, name: str):
-        """An Analysis frame as the audience may see it (suppressed when shareable).
+        """An Analysis frame as the audience may see it.
 
-        Patient-level frames (``cohort``, ``sentinel_cases``, ``screening_cases``,
-        ``protocol_patients``) raise ReportError in shareable mode.
+        Internal: the exact frame. Shareable: the frame through the one disclosure-control
+        pass (:func:`outcomes.disclosure.control_frame`). Besides the Analysis frames, the
+        report's derived frames ``table_one``, ``load_counts``, ``quarantine_summary`` and
+        ``density_histogram`` (see :mod:`outcomes.disclosure`). Patient-level frames
+        (``cohort``, ``sentinel_cases``, ``screening_cases``, ``protocol_patients``) raise
+        ReportError in shareable mode.
         """
-        from outcomes.suppress import suppress_named_frame
+        from outcomes import disclosure
 
-        df = getattr(self.analysis, name)
+        if self.shareable and name in _PATIENT_LEVEL:
+            raise ReportError(f"{name} lists patients: it is never shown in shareable output.")
+        a = self.analysis
+        if name == "table_one":
+            df = disclosure.table_one_counts(a.cohort)
+        elif name == "load_counts":
+            df = a.load_report.counts.drop(columns=["present"], errors="ignore")
+        elif name == "quarantine_summary":
+            df = (disclosure.quarantine_frame(a.load_report) if self.shareable
+                  else a.load_report.quarantine)
+            if not self.shareable:
+                return df
+        elif name == "density_histogram":
+            df = disclosure.histogram_counts(a.cohort["density_rel_change"])
+        else:
+            df = getattr(a, name)
         if not self.shareable:
             return df
-        if name in _PATIENT_LEVEL:
-            raise ReportError(f"{name} lists patients: it is never shown in shareable output.")
-        return suppress_named_frame(name, df, self.min_cell)
+        return disclosure.control_frame(name, df, definitions=getattr(a, "definitions", None),
+                                        min_cell=self.min_cell, coder=self.coder)
+
+    @property
+    def model_note(self) -> str:
+        """The density model's note (its counts published under the policy when shareable)."""
+        from outcomes import disclosure
+
+        note = str(self.analysis.model_note)
+        return disclosure.control_note(note, self.min_cell) if self.shareable else note
+
+    def load_notes(self) -> list[str]:
+        """The load notes: as written (internal); ignored files and columns counted, not
+        named (shareable)."""
+        from outcomes import disclosure
+
+        rep = self.analysis.load_report
+        if self.shareable:
+            return disclosure.shareable_load_notes(rep)
+        extra = {t: ", ".join(c) for t, c in rep.extra_columns.items() if c}
+        return list(rep.notes) + [f"{t}: columns outside the data contract, kept aside and "
+                                  f"not used: {c}" for t, c in extra.items()]
 
     @property
     def cell(self) -> int | None:
@@ -191,7 +230,8 @@ _PATIENT_LEVEL = frozenset({"cohort", "sentinel_cases", "screening_cases", "prot
 
 def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool = False,
                    mapping=None, cutoff=None, quarter=None, definitions=None,
-                   shareable: bool = False, min_cell=None, analysis_path=None) -> ReportContext:
+                   shareable: bool = False, min_cell=None, analysis_path=None,
+                   key_file=None) -> ReportContext:
     """The notebooks' first step: load and analyse (or read the pickled run), and the audience.
 
     Parameters
@@ -208,16 +248,27 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
     min_cell : int, optional
         Default ``definitions.min_cell``.
     analysis_path : str or path, optional
-        A pickled ``(Analysis, Export)`` written by :func:`write_report` (skips the load and
-        the analysis).
+        A pickled ``(Analysis, Export[, PractitionerCoder])`` written by :func:`write_report`
+        (skips the load and the analysis; every page of one report uses the same codes).
+    key_file : str or path, optional
+        Shareable: the clinic key file for practitioner codes (default
+        ``$OUTCOMES_CLINIC_KEY``; without either, codes are random for this run).
+
+    Raises
+    ------
+    DefinitionsError
+        Shareable with settings that weaken the disclosure-control policy.
 
     Returns
     -------
     ReportContext
     """
+    pickled_coder = None
     if analysis_path:
         with open(analysis_path, "rb") as fh:
-            analysis, export = pickle.load(fh)
+            loaded = pickle.load(fh)
+        analysis, export = loaded[:2]
+        pickled_coder = loaded[2] if len(loaded) > 2 else None
     else:
         if quarter and not cutoff:
             cutoff = quarter_cutoff(quarter)
@@ -225,8 +276,16 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
                                              definitions)
     if min_cell is None:
         min_cell = int(getattr(analysis.definitions, "min_cell", 5))
+    coder = None
+    if shareable:
+        from outcomes import disclosure
+
+        if int(min_cell) != int(analysis.definitions.min_cell):
+            analysis = _with_min_cell(analysis, int(min_cell))
+        disclosure.check_shareable_definitions(analysis.definitions, cutoff=analysis.cutoff)
+        coder = pickled_coder or disclosure.PractitionerCoder(disclosure.clinic_key(key_file))
     return ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
-                         min_cell=int(min_cell), quarter=quarter,
+                         min_cell=int(min_cell), quarter=quarter, coder=coder,
                          run_time=dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
@@ -244,6 +303,16 @@ def report_context(data=None, **params) -> ReportContext:
     >>> sections.headline(ctx)                            # doctest: +SKIP
     """
     return prepare_report(data, **params)
+
+
+def _with_min_cell(analysis, min_cell: int):
+    """The analysis with another ``min_cell`` in its definitions (checked like any setting)."""
+    import dataclasses
+
+    from outcomes.definitions import Definitions
+
+    defs = Definitions.from_dict({**analysis.definitions.to_dict(), "min_cell": min_cell})
+    return dataclasses.replace(analysis, definitions=defs)
 
 
 def _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff, definitions):
@@ -531,7 +600,7 @@ def check_out_folder(out, *, force: bool = False) -> None:
 def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                  date_format: str = "ISO", decimal_comma: bool = False, mapping=None,
                  definitions=None, quarter: str | None = None, progress=None,
-                 pdf: bool = False, force: bool = False) -> list[Path]:
+                 pdf: bool = False, force: bool = False, key_file=None) -> list[Path]:
     """Load, analyse, execute every notebook and write the HTML and ``results.json``.
 
     Parameters
@@ -578,11 +647,17 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
     t = time.perf_counter()
     export, analysis = _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff,
                                          definitions)
+    coder = None
+    if shareable:
+        from outcomes import disclosure
+
+        disclosure.check_shareable_definitions(analysis.definitions, cutoff=analysis.cutoff)
+        coder = disclosure.PractitionerCoder(disclosure.clinic_key(key_file))
     say(f"[1/{steps}] load and analyse ... {time.perf_counter() - t:.1f} s")
     with tempfile.TemporaryDirectory(prefix="outcomes-report-") as tmp:
         pickled = Path(tmp) / "analysis.pickle"
         with open(pickled, "wb") as fh:
-            pickle.dump((analysis, export), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((analysis, export, coder), fh, protocol=pickle.HIGHEST_PROTOCOL)
         params = {"data": str(Path(data).resolve()), "date_format": date_format,
                   "decimal_comma": bool(decimal_comma),
                   "mapping": str(Path(mapping).resolve()) if mapping else None,
@@ -616,7 +691,7 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         written.append(out / PDF_NAME)
         say(f"[{steps}/{steps}] PDF, {pages} A4 pages ... {time.perf_counter() - start:.1f} s")
     results = out / "results.json"
-    results.write_text(json.dumps(analysis.to_dict(shareable=shareable), indent=2,
+    results.write_text(json.dumps(analysis.to_dict(shareable=shareable, coder=coder), indent=2,
                                   default=str) + "\n", encoding="utf-8")
     written.append(results)
     return written
@@ -634,7 +709,8 @@ def cli_report(args) -> int:
                            date_format=args.date_format, decimal_comma=args.decimal_comma,
                            mapping=args.mapping, definitions=args.definitions,
                            quarter=quarter, pdf=bool(getattr(args, "pdf", False)),
-                           force=bool(getattr(args, "force", False)))
+                           force=bool(getattr(args, "force", False)),
+                           key_file=getattr(args, "key_file", None))
     kind = "shareable report" if args.shareable else "internal report (do not share)"
     print(f"wrote the {kind} to {Path(args.out)}/ in {time.perf_counter() - t:.1f} s: "
           + ", ".join(p.name for p in written), file=sys.stderr)

@@ -155,14 +155,12 @@ def load_counts(ctx) -> Section:
     from outcomes.tables import load_counts_table
 
     report = ctx.analysis.load_report
-    lines = list(report.notes)
-    lines += [f"{t}: columns outside the data contract, kept aside and not used: "
-              f"{', '.join(c)}" for t, c in report.extra_columns.items() if c]
+    lines = ctx.load_notes()     # shareable: ignored files and columns counted, not named
     if report.other_terms and not ctx.shareable:
         lines.append("Adverse-event terms not in the vocabulary (analysed as 'other'): "
                      + "; ".join(report.other_terms))
     return _join(heading("Rows read, accepted and set aside"),
-                 _table(load_counts_table(report, min_cell=ctx.cell)),
+                 _table(load_counts_table(ctx.frame("load_counts"))),
                  _sentences(lines or ["No notes: every table was present and every column "
                                       "is in the contract."]))
 
@@ -171,7 +169,7 @@ def quarantine_reasons(ctx) -> Section:
     from outcomes.tables import quarantine_summary
 
     return _join(heading("Why rows were set aside"),
-                 _table(quarantine_summary(ctx.analysis.load_report, min_cell=ctx.cell),
+                 _table(quarantine_summary(ctx.frame("quarantine_summary")),
                         "No row was set aside."))
 
 
@@ -253,9 +251,8 @@ def hair_density(ctx) -> Section:
     parts = [heading("Hair density"),
              _table(density_change_table(ctx.frame("density_change")))]
     _, (ax1, ax2) = _ax_pair(12, 4.2)
-    figures.density_change_histogram(A.cohort["density_rel_change"],
-                                     threshold=A.definitions.density_improved,
-                                     min_cell=ctx.cell, ax=ax1)
+    figures.density_change_histogram(counts=ctx.frame("density_histogram"),
+                                     threshold=A.definitions.density_improved, ax=ax1)
     figures.density_sensitivity_plot(ctx.frame("density_sensitivity"),
                                      chosen=A.definitions.density_improved, ax=ax2)
     parts += [figure_html(), _table(sensitivity_table(ctx.frame("density_sensitivity")))]
@@ -291,9 +288,9 @@ def density_model(ctx) -> Section:
     from outcomes.tables import model_table
 
     A = ctx.analysis
-    parts = [heading("Density model"), _p(str(A.model_note))]
+    parts = [heading("Density model"), _p(ctx.model_note)]
     if len(A.model):
-        parts.append(_table(model_table(A.model)))
+        parts.append(_table(model_table(ctx.frame("model"))))
     return _join(*parts)
 
 
@@ -388,7 +385,8 @@ def patients(ctx) -> Section:
     figures.cohort_flow_plot(ctx.frame("flow"), ax=ax1)
     figures.p_chart_plot(ctx.frame("quarterly"), family="photographic", ax=ax2)
     return _join(heading("Patients"), figure_html(),
-                 _table(table_one(ctx.analysis.cohort, min_cell=ctx.cell)))
+                 _table(table_one(counts=ctx.frame("table_one")) if ctx.shareable
+                        else table_one(ctx.analysis.cohort)))
 
 
 def response_summary(ctx) -> Section:
@@ -453,8 +451,9 @@ def pooled_intro(ctx) -> Section:
 
     return _join(heading("Pooled audit across clinics", 1),
                  banner_html(ctx.shareable, ctx.min_cell),
-                 _p("Each clinic analysed its own export (outcomes analyze --json) and sent "
-                    "only aggregate counts; no patient row left any clinic. Counts are summed "
+                 _p("Each clinic analysed its own export and sent its pooling file (outcomes "
+                    "analyze --pooling-file: aggregate counts, practitioners as codes); no "
+                    "patient row or name left any clinic. Counts are summed "
                     "across clinics; rates, intervals and tests are recomputed from the pooled "
                     "counts. Heterogeneity between clinics is shown by a random-effects "
                     "meta-analysis (DerSimonian-Laird and Paule-Mandel, logit scale) and a "

@@ -2,9 +2,10 @@
 
 Every function returns a new DataFrame of text (the input is never modified; numbers are
 rounded only here, on the copy). Count columns are headed ``... (n)`` or ``... (k)``; a
-suppressed count (``"<5"``) is shown as it is and a rate built on it as ``"-"``. Pass
-``min_cell`` to :func:`table_one` and :func:`load_counts_table` in shareable mode; the other
-tables expect an already suppressed frame (:func:`outcomes.suppress.suppress_named_frame`).
+suppressed count (``"<5"``) is shown as it is and a rate built on it as ``"-"``. Nothing here
+decides what may be shown: in shareable mode every function receives frames that went through
+the one disclosure-control pass (:func:`outcomes.disclosure.control_frame`, via
+``ReportContext.frame``).
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import html
 import numpy as np
 import pandas as pd
 
-from outcomes.suppress import suppress_frame, suppressed_label
 from outcomes.text import fmt_ci, fmt_pct
 
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
@@ -78,35 +78,19 @@ def _col(df: pd.DataFrame, name: str):
     return df[name] if name in df else pd.Series([np.nan] * len(df), index=df.index)
 
 
-def _n_pct(counts: pd.Series, total: float, min_cell: int | None) -> list[str]:
-    """``n (%)`` per level of one characteristic. Shareable (``min_cell``): a count from 1 to
-    ``min_cell - 1`` is shown as ``"<5"``; when that is the only such level, the smallest other
-    non-zero level is shown as ``"not shown"`` too, or the small count would be the total minus
-    the levels shown (complementary suppression)."""
-    c = counts.to_numpy(int)
-    small = (c >= 1) & (c < min_cell) if min_cell else np.zeros(len(c), bool)
-    complement = np.zeros(len(c), bool)
-    if small.sum() == 1:
-        others = np.where(~small & (c > 0), c, np.iinfo(np.int64).max)
-        if (others < np.iinfo(np.int64).max).any():
-            complement[np.argmin(others)] = True
-    label = suppressed_label(min_cell) if min_cell else ""
-    return [label if s_ else "not shown" if h else
-            (f"{n} ({100 * n / total:.1f}%)" if total else f"{n}")
-            for n, s_, h in zip(c, small, complement)]
-
-
-def table_one(cohort: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFrame:
+def table_one(cohort: pd.DataFrame | None = None, *, counts: pd.DataFrame | None = None
+              ) -> pd.DataFrame:
     """Cohort characteristics of the treated patients ("Table 1").
 
     Parameters
     ----------
-    cohort : pandas.DataFrame
+    cohort : pandas.DataFrame, optional
         ``Analysis.cohort`` (``treated, sex, age, age_band, baseline_scale, minoxidil,
-        n_sessions``).
-    min_cell : int, optional
-        Shareable mode: a count from 1 to ``min_cell - 1`` is shown as ``"<5"``, and where it
-        is a characteristic's only small level, its smallest other level as ``"not shown"``.
+        n_sessions``): internal report (exact counts, age and sessions summaries).
+    counts : pandas.DataFrame, optional
+        Shareable report: ``ReportContext.frame("table_one")`` (``characteristic, level, n,
+        total, pct`` after the disclosure pass); only the counts are shown (no age or
+        sessions summary: those rest on single patients' values).
 
     Returns
     -------
@@ -114,29 +98,29 @@ def table_one(cohort: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFr
         ``Characteristic, Level, Value``: categorical rows as ``n (%)`` of treated patients,
         age (years) as mean (SD) and median [IQR], sessions per patient as median [IQR].
     """
-    c = cohort[cohort["treated"].astype("boolean").fillna(False)] if "treated" in cohort \
-        else cohort
-    total = len(c)
-    rows = [("Patients treated", "", _count([total])[0] if not min_cell or total >= min_cell
-             or total == 0 else suppressed_label(min_cell))]
-    age = pd.to_numeric(c["age"], errors="coerce").astype(float).dropna()
-    if len(age) >= (min_cell or 1):
-        q1, med, q3 = np.percentile(age, [25, 50, 75])
-        rows.append(("Age (years)", "mean (SD)", f"{age.mean():.1f} ({age.std():.1f})"))
-        rows.append(("Age (years)", "median [IQR]", f"{med:.0f} [{q1:.0f}-{q3:.0f}]"))
-    categorical: list[tuple[str, str, dict]] = [("Sex", "sex", {"F": "Female", "M": "Male"}),
-                   ("Age band (years)", "age_band", {}),
-                   ("Baseline scale", "baseline_scale", {}),
-                   ("Topical minoxidil", "minoxidil", {True: "Yes", False: "No"})]
-    for label, column, names in categorical:  # a few variables, each vectorised
-        if column not in c:
-            continue
-        values = c[column].astype("object").where(c[column].notna(), "Not recorded")
-        counts = values.map(lambda v, names=names: names.get(v, str(v))).value_counts(sort=False)
-        order = sorted(counts.index, key=lambda s: (s == "Not recorded", s))
-        counts = counts.reindex(order)
-        rows.extend((label, lvl, v) for lvl, v in zip(order, _n_pct(counts, total, min_cell)))
-    if "n_sessions" in c:
+    from outcomes.disclosure import table_one_counts
+
+    shareable = counts is not None
+    if counts is None:
+        counts = table_one_counts(cohort)
+    total = counts["total"].iloc[0] if len(counts) else (
+        int(cohort["treated"].astype("boolean").fillna(False).sum()) if cohort is not None
+        and "treated" in cohort else 0)
+    rows = [("Patients treated", "", _count([total])[0])]
+    if not shareable:
+        c = cohort[cohort["treated"].astype("boolean").fillna(False)] if "treated" in cohort \
+            else cohort
+        age = pd.to_numeric(c["age"], errors="coerce").astype(float).dropna()
+        if len(age):
+            q1, med, q3 = np.percentile(age, [25, 50, 75])
+            rows.append(("Age (years)", "mean (SD)", f"{age.mean():.1f} ({age.std():.1f})"))
+            rows.append(("Age (years)", "median [IQR]", f"{med:.0f} [{q1:.0f}-{q3:.0f}]"))
+    pct = pd.to_numeric(counts["pct"], errors="coerce").to_numpy(float)
+    for ch, lvl, n, p in zip(counts["characteristic"], counts["level"], _count(counts["n"]),
+                             pct):
+        rows.append((ch, lvl, n if n in ("-",) or n.startswith("<") or np.isnan(p)
+                     else f"{n} ({100 * p:.1f}%)"))
+    if not shareable and "n_sessions" in c:
         s = pd.to_numeric(c["n_sessions"], errors="coerce").astype(float).dropna()
         if len(s):
             q1, med, q3 = np.percentile(s, [25, 50, 75])
@@ -266,22 +250,23 @@ def model_table(model: pd.DataFrame) -> pd.DataFrame:
                          "p": _p(m["p_value"])})
 
 
-def load_counts_table(load_report, *, min_cell: int | None = None) -> pd.DataFrame:
-    """``LoadReport.counts`` -> ``Table, File, Read (n), Accepted (n), Quarantined (n)``.
+def load_counts_table(counts) -> pd.DataFrame:
+    """Rows read per table -> ``Table, [File,] Read (n), Accepted (n), Quarantined (n)``.
 
-    In shareable mode (``min_cell``) counts 1..min_cell-1 are shown as ``"<5"`` and the file
-    is shown by name only.
+    Parameters
+    ----------
+    counts : LoadReport or pandas.DataFrame
+        ``LoadReport`` or its ``counts`` (internal: with the file path), or
+        ``ReportContext.frame("load_counts")`` (shareable: no file column, counts published).
     """
-    c = load_report.counts.reset_index(drop=True)
-    if min_cell:
-        c = suppress_frame(c, ["read", "accepted", "quarantined"], min_cell=min_cell)
-    files = c["file"].astype("object").fillna("").astype(str)
-    if min_cell:
-        files = files.map(lambda f: f.replace("\\", "/").rsplit("/", 1)[-1])
-    return pd.DataFrame({"Table": c["table"].astype(str).to_list(),
-                         "File": [f or "(absent)" for f in files],
-                         "Read (n)": _count(c["read"]), "Accepted (n)": _count(c["accepted"]),
-                         "Quarantined (n)": _count(c["quarantined"])})
+    c = getattr(counts, "counts", counts).reset_index(drop=True)
+    out = {"Table": c["table"].astype(str).to_list()}
+    if "file" in c:
+        files = c["file"].astype("object").fillna("").astype(str)
+        out["File"] = [f or "(absent)" for f in files]
+    out |= {"Read (n)": _count(c["read"]), "Accepted (n)": _count(c["accepted"]),
+            "Quarantined (n)": _count(c["quarantined"])}
+    return pd.DataFrame(out)
 
 
 def quarantine_table(load_report, *, limit: int | None = 200) -> pd.DataFrame:
@@ -296,19 +281,28 @@ def quarantine_table(load_report, *, limit: int | None = 200) -> pd.DataFrame:
                          "Rule": q["rule"].astype(str).to_list()})
 
 
-def quarantine_summary(load_report, *, min_cell: int | None = None) -> pd.DataFrame:
-    """Quarantined cells counted by table, column and rule (shareable when ``min_cell``).
+def quarantine_summary(quarantine) -> pd.DataFrame:
+    """Quarantined cells counted by table, column and rule.
+
+    Parameters
+    ----------
+    quarantine : LoadReport or pandas.DataFrame
+        Internal: the ``LoadReport`` (or its ``quarantine`` frame: ``table, row, column, value,
+        rule``), counted here by rule as written. Shareable: ``ReportContext.frame(
+        "quarantine_summary")`` (``table, column, rule, n``: rules without the values they
+        quote, counts published by the disclosure pass).
 
     Returns
     -------
     pandas.DataFrame
         ``Table, Column, Rule, Rows (n)``, most frequent first.
     """
-    q = load_report.quarantine
-    counts = (q.groupby(["table", "column", "rule"], sort=False).size()
-              .reset_index(name="n").sort_values("n", ascending=False, kind="stable"))
-    if min_cell:
-        counts = suppress_frame(counts, ["n"], min_cell=min_cell)
+    q = getattr(quarantine, "quarantine", quarantine)
+    if "n" in q.columns and "row" not in q.columns:
+        counts = q
+    else:
+        counts = (q.groupby(["table", "column", "rule"], sort=False).size()
+                  .reset_index(name="n").sort_values("n", ascending=False, kind="stable"))
     return pd.DataFrame({"Table": counts["table"].astype(str).to_list(),
                          "Column": counts["column"].astype(str).to_list(),
                          "Rule": counts["rule"].astype(str).to_list(),
@@ -401,11 +395,18 @@ def provenance_table(analysis, *, run_time, shareable: bool) -> pd.DataFrame:
             ("Report produced", pd.Timestamp(run_time).strftime("%Y-%m-%d %H:%M UTC")),
             ("Audience", "shareable (small counts suppressed)" if shareable
              else "internal: holds patient pseudonyms, do not share")]
+    if shareable:
+        from outcomes.disclosure import policy_text
+
+        rows.append(("Disclosure control", policy_text(int(analysis.definitions.to_dict()
+                                                           .get("min_cell", 5)))))
     files = analysis.load_report.files
     for table, path, sha, size in zip(files["table"], files["path"], files["sha256"],
                                       files["bytes"]):
-        name = str(path).replace("\\", "/").rsplit("/", 1)[-1] if shareable else str(path)
-        rows.append((f"Input {table}", f"{name}, {int(size):,} bytes, SHA-256 {sha}"))
+        if shareable:   # the file's name may name the clinic or a person: not shown
+            rows.append((f"Input {table}", f"{int(size):,} bytes, SHA-256 {sha}"))
+        else:
+            rows.append((f"Input {table}", f"{path}, {int(size):,} bytes, SHA-256 {sha}"))
     defs = analysis.definitions.to_dict()
     rows.extend((f"Definition: {k}", str(v)) for k, v in defs.items())
     return pd.DataFrame(rows, columns=["Item", "Value"])
@@ -445,9 +446,13 @@ def to_html(df: pd.DataFrame, note: str | None = None) -> str:
 def banner_html(shareable: bool, min_cell: int = 5) -> str:
     """The banner at the top of every report page, saying who may read it."""
     if shareable:
-        text = (f"Shareable version: no patient pseudonym, date or row appears; counts from 1 "
-                f"to {min_cell - 1} are shown as &lt;{min_cell} and rates built on them are "
-                "not shown.")
+        from outcomes.disclosure import POLICY, ROUNDING_BASE
+
+        text = (f"Shareable version (disclosure control {POLICY}): no patient pseudonym, date "
+                f"or row appears; counts from 1 to {min_cell - 1} are shown as "
+                f"&lt;{min_cell}, every other count is rounded to the nearest "
+                f"{ROUNDING_BASE}, and rates are computed from the rounded counts; "
+                "practitioners appear as codes.")
         return f'{REPORT_CSS}<div class="outcomes-banner shareable">{text}</div>'
     text = ("Internal report: it lists patient pseudonyms and dates for review. Do not share "
             "it outside the clinic; use <code>outcomes report --shareable</code> for that.")

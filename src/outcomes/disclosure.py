@@ -1,0 +1,854 @@
+"""The one disclosure-control pass: what may leave the package in shareable output.
+
+Every frame that can appear in shareable output (``results.json``, report tables, figure
+labels, pooled output) is declared in :data:`SCHEMA`: its key columns (labels), its counts (of
+patients, events, sessions) and its derived columns (rates, intervals, tests, limits, weights,
+coefficients), each derived column with a role. :func:`control_frame` applies the declaration
+by allow-list: a column that is not declared raises :class:`DisclosureError` (nothing leaves by
+omission), a column declared ``internal`` is dropped, and
+
+- every count is published under the policy (:data:`POLICY`): 0 stays 0, 1 to
+  ``min_cell - 1`` becomes ``"<5"``, every other count is rounded to the nearest multiple of 5;
+- derived columns are recomputed from the *published* counts (a rate from rounded k / rounded
+  n, an interval and a test from those, funnel and p-chart limits from the rounded n, a pooled
+  rate from rounded totals), or withheld (``None``) when no recomputation is declared;
+  on a row where any count is suppressed every derived column is withheld;
+- practitioner ids become keyed codes (:class:`PractitionerCoder`).
+
+:func:`check_shareable_definitions` refuses settings that weaken the policy. No other module
+suppresses: they take frames from here (``ReportContext.frame``, ``Analysis.to_dict``,
+:func:`outcomes.pool.pool_results`). See docs/disclosure-control.md for the policy and why.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from outcomes.errors import DefinitionsError, OutcomesError, OutcomesWarning
+
+__all__ = ["POLICY", "MIN_CELL_FLOOR", "ROUNDING_BASE", "DisclosureError", "FrameSpec",
+           "SCHEMA", "RECOMPUTE", "ROLES", "publish_counts", "published_numbers",
+           "is_small_count", "suppressed_label", "control_frame", "control_cohort_counts",
+           "check_declared", "check_shareable_definitions", "policy_text", "PractitionerCoder",
+           "clinic_key", "KEY_ENV", "KeepCodes", "control_note", "quarantine_frame", "generic_rule", "shareable_load_notes", "table_one_counts",
+           "histogram_counts"]
+
+#: the policy's name, written in results.json and on every shareable page
+POLICY = "outcomes-sdc-1"
+#: smallest ``min_cell`` shareable output accepts
+MIN_CELL_FLOOR = 5
+#: every published count (other than 0 and the suppressed ones) is a multiple of this
+ROUNDING_BASE = 5
+#: environment variable holding the clinic key for practitioner codes
+KEY_ENV = "OUTCOMES_CLINIC_KEY"
+
+#: roles a derived column may have
+ROLES = frozenset({"rate", "interval", "test", "limit", "flag", "summary", "extreme",
+                   "coefficient", "weight", "estimate", "published"})
+
+
+class DisclosureError(OutcomesError):
+    """A frame or column that is not declared publishable, or a setting shareable output
+    refuses."""
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """How one frame may leave the package.
+
+    Attributes
+    ----------
+    keys : tuple of str
+        Label columns published as they are (never a name, an id or a patient's date).
+    counts : tuple of str
+        Whole counts of patients, events or sessions: published under :data:`POLICY`.
+    derived : dict str -> role
+        Columns computed from the data (roles in :data:`ROLES`). ``published``: a figure from
+        the literature copied as is. Others are filled by ``recompute`` from the published
+        counts, or withheld.
+    recompute : str or None
+        Name in :data:`RECOMPUTE`: ``fn(published_frame, definitions) -> frame`` filling derived
+        columns from the published counts. Derived columns it does not fill are withheld.
+    pseudonyms : tuple of str
+        Key columns holding a practitioner id (replaced by a keyed code).
+    pseudonym_rows : tuple of (column, where_column, where_value)
+        A key column holding a practitioner id only on some rows (``strata.level`` where
+        ``stratum == "practitioner"``).
+    internal : tuple of str
+        Known columns that never leave in shareable output (dropped).
+    dynamic : callable or None
+        ``fn(definitions) -> {column: role}``: derived columns named after a setting (the
+        funnel's ``low95``...: declared by role ``limit``, not by name).
+    """
+
+    keys: tuple[str, ...] = ()
+    counts: tuple[str, ...] = ()
+    derived: Mapping[str, str] = field(default_factory=dict)
+    recompute: str | None = None
+    pseudonyms: tuple[str, ...] = ()
+    pseudonym_rows: tuple[tuple[str, str, str], ...] = ()
+    internal: tuple[str, ...] = ()
+    dynamic: Callable[[Any], Mapping[str, str]] | None = None
+
+    def roles(self, definitions=None) -> dict[str, str]:
+        """Derived column -> role, the dynamic ones included."""
+        out = dict(self.derived)
+        if self.dynamic is not None:
+            out.update(self.dynamic(definitions))
+        return out
+
+
+def _funnel_limit_roles(definitions) -> dict[str, str]:
+    from outcomes import stats
+
+    levels = getattr(definitions, "funnel_levels", None)
+    if levels is None and isinstance(definitions, Mapping):
+        levels = definitions.get("funnel_levels")
+    levels = tuple(levels or (0.95, 0.998))
+    return {c: "limit" for c in stats.funnel_columns(levels)}
+
+
+_PROP = {"rate": "rate", "ci_low": "interval", "ci_high": "interval"}
+_BENCH = {"benchmark_id": "published", "benchmark_rate": "published",
+          "benchmark_k": "published", "benchmark_n": "published", "p_value": "test",
+          "fisher_p_value": "test", "diff": "estimate", "diff_ci_low": "interval",
+          "diff_ci_high": "interval"}
+
+#: frame name -> declaration. Add yours here (see /work/coord/disclosure.md and
+#: docs/disclosure-control.md); tests fail on an undeclared frame or column.
+SCHEMA: dict[str, FrameSpec] = {
+    "cohort_counts": FrameSpec(counts=("patients", "treated", "due_12m",
+                                       "assessed_photographic", "assessed_density")),
+    "flow": FrameSpec(keys=("step", "note"), counts=("n",)),
+    "response": FrameSpec(keys=("family", "group", "outcome", "method"), counts=("k", "n"),
+                          derived=_PROP | _BENCH, recompute="response"),
+    "density_sensitivity": FrameSpec(keys=("threshold",), counts=("k", "n"), derived=_PROP,
+                                     recompute="proportion"),
+    "density_change": FrameSpec(keys=("measure",), counts=("n",),
+                                derived={"mean": "summary", "ci_low": "summary",
+                                         "ci_high": "summary"}, recompute="coarse_mean"),
+    "adverse_events": FrameSpec(keys=("term",), counts=("k", "n", "events", "sessions"),
+                                derived=_PROP | _BENCH | {"session_rate": "rate"},
+                                recompute="adverse_events"),
+    "ae_timing": FrameSpec(keys=("term", "session_number"), counts=("events",)),
+    "ae_duration": FrameSpec(keys=("term",), counts=("events",),
+                             derived={"median_days": "summary", "q1_days": "summary",
+                                      "q3_days": "summary", "min_days": "extreme",
+                                      "max_days": "extreme"}, recompute="keep_summaries"),
+    "protocol": FrameSpec(keys=("measure",), counts=("k", "n"), derived=_PROP,
+                          recompute="proportion"),
+    "screening": FrameSpec(keys=("deviation",), counts=("sessions", "patients")),
+    "strata": FrameSpec(keys=("family", "outcome", "stratum", "level", "method"),
+                        counts=("k", "n"), derived=_PROP, recompute="proportion",
+                        pseudonym_rows=(("level", "stratum", "practitioner"),)),
+    "funnel": FrameSpec(keys=("practitioner_id",), counts=("k", "n"),
+                        derived={"rate": "rate", "p0": "rate", "flag": "flag"},
+                        recompute="funnel", pseudonyms=("practitioner_id",),
+                        dynamic=_funnel_limit_roles),
+    "quarterly": FrameSpec(keys=("family", "quarter", "limits"), counts=("k", "n"),
+                           derived={"rate": "rate", "centre": "rate", "lcl": "limit",
+                                    "ucl": "limit", "lwl": "limit", "uwl": "limit",
+                                    "plotted": "flag", "high_possible": "flag",
+                                    "low_possible": "flag", "beyond_limits": "flag",
+                                    "run_flag": "flag", "trend_flag": "flag",
+                                    "two_in_three_flag": "flag", "special_cause": "flag",
+                                    "point_type": "flag"}, recompute="p_chart"),
+    "model": FrameSpec(keys=("term",), counts=("patients",),
+                       derived={"coef": "coefficient", "std_err": "coefficient",
+                                "ci_low": "coefficient", "ci_high": "coefficient",
+                                "p_value": "coefficient"}, recompute="keep_coefficients"),
+    "load_counts": FrameSpec(keys=("table", "present"),
+                             counts=("read", "accepted", "quarantined"), internal=("file",)),
+    "quarantine_summary": FrameSpec(keys=("table", "column", "rule"), counts=("n",)),
+    "table_one": FrameSpec(keys=("characteristic", "level"), counts=("n", "total"),
+                           derived={"pct": "rate"}, recompute="table_one"),
+    "density_histogram": FrameSpec(keys=("bin_low", "bin_high"), counts=("n",)),
+    # pooled output: the meta-analysis blocks (outcomes.pool), built from the clinics'
+    # PUBLISHED counts only (outcomes.pool._published_meta)
+    "meta_studies": FrameSpec(keys=("label", "family", "group", "outcome", "benchmark_id"),
+                              counts=("k", "n"),
+                              derived={"rate": "rate", "ci_low": "interval",
+                                       "ci_high": "interval", "yi": "estimate",
+                                       "vi": "estimate", "corrected": "flag",
+                                       "weight_dl": "weight", "weight_pm": "weight",
+                                       "derived": "published"},
+                              recompute="from_published"),
+    "meta_summary": FrameSpec(keys=("method", "family", "group", "outcome", "note",
+                                    "k_studies", "q_df"),
+                              derived={c: "estimate" for c in (
+                                  "estimate", "ci_low", "ci_high", "logit_estimate",
+                                  "logit_se", "tau2", "i2", "q", "q_p_value")},
+                              recompute="from_published"),
+    "meta_funnel": FrameSpec(keys=("label", "family", "group", "outcome", "reference"),
+                             counts=("k", "n"), derived={"rate": "rate", "p0": "rate",
+                                                         "flag": "flag"},
+                             recompute="from_published", dynamic=_funnel_limit_roles),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# counts
+# ---------------------------------------------------------------------------------------------
+def suppressed_label(min_cell: int = 5) -> str:
+    """The text shown instead of a small count, e.g. ``"<5"``."""
+    return f"<{int(min_cell)}"
+
+
+def _numbers(values) -> np.ndarray:
+    return pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(float)
+
+
+def is_small_count(values, min_cell: int = 5) -> np.ndarray:
+    """Boolean array: True where a value is a count from 1 to ``min_cell - 1``."""
+    num = _numbers(values)
+    with np.errstate(invalid="ignore"):
+        return (num >= 1) & (num < min_cell)
+
+
+def publish_counts(values, min_cell: int = 5) -> np.ndarray:
+    """Counts as published: 0 -> 0, 1..min_cell-1 -> ``"<5"``, others rounded to base 5.
+
+    Parameters
+    ----------
+    values : array-like
+        Whole counts (missing -> None; a value already withheld, ``"<5"`` or ``"*"``, stays).
+    min_cell : int
+        Smallest count published (at least :data:`MIN_CELL_FLOOR` in shareable output).
+
+    Returns
+    -------
+    numpy.ndarray of object
+        Python ints (multiples of :data:`ROUNDING_BASE`), ``"<5"`` or None.
+
+    Examples
+    --------
+    >>> publish_counts([0, 3, 5, 7, 8, 12, 13]).tolist()
+    [0, '<5', 5, 5, 10, 10, 15]
+    """
+    raw = np.array(pd.Series(values, dtype="object").tolist(), dtype=object)
+    num = _numbers(values)
+    out = np.full(num.shape, None, dtype=object)
+    ok = np.isfinite(num)
+    rounded = (np.floor(num[ok] / ROUNDING_BASE + 0.5) * ROUNDING_BASE).astype(np.int64)
+    rounded = np.maximum(rounded, np.where(num[ok] >= min_cell, ROUNDING_BASE, 0))
+    out[ok] = rounded.tolist()
+    out[ok & (num == 0)] = 0
+    out[is_small_count(num, min_cell)] = suppressed_label(min_cell)
+    text = np.array([isinstance(v, str) for v in raw], dtype=bool)   # "<5", "*": kept
+    out[text] = raw[text]
+    return out
+
+
+def published_numbers(values) -> np.ndarray:
+    """Published counts as floats (``"<5"``/None -> NaN), for recomputing derived figures."""
+    return _numbers(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# practitioner codes
+# ---------------------------------------------------------------------------------------------
+def clinic_key(key_file=None) -> bytes | None:
+    """The clinic key for practitioner codes: ``key_file``'s content, else ``$OUTCOMES_CLINIC_KEY``.
+
+    Returns None when neither is given. The key never enters any output.
+    """
+    if key_file:
+        try:
+            data = Path(key_file).read_bytes().strip()
+        except OSError as err:
+            raise DisclosureError(f"cannot read the clinic key file {str(key_file)!r} "
+                                  f"({err.strerror}); give the file holding the clinic's "
+                                  "secret key (--key-file) or set OUTCOMES_CLINIC_KEY.") from None
+        if len(data) < 16:
+            raise DisclosureError(f"the clinic key in {str(key_file)!r} is {len(data)} bytes; "
+                                  "use at least 16 random characters, e.g. the output of "
+                                  "`python -c \"import secrets; print(secrets.token_hex(32))\"`.")
+        return data
+    env = os.environ.get(KEY_ENV, "").strip()
+    if env:
+        if len(env) < 16:
+            raise DisclosureError(f"{KEY_ENV} holds {len(env)} characters; use at least 16 "
+                                  "random characters (e.g. secrets.token_hex(32)).")
+        return env.encode()
+    return None
+
+
+class PractitionerCoder:
+    """Practitioner id -> code ``"PR-XXXXXXXX"`` (HMAC-SHA256 of the id under the clinic key).
+
+    With the clinic key (``--key-file`` or ``$OUTCOMES_CLINIC_KEY``) the same practitioner gets
+    the same code every quarter and the id cannot be derived from the code without the key.
+    Without a key a random key is drawn for this run: codes are valid in this report only and
+    a warning says so. ``"not recorded"`` stays as it is.
+    """
+
+    def __init__(self, key: bytes | None = None, *, warn: bool = True):
+        self.stable = key is not None
+        if key is None:
+            key = secrets.token_bytes(32)
+            if warn:
+                warnings.warn(f"no clinic key ({KEY_ENV} or --key-file): practitioner codes "
+                              "in this shareable output are random and valid for this run "
+                              "only.", OutcomesWarning, stacklevel=2)
+        self._key = bytes(key)
+
+    def __repr__(self) -> str:   # never show the key
+        return f"PractitionerCoder(stable={self.stable})"
+
+    def __reduce__(self):        # pickled into the report run: keep the same codes
+        return (_coder_from_state, (self._key, self.stable))
+
+    def code(self, value) -> str:
+        """The code of one practitioner id."""
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "not recorded"
+        text = str(value)
+        if text == "not recorded":
+            return text
+        digest = hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"PR-{digest[:8].upper()}"
+
+    def codes(self, values) -> np.ndarray:
+        """Codes of many ids (one HMAC per distinct id)."""
+        s = pd.Series(values, dtype="object")
+        uniq = pd.unique(s)
+        table = {u: self.code(u) for u in uniq}   # a handful of practitioners
+        return np.array([table[v] for v in s], dtype=object)
+
+
+class KeepCodes(PractitionerCoder):
+    """For pooled output: practitioners arrive as codes (``"clinic:PR-XXXXXXXX"``) from the
+    pooling files and are kept; anything else is coded with a random key."""
+
+    _CODE = re.compile(r"(^|:)(PR-[0-9A-F]{8}|not recorded)$")
+
+    def __init__(self):
+        super().__init__(None, warn=False)
+
+    def code(self, value) -> str:
+        if isinstance(value, str) and self._CODE.search(value):
+            return value
+        return super().code(value)
+
+
+def _coder_from_state(key: bytes, stable: bool) -> PractitionerCoder:
+    c = PractitionerCoder(key, warn=False)
+    c.stable = stable
+    return c
+
+
+# ---------------------------------------------------------------------------------------------
+# recomputation from published counts
+# ---------------------------------------------------------------------------------------------
+def _defs(definitions, name, default):
+    if definitions is None:
+        return default
+    if isinstance(definitions, Mapping):
+        return definitions.get(name, default)
+    return getattr(definitions, name, default)
+
+
+def _kn(df, k="k", n="n"):
+    kk, nn = published_numbers(df[k]), published_numbers(df[n])
+    ok = np.isfinite(kk) & np.isfinite(nn)
+    return np.where(ok, kk, 0).astype(np.int64), np.where(ok, nn, 0).astype(np.int64), ok
+
+
+def _proportion(df, definitions, k="k", n="n", prefix=""):
+    from outcomes import stats
+
+    kk, nn, ok = _kn(df, k, n)
+    props = stats.proportions(kk, nn, level=float(_defs(definitions, "confidence", 0.95)),
+                              method=str(_defs(definitions, "interval_method", "wilson")))
+    out = df.copy()
+    for c in ("rate", "ci_low", "ci_high"):
+        if prefix + c in out:
+            out[prefix + c] = np.where(ok & (nn > 0), props[c].to_numpy(float), np.nan)
+    return out
+
+
+def _bench(df, definitions):
+    """Tests against the published figure of each row, from the published counts: exact
+    binomial vs ``benchmark_rate``; Fisher and the Newcombe difference vs ``benchmark_k``/
+    ``benchmark_n`` (the figures the row carries; the registry is not consulted)."""
+    from outcomes import stats
+
+    out = df.copy()
+    kk, nn, ok = _kn(df)
+    use = ok & (nn > 0)
+    rate = (pd.to_numeric(df["benchmark_rate"], errors="coerce").to_numpy(float)
+            if "benchmark_rate" in df else np.full(len(df), np.nan))
+    pv = np.full(len(df), np.nan)
+    sel = use & np.isfinite(rate)
+    if sel.any():
+        pv[sel] = stats.binom_test(kk[sel], nn[sel], rate[sel])
+    if "p_value" in out:
+        out["p_value"] = pv
+    if "benchmark_k" in df and "benchmark_n" in df:
+        bk = pd.to_numeric(df["benchmark_k"].astype(object), errors="coerce").to_numpy(float)
+        bn = pd.to_numeric(df["benchmark_n"].astype(object), errors="coerce").to_numpy(float)
+        fp, d, lo, hi = (np.full(len(df), np.nan) for _ in range(4))
+        sel = use & np.isfinite(bk) & np.isfinite(bn) & (bn > 0)
+        if sel.any():
+            fp[sel] = stats.fisher_test(kk[sel], nn[sel], bk[sel].astype(np.int64),
+                                        bn[sel].astype(np.int64))
+            d[sel], lo[sel], hi[sel] = stats.newcombe_difference(
+                kk[sel], nn[sel], bk[sel].astype(np.int64), bn[sel].astype(np.int64),
+                level=float(_defs(definitions, "confidence", 0.95)))
+        for c, v in (("fisher_p_value", fp), ("diff", d), ("diff_ci_low", lo),
+                     ("diff_ci_high", hi)):
+            if c in out:
+                out[c] = v
+    elif "fisher_p_value" in out and "benchmark_id" in df:
+        # adverse events carry no benchmark counts: the registry's, as analyze uses
+        from outcomes.response import benchmark_columns
+
+        ids = [i if (u and isinstance(i, str)) else None
+               for i, u in zip(df["benchmark_id"], use)]
+        try:
+            b = benchmark_columns(kk, np.where(use, nn, 1), ids,
+                                  level=float(_defs(definitions, "confidence", 0.95)))
+            out["fisher_p_value"] = np.where(use, b["fisher_p_value"].to_numpy(float), np.nan)
+        except OutcomesError:    # an id unknown to this registry: the test is withheld
+            out["fisher_p_value"] = np.nan
+    return out
+
+
+def _r_proportion(df, definitions):
+    return _proportion(df, definitions)
+
+
+def _r_response(df, definitions):
+    return _bench(_proportion(df, definitions), definitions)
+
+
+def _r_adverse_events(df, definitions):
+    out = _bench(_proportion(df, definitions), definitions)
+    if "session_rate" in out:
+        e, s = published_numbers(df["events"]), published_numbers(df["sessions"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["session_rate"] = np.where(s > 0, e / s, np.nan)
+    return out
+
+
+def _r_coarse_mean(df, definitions):
+    """Means and t intervals of a continuous change, coarsened (0.1 hairs/cm², 0.1 points)."""
+    out = df.copy()
+    digits = np.where(df["measure"].astype(str) == "relative", 3, 1)
+    for c in ("mean", "ci_low", "ci_high"):
+        if c in out:
+            v = pd.to_numeric(df[c], errors="coerce").to_numpy(float)
+            out[c] = [np.nan if np.isnan(x) else round(float(x), int(d))
+                      for x, d in zip(v, digits)]
+    return out
+
+
+def _r_keep_summaries(df, definitions):
+    """Medians and quartiles of durations (whole days) kept; min and max withheld."""
+    out = df.copy()
+    for c in ("median_days", "q1_days", "q3_days"):
+        if c in out:
+            out[c] = np.round(pd.to_numeric(df[c], errors="coerce").to_numpy(float))
+    return out
+
+
+def _r_keep_coefficients(df, definitions):
+    """Model coefficients kept where the term rests on ``min_cell`` patients or more (the
+    count column ``patients``; rows below it are withheld by the row rule)."""
+    return df.copy()
+
+
+def _r_funnel(df, definitions):
+    from outcomes import stats
+
+    kk, nn, ok = _kn(df)
+    out = df.copy()
+    levels = tuple(_defs(definitions, "funnel_levels", (0.95, 0.998)))
+    use = ok & (nn > 0)
+    if not use.any():
+        return out
+    p0 = float(kk[use].sum() / nn[use].sum())
+    if "p0" in df and "reference" in df:
+        # a reference other than the pooled rate is a published figure: keep it
+        ref = pd.to_numeric(df["p0"], errors="coerce").to_numpy(float)
+        pooled = df["reference"].astype(str).to_numpy() == "pooled"
+        p0s = np.where(pooled, p0, ref)
+    else:
+        p0s = np.full(len(df), p0)
+    cols = stats.funnel_columns(levels)
+    res = {c: np.full(len(df), np.nan) for c in cols}
+    flag = np.full(len(df), None, dtype=object)
+    rate = np.full(len(df), np.nan)
+    for value in np.unique(p0s[use & np.isfinite(p0s)]):   # one or two references
+        sel = use & (p0s == value)
+        f = stats.funnel_flags(kk[sel], nn[sel], float(value), levels=levels)
+        for c in cols:
+            res[c][sel] = f[c].to_numpy(float)
+        flag[sel] = f["flag"].to_numpy(object)
+        rate[sel] = f["rate"].to_numpy(float)
+    for c in cols:
+        if c in out:
+            out[c] = res[c]
+    if "flag" in out:
+        out["flag"] = flag
+    if "rate" in out:
+        out["rate"] = rate
+    if "p0" in out:
+        out["p0"] = np.where(use, p0s, np.nan)
+    return out
+
+
+def _r_p_chart(df, definitions):
+    """The p-chart rebuilt from the published counts (a hidden quarter is charted as empty:
+    no point, no limits; it neither extends nor breaks a run)."""
+    from outcomes import stats
+
+    out = df.copy()
+    kk, nn, ok = _kn(df)
+    nn = np.where(ok, nn, 0)
+    group = df["family"].astype(str).to_numpy() if "family" in df else np.zeros(len(df))
+    cols = [c for c in df.columns if c not in ("family", "quarter", "k", "n")]
+    res = {c: np.full(len(df), None, dtype=object) for c in cols}
+    for g in pd.unique(group):   # one family per frame, a few when pooled
+        sel = np.flatnonzero(group == g)
+        chart = stats.p_chart(kk[sel], nn[sel],
+                              min_n=int(_defs(definitions, "spc_min_n", 5)),
+                              improvement="increase")
+        for c in cols:
+            if c in chart:
+                res[c][sel] = chart[c].to_numpy(object)
+    for c in cols:
+        values = pd.Series(res[c], index=out.index, dtype=object)
+        if pd.api.types.is_float_dtype(df[c]):
+            values = pd.to_numeric(values, errors="coerce").astype(float)
+        out[c] = values
+    return out
+
+
+def _r_table_one(df, definitions):
+    out = df.copy()
+    n, tot = published_numbers(df["n"]), published_numbers(df["total"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["pct"] = np.where(tot > 0, n / tot, np.nan)
+    return out
+
+
+def _r_from_published(df, definitions):
+    """Frames built only from published counts (the pooled meta-analysis, see
+    :func:`outcomes.pool._published_meta`): their derived columns are kept as built."""
+    return df.copy()
+
+
+#: recompute name -> fn(published_frame, definitions) -> frame
+RECOMPUTE: dict[str, Callable[[pd.DataFrame, Any], pd.DataFrame]] = {
+    "proportion": _r_proportion, "response": _r_response,
+    "adverse_events": _r_adverse_events, "coarse_mean": _r_coarse_mean,
+    "keep_summaries": _r_keep_summaries, "keep_coefficients": _r_keep_coefficients,
+    "funnel": _r_funnel, "p_chart": _r_p_chart, "table_one": _r_table_one,
+    "from_published": _r_from_published,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# the pass
+# ---------------------------------------------------------------------------------------------
+def check_declared(name: str, df: pd.DataFrame, definitions=None) -> FrameSpec:
+    """The declaration of frame ``name``; raise DisclosureError naming any column of ``df``
+    that it does not declare (key, count, derived or internal)."""
+    spec = SCHEMA.get(name)
+    if spec is None:
+        raise DisclosureError(f"frame {name!r} is not declared in outcomes.disclosure.SCHEMA: "
+                              "it cannot leave in shareable output. Declare its keys, counts "
+                              "and derived columns (docs/disclosure-control.md).")
+    known = set(spec.keys) | set(spec.counts) | set(spec.roles(definitions)) | set(spec.internal)
+    extra = [c for c in df.columns if c not in known]
+    if extra:
+        raise DisclosureError(f"frame {name!r} has column(s) {', '.join(map(repr, extra))} not "
+                              "declared in outcomes.disclosure.SCHEMA: they cannot leave in "
+                              "shareable output. Declare each as a key, count or derived "
+                              "column with its role.")
+    return spec
+
+
+def control_frame(name: str, df: pd.DataFrame, *, definitions=None, min_cell: int | None = None,
+                  coder: PractitionerCoder | None = None) -> pd.DataFrame:
+    """Frame ``name`` as it may leave in shareable output (the one disclosure-control pass).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SCHEMA`.
+    df : pandas.DataFrame
+        The exact frame (not modified).
+    definitions : Definitions or dict, optional
+        Interval method, confidence, funnel levels, ``min_cell``.
+    min_cell : int, optional
+        Default ``definitions.min_cell`` (5).
+    coder : PractitionerCoder, optional
+        Codes for practitioner ids (a per-run random one when omitted and needed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same rows, the declared columns only (internal ones dropped, order kept); counts
+        published under :data:`POLICY` (object columns of int / ``"<5"`` / None); derived
+        columns recomputed from the published counts or withheld (NaN/None).
+
+    Raises
+    ------
+    DisclosureError
+        Undeclared frame or column.
+    """
+    spec = check_declared(name, df, definitions)
+    if min_cell is None:
+        min_cell = int(_defs(definitions, "min_cell", 5))
+    roles = spec.roles(definitions)
+    out = df.drop(columns=[c for c in spec.internal if c in df.columns]).copy()
+    small = np.zeros(len(out), dtype=bool)
+    for col in (c for c in spec.counts if c in out.columns):   # a few columns, not rows
+        pub = publish_counts(out[col], min_cell)
+        small |= np.array([isinstance(v, str) for v in pub], dtype=bool)
+        out[col] = pd.Series(pub, index=out.index, dtype="object")
+    if small.any():
+        # "0 of <5": a zero beside a suppressed count tells every patient's outcome
+        label = suppressed_label(min_cell)
+        for col in (c for c in spec.counts if c in out.columns):
+            values = out[col].to_numpy(object).copy()
+            values[small & np.array([v == 0 for v in values], dtype=bool)] = label
+            out[col] = pd.Series(values, index=out.index, dtype="object")
+    present = {c: r for c, r in roles.items() if c in out.columns}
+    computed = {c for c, r in present.items() if r == "published"}
+    if spec.recompute and len(out):
+        fn = RECOMPUTE[spec.recompute]
+        rebuilt = fn(out, definitions)
+        for c in present:
+            if c in computed:
+                continue
+            out[c] = rebuilt[c].to_numpy(object) if rebuilt[c].dtype == object \
+                else rebuilt[c].to_numpy()
+        computed |= {c for c, r in present.items() if r != "extreme"}
+    for c, role in present.items():
+        if c not in computed or role == "extreme":
+            out[c] = _withheld(out[c], np.ones(len(out), dtype=bool))
+        elif role != "published":
+            out[c] = _withheld(out[c], small)
+    if coder is None and (spec.pseudonyms or spec.pseudonym_rows):
+        coder = PractitionerCoder(None)
+    for col in (c for c in spec.pseudonyms if c in out.columns):
+        out[col] = coder.codes(out[col])
+    for col, where, value in spec.pseudonym_rows:
+        if col in out.columns and where in out.columns:
+            sel = (out[where].astype(str) == value).to_numpy()
+            if sel.any():
+                values = out[col].to_numpy(object).copy()
+                values[sel] = coder.codes(values[sel])
+                out[col] = values
+    if spec.pseudonyms or spec.pseudonym_rows:
+        out = _sort_coded(out, spec)
+    return out.reset_index(drop=True)
+
+
+def _sort_coded(out: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
+    """Rows of coded practitioners sorted by code (the order of the names would leak)."""
+    if spec.pseudonyms:
+        return out.sort_values(list(spec.pseudonyms), kind="stable")
+    col, where, value = spec.pseudonym_rows[0]
+    sel = (out[where].astype(str) == value).to_numpy()
+    if not sel.any():
+        return out
+    idx = np.arange(len(out))
+    key = np.where(sel, 1, 0)
+    # keep the order of every other row; within each block of practitioner rows, by code
+    block = np.cumsum(np.r_[True, sel[1:] != sel[:-1]])
+    order = pd.DataFrame({"block": block, "k": np.where(sel, out[col].astype(str), ""),
+                          "i": idx, "s": key}).sort_values(["block", "k", "i"], kind="stable")
+    return out.iloc[order["i"].to_numpy()]
+
+
+def _withheld(col: pd.Series, mask: np.ndarray) -> pd.Series:
+    if not mask.any():
+        return col
+    if pd.api.types.is_float_dtype(col):
+        out = col.copy()
+        out[mask] = np.nan
+        return out
+    values = np.array(col.astype("object").tolist(), dtype=object)
+    values[mask] = None
+    return pd.Series(values, index=col.index, dtype="object")
+
+
+_NOTE_COUNT = re.compile(r"\b(\d+)(?= (?:patients?|patient\(s\)|visits?|sessions?|events?)\b)")
+
+
+def control_note(note: str, min_cell: int = 5) -> str:
+    """A free-text note (the model's) with every count of patients, visits, sessions or events
+    published under the policy (``"198 patients"`` -> ``"200 patients"``, ``"3 patient(s)"``
+    -> ``"<5 patient(s)"``)."""
+    return _NOTE_COUNT.sub(lambda m: str(publish_counts([int(m[1])], min_cell)[0]), str(note))
+
+
+def control_cohort_counts(counts: Mapping[str, int], min_cell: int = 5) -> dict[str, Any]:
+    """The cohort counts dict of results.json, published under the policy."""
+    df = pd.DataFrame([dict(counts)])
+    out = control_frame("cohort_counts", df, min_cell=min_cell)
+    return {k: out[k].iloc[0] for k in counts}
+
+
+# ---------------------------------------------------------------------------------------------
+# settings
+# ---------------------------------------------------------------------------------------------
+_DEFAULT_FUNNEL = (0.95, 0.998)
+_GRID = 0.05
+
+
+def check_shareable_definitions(definitions, *, cutoff=None) -> None:
+    """Refuse settings that weaken the policy in shareable output (DefinitionsError).
+
+    - ``min_cell`` below :data:`MIN_CELL_FLOOR`;
+    - age bands whose inner cut-points are not multiples of 10 years (two reports with bands
+      one year apart give the outcome of the patients of that one year);
+    - density thresholds (improved, dramatic, sensitivity) not on the 5-point grid
+      (0, 0.05, 0.10...): thresholds 0.01 apart place single patients' change;
+    - ``funnel_levels`` other than (0.95, 0.998);
+    - a ``cutoff`` that is not a quarter's last day (daily reports would difference).
+    """
+    import datetime as dt
+
+    problems = []
+    min_cell = int(_defs(definitions, "min_cell", 5))
+    if min_cell < MIN_CELL_FLOOR:
+        problems.append(f"min_cell = {min_cell} is below the floor of {MIN_CELL_FLOOR}: counts "
+                        f"of 1 to {MIN_CELL_FLOOR - 1} patients would be published")
+    bands = list(_defs(definitions, "age_bands", (18, 30, 40, 50, 60, 101)))
+    inner = bands[1:-1]
+    if any(int(b) % 10 for b in inner):
+        problems.append(f"age_bands {bands}: inner cut-points must be multiples of 10 years in "
+                        "shareable output (bands one year apart give the outcome of the "
+                        "patients of that year by difference)")
+    for name in ("density_improved", "density_dramatic"):
+        v = float(_defs(definitions, name, 0.1))
+        if abs(v / _GRID - round(v / _GRID)) > 1e-9:
+            problems.append(f"{name} = {v:g} is not a multiple of {_GRID:g}: thresholds off "
+                            "the 5-point grid place single patients' change by difference")
+    thr = [float(x) for x in _defs(definitions, "density_sensitivity_thresholds", ())]
+    off = [x for x in thr if abs(x / _GRID - round(x / _GRID)) > 1e-9]
+    if off:
+        problems.append(f"density_sensitivity_thresholds {off} are not multiples of {_GRID:g}")
+    levels = tuple(float(x) for x in _defs(definitions, "funnel_levels", _DEFAULT_FUNNEL))
+    if levels != _DEFAULT_FUNNEL:
+        problems.append(f"funnel_levels {list(levels)}: shareable output uses the default "
+                        f"{list(_DEFAULT_FUNNEL)} only")
+    if cutoff is not None:
+        d = pd.Timestamp(cutoff).date()
+        if (d + dt.timedelta(days=1)).day != 1 or d.month not in (3, 6, 9, 12):
+            problems.append(f"cut-off {d.isoformat()} is not the last day of a quarter: "
+                            "shareable output is produced per quarter (--quarter), since "
+                            "reports a few days apart give single patients by difference")
+    if problems:
+        raise DefinitionsError("shareable output refuses these settings under the "
+                               f"disclosure-control policy {POLICY} "
+                               "(docs/disclosure-control.md): " + "; ".join(problems)
+                               + ". Use the defaults, or produce an internal report.")
+
+
+def policy_text(min_cell: int = 5) -> str:
+    """One sentence naming the policy, for results.json and every shareable page."""
+    return (f"{POLICY}: counts of 1 to {min_cell - 1} are shown as <{min_cell}; every other "
+            f"count is rounded to the nearest {ROUNDING_BASE}; rates, intervals, tests, "
+            "limits and weights are computed from the rounded counts; model terms resting "
+            f"on fewer than {min_cell} patients are withheld; practitioners appear as codes.")
+
+
+# ---------------------------------------------------------------------------------------------
+# load report, table one, histogram: frames built here from internal objects
+# ---------------------------------------------------------------------------------------------
+_DATE_TEXT = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
+
+
+def generic_rule(text: str) -> str:
+    """A quarantine rule without the values it quotes: no pseudonym, date or row number.
+
+    >>> generic_rule("the session belongs to another patient (patient P00001); fix it")
+    'the session belongs to another patient; fix it'
+    """
+    t = re.sub(r"\s*\([^)]*\)", "", str(text))
+    t = _DATE_TEXT.sub("a date", t)
+    t = re.sub(r"\brow \d+\b", "another row", t)
+    t = re.sub(r"'[^']*'|\"[^\"]*\"", "a value", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def quarantine_frame(load_report) -> pd.DataFrame:
+    """Quarantined cells counted by table, column and generic rule (exact counts)."""
+    q = load_report.quarantine
+    if not len(q):
+        return pd.DataFrame({"table": pd.Series(dtype=object), "column": pd.Series(dtype=object),
+                             "rule": pd.Series(dtype=object), "n": pd.Series(dtype="int64")})
+    rules = q["rule"].astype(str).map(generic_rule)
+    return (q.assign(rule=rules).groupby(["table", "column", "rule"], sort=False).size()
+            .reset_index(name="n").sort_values("n", ascending=False, kind="stable")
+            .reset_index(drop=True))
+
+
+def shareable_load_notes(load_report) -> list[str]:
+    """The load notes for shareable output: ignored files and columns counted, not named."""
+    notes = [str(x) for x in load_report.notes]
+    ignored = sum(1 for x in notes if x.endswith("not a table of the contract; not read."))
+    kept = [x for x in notes if not x.endswith("not a table of the contract; not read.")]
+    kept = [x for x in kept if re.match(r"^(patients|sessions|measurements|adverse_events): ", x)]
+    out = list(kept)
+    if ignored:
+        out.append(f"{ignored} other file(s) in the export were not read.")
+    extra = {t: len(c) for t, c in load_report.extra_columns.items() if c}
+    for t, n in extra.items():
+        out.append(f"{t}: {n} column(s) outside the data contract, kept aside and not used.")
+    return out
+
+
+def table_one_counts(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 counts (exact): ``characteristic, level, n, total, pct`` of treated patients."""
+    c = cohort[cohort["treated"].astype("boolean").fillna(False)] if "treated" in cohort \
+        else cohort
+    total = len(c)
+    rows = []
+    categorical = [("Sex", "sex", {"F": "Female", "M": "Male"}),
+                   ("Age band (years)", "age_band", {}),
+                   ("Baseline scale", "baseline_scale", {}),
+                   ("Topical minoxidil", "minoxidil", {True: "Yes", False: "No"})]
+    for label, column, names in categorical:  # a few variables, each vectorised
+        if column not in c:
+            continue
+        values = c[column].astype("object").where(c[column].notna(), "Not recorded")
+        counts = values.map(lambda v: names.get(v, str(v))).value_counts(sort=False)
+        order = sorted(counts.index, key=lambda s: (s == "Not recorded", s))
+        rows += [(label, lvl, int(counts[lvl])) for lvl in order]
+    out = pd.DataFrame(rows, columns=["characteristic", "level", "n"])
+    out["total"] = total
+    out["pct"] = out["n"] / total if total else np.nan
+    return out.astype({"characteristic": object, "level": object})
+
+
+def histogram_counts(changes, *, binwidth: float = 0.10) -> pd.DataFrame:
+    """Patients per bin of relative density change (exact): ``bin_low, bin_high, n``."""
+    x = pd.to_numeric(pd.Series(changes, dtype=float), errors="coerce").dropna().to_numpy(float)
+    if not x.size:
+        return pd.DataFrame({"bin_low": pd.Series(dtype=float),
+                             "bin_high": pd.Series(dtype=float),
+                             "n": pd.Series(dtype="int64")})
+    lo = np.floor(x.min() / binwidth) * binwidth
+    hi = (np.floor(x.max() / binwidth) + 1) * binwidth
+    edges = np.arange(lo, hi + binwidth / 2, binwidth)
+    counts, edges = np.histogram(x, bins=edges)
+    return pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:],
+                         "n": counts.astype("int64")})
