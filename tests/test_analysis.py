@@ -95,8 +95,9 @@ def test_shareable_suppresses_small_counts_and_rounds_the_others(analysis):
 
 def test_internal_results_unchanged_against_snapshot(analysis):
     """The internal results.json of the bundled sample (2026Q3, model fitted) has the numbers
-    of the snapshot taken from main before the disclosure pass (18a3b47): every value of the
-    snapshot is present and equal (columns added later, e.g. model.patients, are allowed)."""
+    of the snapshot taken from main before the disclosure pass (49c2975, written by
+    tests/reference/make_internal_snapshot.py): every value of the snapshot is present and
+    equal (columns added later, e.g. model.patients, are allowed)."""
     import outcomes
     from outcomes.loader import load
 

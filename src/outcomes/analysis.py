@@ -151,7 +151,8 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
             (:func:`outcomes.disclosure.control_frame`): counts of 1 to ``min_cell - 1`` shown
             as ``"<5"``, every other count rounded to base 5, rates, intervals, tests and
             limits computed from the published counts, practitioners as codes. Settings that
-            weaken the policy are refused (:func:`~outcomes.disclosure.check_shareable_definitions`).
+            weaken the policy are refused
+            (:func:`~outcomes.disclosure.check_shareable_definitions`).
         coder : PractitionerCoder, optional
             Practitioner codes (default: from ``$OUTCOMES_CLINIC_KEY``, else per-run random).
 

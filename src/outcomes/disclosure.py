@@ -37,12 +37,12 @@ import pandas as pd
 
 from outcomes.errors import DefinitionsError, OutcomesError, OutcomesWarning
 
-__all__ = ["POLICY", "MIN_CELL_FLOOR", "ROUNDING_BASE", "DisclosureError", "FrameSpec",
-           "SCHEMA", "RECOMPUTE", "ROLES", "publish_counts", "published_numbers",
-           "is_small_count", "suppressed_label", "control_frame", "control_cohort_counts",
-           "check_declared", "check_shareable_definitions", "policy_text", "PractitionerCoder",
-           "clinic_key", "KEY_ENV", "KeepCodes", "control_note", "quarantine_frame", "generic_rule", "shareable_load_notes", "table_one_counts",
-           "histogram_counts"]
+__all__ = ["POLICY", "MIN_CELL_FLOOR", "ROUNDING_BASE", "KEY_ENV", "ROLES", "DisclosureError",
+           "FrameSpec", "SCHEMA", "RECOMPUTE", "PractitionerCoder", "KeepCodes", "clinic_key",
+           "publish_counts", "published_numbers", "is_small_count", "suppressed_label",
+           "control_frame", "control_cohort_counts", "control_note", "check_declared",
+           "check_shareable_definitions", "policy_text", "generic_rule", "quarantine_frame",
+           "shareable_load_notes", "table_one_counts", "histogram_counts"]
 
 #: the policy's name, written in results.json and on every shareable page
 POLICY = "outcomes-sdc-1"
@@ -643,8 +643,13 @@ def control_frame(name: str, df: pd.DataFrame, *, definitions=None, min_cell: in
             out[c] = _withheld(out[c], np.ones(len(out), dtype=bool))
         elif role != "published":
             out[c] = _withheld(out[c], small)
-    if coder is None and (spec.pseudonyms or spec.pseudonym_rows):
-        coder = PractitionerCoder(None)
+    if spec.pseudonyms or spec.pseudonym_rows:
+        out = _code_practitioners(out, spec, coder or PractitionerCoder(None))
+    return out.reset_index(drop=True)
+
+
+def _code_practitioners(out: pd.DataFrame, spec: FrameSpec,
+                        coder: PractitionerCoder) -> pd.DataFrame:
     for col in (c for c in spec.pseudonyms if c in out.columns):
         out[col] = coder.codes(out[col])
     for col, where, value in spec.pseudonym_rows:
@@ -654,9 +659,7 @@ def control_frame(name: str, df: pd.DataFrame, *, definitions=None, min_cell: in
                 values = out[col].to_numpy(object).copy()
                 values[sel] = coder.codes(values[sel])
                 out[col] = values
-    if spec.pseudonyms or spec.pseudonym_rows:
-        out = _sort_coded(out, spec)
-    return out.reset_index(drop=True)
+    return _sort_coded(out, spec)
 
 
 def _sort_coded(out: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
@@ -830,7 +833,8 @@ def table_one_counts(cohort: pd.DataFrame) -> pd.DataFrame:
         if column not in c:
             continue
         values = c[column].astype("object").where(c[column].notna(), "Not recorded")
-        counts = values.map(lambda v: names.get(v, str(v))).value_counts(sort=False)
+        counts = values.map(lambda v, names=names: names.get(v, str(v))).value_counts(
+            sort=False)
         order = sorted(counts.index, key=lambda s: (s == "Not recorded", s))
         rows += [(label, lvl, int(counts[lvl])) for lvl in order]
     out = pd.DataFrame(rows, columns=["characteristic", "level", "n"])

@@ -434,18 +434,19 @@ def _withhold_subtractable(pooled: pd.DataFrame, files, table: str, min_cell: in
     df = _frame(files, table)
     if not len(df):
         return pooled
-    keys = [k for k in keys if k in df and k in pooled]
-    counts = [c for c in counts if c in df and c in pooled]
-    work = df[keys + counts].copy()
+    keys = tuple(k for k in keys if k in df and k in pooled)
+    counts = tuple(c for c in counts if c in df and c in pooled)
+    work = df[[*keys, *counts]].copy()
     for k in keys:
         work[k] = work[k].astype(str)
-    totals = work.groupby(keys)[counts].transform("sum")
-    rest = totals.to_numpy(float) - work[counts].to_numpy(float)
+    totals = work.groupby(list(keys))[list(counts)].transform("sum")
+    rest = totals.to_numpy(float) - work[list(counts)].to_numpy(float)
     big = totals.to_numpy(float) >= min_cell     # a small total is suppressed anyway
-    bad = pd.DataFrame((rest >= 1) & (rest < min_cell) & big, columns=counts, index=work.index)
-    bad[keys] = work[keys]
-    flags = bad.groupby(keys)[counts].any().reset_index()
-    merged = pooled[keys].astype(str).merge(flags, on=keys, how="left")
+    bad = pd.DataFrame((rest >= 1) & (rest < min_cell) & big, columns=list(counts),
+                       index=work.index)
+    bad[list(keys)] = work[list(keys)]
+    flags = bad.groupby(list(keys))[list(counts)].any().reset_index()
+    merged = pooled[list(keys)].astype(str).merge(flags, on=list(keys), how="left")
     out = pooled.copy()
     for c in counts:
         hit = merged[c].fillna(False).to_numpy(bool)

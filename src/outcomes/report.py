@@ -151,7 +151,9 @@ class ReportContext:
         if not self.shareable:
             return df
         return disclosure.control_frame(name, df, definitions=getattr(a, "definitions", None),
-                                        min_cell=self.min_cell, coder=self.coder)
+                                        min_cell=self.min_cell,
+                                        coder=self.coder if isinstance(
+                                            self.coder, disclosure.PractitionerCoder) else None)
 
     @property
     def model_note(self) -> str:

@@ -102,12 +102,15 @@ def table_one(cohort: pd.DataFrame | None = None, *, counts: pd.DataFrame | None
 
     shareable = counts is not None
     if counts is None:
+        if cohort is None:
+            raise ValueError("table_one needs the cohort (internal) or counts (shareable)")
         counts = table_one_counts(cohort)
     total = counts["total"].iloc[0] if len(counts) else (
         int(cohort["treated"].astype("boolean").fillna(False).sum()) if cohort is not None
         and "treated" in cohort else 0)
     rows = [("Patients treated", "", _count([total])[0])]
-    if not shareable:
+    c = None
+    if not shareable and cohort is not None:
         c = cohort[cohort["treated"].astype("boolean").fillna(False)] if "treated" in cohort \
             else cohort
         age = pd.to_numeric(c["age"], errors="coerce").astype(float).dropna()
@@ -120,7 +123,7 @@ def table_one(cohort: pd.DataFrame | None = None, *, counts: pd.DataFrame | None
                              pct):
         rows.append((ch, lvl, n if n in ("-",) or n.startswith("<") or np.isnan(p)
                      else f"{n} ({100 * p:.1f}%)"))
-    if not shareable and "n_sessions" in c:
+    if c is not None and "n_sessions" in c:
         s = pd.to_numeric(c["n_sessions"], errors="coerce").astype(float).dropna()
         if len(s):
             q1, med, q3 = np.percentile(s, [25, 50, 75])
