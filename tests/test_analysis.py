@@ -95,7 +95,7 @@ def test_shareable_suppresses_small_counts_and_rounds_the_others(analysis):
 
 def test_internal_results_unchanged_against_snapshot(analysis):
     """The internal results.json of the bundled sample (2026Q3, model fitted) has the numbers
-    of the snapshot taken from main before the disclosure pass (49c2975, written by
+    of the snapshot taken from main before the disclosure pass (e6a78cd, written by
     tests/reference/make_internal_snapshot.py): every value of the snapshot is present and
     equal (columns added later, e.g. model.patients, are allowed)."""
     import outcomes
@@ -108,7 +108,9 @@ def test_internal_results_unchanged_against_snapshot(analysis):
         if isinstance(value, list) and value and isinstance(value[0], dict):
             assert len(now[key]) == len(value), key
             for old, new in zip(value, now[key]):
-                assert {c: new.get(c, "<absent>") for c in old} == old, key
+                assert {c: new.get(c, "<absent>") for c in old} == old, (
+                    f"{key}: internal numbers changed; if meant (not by disclosure control), "
+                    "regenerate with tests/reference/make_internal_snapshot.py and say so")
         else:
             assert now[key] == value, key
 

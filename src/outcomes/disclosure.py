@@ -123,7 +123,7 @@ _PROP = {"rate": "rate", "ci_low": "interval", "ci_high": "interval"}
 _BENCH = {"benchmark_id": "published", "benchmark_rate": "published",
           "benchmark_k": "published", "benchmark_n": "published", "p_value": "test",
           "fisher_p_value": "test", "diff": "estimate", "diff_ci_low": "interval",
-          "diff_ci_high": "interval"}
+          "diff_ci_high": "interval", "mdd_below": "estimate", "mdd_above": "estimate"}
 
 #: frame name -> declaration. Add yours here (see /work/coord/disclosure.md and
 #: docs/disclosure-control.md); tests fail on an undeclared frame or column.
@@ -150,10 +150,13 @@ SCHEMA: dict[str, FrameSpec] = {
                           recompute="proportion"),
     "screening": FrameSpec(keys=("deviation",), counts=("sessions", "patients")),
     "strata": FrameSpec(keys=("family", "outcome", "stratum", "level", "method"),
-                        counts=("k", "n"), derived=_PROP, recompute="proportion",
+                        counts=("k", "n"), derived=_PROP | {"p_value": "test",
+                                                            "p_value_holm": "test"},
+                        recompute="strata",
                         pseudonym_rows=(("level", "stratum", "practitioner"),)),
     "funnel": FrameSpec(keys=("practitioner_id",), counts=("k", "n"),
-                        derived={"rate": "rate", "p0": "rate", "flag": "flag"},
+                        derived={"rate": "rate", "p0": "rate", "flag": "flag",
+                                 "p_value": "test", "p_value_holm": "test"},
                         recompute="funnel", pseudonyms=("practitioner_id",),
                         dynamic=_funnel_limit_roles),
     "quarterly": FrameSpec(keys=("family", "quarter", "limits"), counts=("k", "n"),
@@ -406,8 +409,15 @@ def _bench(df, definitions):
             d[sel], lo[sel], hi[sel] = stats.newcombe_difference(
                 kk[sel], nn[sel], bk[sel].astype(np.int64), bn[sel].astype(np.int64),
                 level=float(_defs(definitions, "confidence", 0.95)))
+        below, above = np.full(len(df), np.nan), np.full(len(df), np.nan)
+        if sel.any() and "mdd_below" in out:
+            from outcomes.response import MDD_POWER
+
+            below[sel], above[sel] = stats.detectable_difference(
+                nn[sel], bn[sel], bk[sel] / bn[sel],
+                alpha=1 - float(_defs(definitions, "confidence", 0.95)), power=MDD_POWER)
         for c, v in (("fisher_p_value", fp), ("diff", d), ("diff_ci_low", lo),
-                     ("diff_ci_high", hi)):
+                     ("diff_ci_high", hi), ("mdd_below", below), ("mdd_above", above)):
             if c in out:
                 out[c] = v
     elif "fisher_p_value" in out and "benchmark_id" in df:
@@ -439,6 +449,21 @@ def _r_adverse_events(df, definitions):
         e, s = published_numbers(df["events"]), published_numbers(df["sessions"])
         with np.errstate(divide="ignore", invalid="ignore"):
             out["session_rate"] = np.where(s > 0, e / s, np.nan)
+    return out
+
+
+def _r_strata(df, definitions):
+    """Rates from the published counts; the homogeneity test per stratum (and Holm) over the
+    levels whose counts are published (:func:`outcomes.strata.strata_tests`)."""
+    from outcomes.strata import strata_tests
+
+    out = _proportion(df, definitions)
+    if "p_value" in out or "p_value_holm" in out:
+        kk, nn, ok = _kn(df)
+        tested = strata_tests(df.assign(k=np.where(ok, kk, 0), n=np.where(ok, nn, 0)))
+        for c in ("p_value", "p_value_holm"):
+            if c in out:
+                out[c] = tested[c].to_numpy(float)
     return out
 
 
@@ -497,6 +522,18 @@ def _r_funnel(df, definitions):
             res[c][sel] = f[c].to_numpy(float)
         flag[sel] = f["flag"].to_numpy(object)
         rate[sel] = f["rate"].to_numpy(float)
+    if "p_value" in out or "p_value_holm" in out:
+        from outcomes.strata import funnel_tests
+
+        pv = np.full(len(df), np.nan)
+        ph = np.full(len(df), np.nan)
+        sel = use & np.isfinite(p0s)
+        if sel.any():
+            t = funnel_tests(kk[sel], nn[sel], float(np.nanmean(p0s[sel])))
+            pv[sel], ph[sel] = t["p_value"].to_numpy(float), t["p_value_holm"].to_numpy(float)
+        for c, v in (("p_value", pv), ("p_value_holm", ph)):
+            if c in out:
+                out[c] = v
     for c in cols:
         if c in out:
             out[c] = res[c]
@@ -552,7 +589,7 @@ def _r_from_published(df, definitions):
 
 #: recompute name -> fn(published_frame, definitions) -> frame
 RECOMPUTE: dict[str, Callable[[pd.DataFrame, Any], pd.DataFrame]] = {
-    "proportion": _r_proportion, "response": _r_response,
+    "proportion": _r_proportion, "response": _r_response, "strata": _r_strata,
     "adverse_events": _r_adverse_events, "coarse_mean": _r_coarse_mean,
     "keep_summaries": _r_keep_summaries, "keep_coefficients": _r_keep_coefficients,
     "funnel": _r_funnel, "p_chart": _r_p_chart, "table_one": _r_table_one,
