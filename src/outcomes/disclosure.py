@@ -193,6 +193,12 @@ SCHEMA: dict[str, FrameSpec] = {
                                   "estimate", "ci_low", "ci_high", "logit_estimate",
                                   "logit_se", "tau2", "i2", "q", "q_p_value")},
                               recompute="from_published"),
+    "pooled_random_effects": FrameSpec(
+        keys=("family", "group", "outcome", "re_method", "re_clinics"),
+        derived={c: "estimate" for c in ("re_estimate", "re_ci_low", "re_ci_high", "re_tau2",
+                                         "re_i2", "re_q_p_value", "re_heterogeneity",
+                                         "re_p_value")},
+        recompute="from_published"),
     "meta_funnel": FrameSpec(keys=("label", "family", "group", "outcome", "reference"),
                              counts=("k", "n"), derived={"rate": "rate", "p0": "rate",
                                                          "flag": "flag"},

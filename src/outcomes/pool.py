@@ -403,9 +403,13 @@ def _publish(out: dict, tables: dict, files, defs: dict, *, coder=None) -> dict:
     for name, df in tables.items():
         if len(df):
             df = df.drop(columns=["clinic"], errors="ignore")
-            df = _withhold_subtractable(df, files, name, min_cell)
+            re_cols = [c for c in meta.RE_COLUMNS if c in df.columns]
+            df = _withhold_subtractable(df.drop(columns=re_cols), files, name, min_cell)
             df = disclosure.control_frame(name, df, definitions=defs, min_cell=min_cell,
                                           coder=coder)
+            if re_cols:
+                df = df.merge(_published_random_effects(files, defs, min_cell),
+                              on=["family", "group", "outcome"], how="left")
         out[name] = json_records(df)
     cohort = pd.DataFrame([out["cohort"]])
     parts = pd.DataFrame([{k: d["cohort"][k] for k in _COHORT_KEYS} for _, d in files])
@@ -457,10 +461,9 @@ def _withhold_subtractable(pooled: pd.DataFrame, files, table: str, min_cell: in
     return out
 
 
-def _published_meta(files, defs: dict, min_cell: int) -> dict:
-    """The meta-analysis section computed from each clinic's published response counts (a
-    clinic whose k or n is hidden is left out), and the pooled published counts against the
-    published studies."""
+def _published_files(files, min_cell: int):
+    """The clinics' files with their response counts as published (rows with a hidden count
+    left out): what the shareable meta-analysis may rest on."""
     from outcomes import disclosure
 
     published = []
@@ -470,11 +473,36 @@ def _published_meta(files, defs: dict, min_cell: int) -> dict:
             k = disclosure.publish_counts(rec["k"], min_cell)
             n = disclosure.publish_counts(rec["n"], min_cell)
             ok = np.array([not isinstance(a, str) and not isinstance(b, str)
-                           for a, b in zip(k, n)], dtype=bool)
+                           for a, b in zip(k, n, strict=True)], dtype=bool)
             rec = rec.assign(k=k, n=n)[ok]
             rec = rec.assign(k=rec["k"].astype(np.int64), n=rec["n"].astype(np.int64))
         published.append((label, {**d, "response": rec.to_dict("records")}))
-    section = _meta_section(published, defs)
+    return published
+
+
+def _published_random_effects(files, defs: dict, min_cell: int) -> pd.DataFrame:
+    """The random-effects rate beside the pooled counts, from the published per-clinic counts
+    (through the pass as ``pooled_random_effects``)."""
+    from outcomes import disclosure
+
+    keys = ["family", "group", "outcome"]
+    resp = _frame(_published_files(files, min_cell), "response")
+    if not len(resp):
+        return pd.DataFrame(columns=keys)
+    bk, bn = _registry_counts(resp["benchmark_id"]) if "benchmark_id" in resp else (None, None)
+    re = meta.random_effects_by(resp, keys, level=float(defs.get("confidence", 0.95)),
+                                benchmark_k=bk, benchmark_n=bn)
+    return disclosure.control_frame("pooled_random_effects", re, definitions=defs,
+                                    min_cell=min_cell)
+
+
+def _published_meta(files, defs: dict, min_cell: int) -> dict:
+    """The meta-analysis section computed from each clinic's published response counts (a
+    clinic whose k or n is hidden is left out), and the pooled published counts against the
+    published studies."""
+    from outcomes import disclosure
+
+    section = _meta_section(_published_files(files, min_cell), defs)
     for part, name in (("summary", "meta_summary"), ("studies", "meta_studies"),
                        ("funnel", "meta_funnel"), ("published_summary", "meta_summary"),
                        ("published_studies", "meta_studies")):
