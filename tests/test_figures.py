@@ -169,7 +169,10 @@ def test_p_chart_marks_special_causes():
     ax = figures.p_chart_plot(q)   # an older frame: flags drawn, direction unknown
     special = [c for c, label in zip(ax.collections, ax.get_legend_handles_labels()[1][-4:])
                if label == "Special cause"]
-    assert "n=25" in ax.get_xticklabels()[0].get_text()
+    # readable ticks, never rotated: quarter over its n, the year under each year's first
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Q1\n25\n2025", "Q2\n25",
+                                                            "Q3\n30"]
+    assert {t.get_rotation() for t in ax.get_xticklabels()} == {0.0}
     assert "photographic" in ax.get_title()
     assert special and len(special[0].get_offsets()) == 2
 
@@ -191,8 +194,14 @@ def test_p_chart_plot_improvement_concern_and_small_quarters():
     assert chart["point_type"].tolist().count("special_cause_improvement") == len(improvement)
     assert len(concern) == (chart["point_type"] == "special_cause_concern").sum()
     assert len(improvement) >= 1
-    ticks = [t.get_text() for t in ax.get_xticklabels()]
-    assert ticks[8].endswith("not plotted") and "n=2" in ticks[8]
+    ticks = ax.get_xticklabels()
+    assert ticks[8].get_text().split("\n")[1] == "2"  # the quarter's n, under it
+    # a quarter not plotted has a grey tick, and the axis label says so
+    grey = matplotlib.colors.to_rgba(figures.PALETTE["grey"])
+    assert matplotlib.colors.to_rgba(ticks[8].get_color()) == grey
+    shown = int(np.flatnonzero(chart["plotted"].to_numpy(bool))[0])
+    assert matplotlib.colors.to_rgba(ticks[shown].get_color()) != grey
+    assert "grey: not plotted" in ax.get_xlabel()
     assert "(1 quarter with too few patients not plotted)" in ax.get_title()
     # 30 of 30 at a centre of 0.84: no improvement signal possible there, said in the legend
     assert not chart["high_possible"].iloc[9]

@@ -58,8 +58,11 @@ def test_input_not_modified_and_percentages_formatted():
     pd.testing.assert_frame_equal(r, before)
     row = t.iloc[0]
     assert row["Rate"] == "34.9%" and row["95% CI"] == "25.4\u201145.2%"  # no line break
-    assert row["Published"] == "38.4% (33/86)" and row["p (vs published rate)"] == "<0.001"
-    assert row["Difference, points (95% CI)"] == "-3.5 (-18.0\u201111.0 points)"
+    assert row["Published"] == "38.4% (33/86)" and row["p, vs the published %"] == "<0.001"
+    assert row["p, vs the study's patients"] == "0.750"
+    # a true minus sign and "to" between the bounds: never "-3.5 (-18.0--11.0)"
+    assert row["Your rate minus the study's (95% CI)"] == "\u22123.5 (\u221218.0 to 11.0 points)"
+    assert "global photographic assessment (GPA)" in t.attrs["note"]
     assert row["Outcome"] == "Marked improvement" and row["Group"] == "Mesotherapy alone"
 
 
@@ -71,17 +74,18 @@ def test_suppressed_frames_show_label_and_dash():
                        "p_value": [0.1, 0.25]})
     t = tables.adverse_event_table(control_frame("adverse_events", ae.assign(
         benchmark_id=None)))
-    assert t["Patients (k)"].tolist() == ["<5", "120"]
+    assert t["Patients with it (n)"].tolist() == ["<5", "120"]
     assert t["Patients affected"].tolist() == ["-", "41.4%"]     # 120 / 290, both published
     assert t["Events (n)"].tolist() == ["<5", "150"]
-    assert t["Per 100 sessions"].tolist() == ["-", "16.7"]
+    assert t["Events per 100 sessions"].tolist() == ["-", "16.7"]
+    assert "serious by nature" in t.attrs["note"]
 
 
 def test_protocol_screening_flow_and_html():
     p = tables.protocol_table(pd.DataFrame({"measure": ["year_one_on_schedule"], "k": [150],
                                             "n": [200], "rate": [0.75], "ci_low": [0.69],
                                             "ci_high": [0.8]}))
-    assert p.columns.tolist() == ["Measure", "Meeting it (k)", "Of (n)", "Rate", "95% CI"]
+    assert p.columns.tolist() == ["Measure", "Meeting it (n)", "Of (n)", "Rate", "95% CI"]
     s = tables.screening_table(pd.DataFrame({"deviation": ["no_pregnancy_test"],
                                              "sessions": [7], "patients": [3]}))
     assert s.iloc[0].tolist() == ["No pregnancy test", "7", "3"]
@@ -118,3 +122,49 @@ def test_load_tables_and_provenance():
     assert items["Disclosure control"].startswith("outcomes-sdc-1")
     assert items["Definition: min_cell"] == "5"
     assert "outcomes version" in items
+
+
+def test_every_table_has_a_one_line_reading_aid_shown_under_it():
+    """Every table builder sets attrs['note']; to_html prints it under the table."""
+    import inspect
+
+    from outcomes.report import report_context
+
+    ctx = report_context(quarter="2026Q3")
+    A = ctx.analysis
+    built = {
+        "table_one": tables.table_one(A.cohort), "flow_table": tables.flow_table(A.flow),
+        "response_table": tables.response_table(A.response),
+        "adverse_event_table": tables.adverse_event_table(A.adverse_events),
+        "ae_duration_table": tables.ae_duration_table(A.ae_duration, A.adverse_events),
+        "protocol_table": tables.protocol_table(A.protocol),
+        "screening_table": tables.screening_table(A.screening),
+        "strata_table": tables.strata_table(A.strata),
+        "density_change_table": tables.density_change_table(A.density_change),
+        "sensitivity_table": tables.sensitivity_table(A.density_sensitivity),
+        "model_table": tables.model_table(A.model),
+        "load_counts_table": tables.load_counts_table(A.load_report),
+        "quarantine_table": tables.quarantine_table(A.load_report),
+        "quarantine_summary": tables.quarantine_summary(A.load_report),
+        "published_table": tables.published_table(tables.published_records(
+            __import__("outcomes.registry").registry.published_figures())),
+        "sentinel_table": tables.sentinel_table(A.sentinel_cases),
+        "screening_cases_table": tables.screening_cases_table(A.screening_cases),
+        "provenance_table": tables.provenance_table(A, run_time=ctx.run_time, shareable=False),
+    }
+    builders = {name for name, f in inspect.getmembers(tables, inspect.isfunction)
+                if name.endswith(("_table", "_summary")) and name in tables.__all__
+                and not name.startswith("meta_") and name != "published_studies_table"}
+    assert builders <= set(built), builders - set(built)
+    for name, df in built.items():
+        note = df.attrs.get("note", "")
+        assert note.startswith("Read ") and "\n" not in note, name
+        assert '<p class="outcomes-note">' in tables.to_html(df), name
+        assert not [c for c in df.columns if "(k)" in c], name  # plain headers: no 'k'
+    # figures that differ between tables are explained where they appear (the sample:
+    # 390 injection-site pain events, 349 with a duration)
+    pain = A.adverse_events.set_index("term").loc["injection_site_pain", "events"]
+    timed = A.ae_duration.set_index("term").loc["injection_site_pain", "events"]
+    assert timed < pain
+    assert f"{timed} of the {pain} injection site pain events" in built[
+        "ae_duration_table"].attrs["note"]

@@ -200,7 +200,9 @@ def cohort_flow_plot(flow: pd.DataFrame, ax=None, title: str = "Cohort flow"):
     for yy, v, raw in zip(y, n, flow["n"]):
         ax.text((0 if np.isnan(v) else v) + top * 0.01, yy, _count(raw), va="center",
                 fontsize=8)
-    ax.set_yticks(y, [pretty(s) for s in flow["step"]], fontsize=8)
+    from outcomes.text import FLOW_STEPS
+
+    ax.set_yticks(y, [FLOW_STEPS.get(str(s), pretty(s)) for s in flow["step"]], fontsize=8)
     ax.set_xlim(0, top * 1.12)
     ax.set_xlabel("Patients (n)")
     ax.set_title(title)
@@ -479,11 +481,13 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
         pick = shown & (kind == name)
         ax.scatter(x[pick], rate[pick], s=60 if name == "common" else 90, marker=marker,
                    color=SIGNAL_COLOURS[name], zorder=4, label=labels[name])
-    ticks = [f"{qq}\nn={_count(nn)}" + ("" if ok else "\nnot plotted")
-             for qq, nn, ok in zip(q["quarter"], q["n"], shown)]
-    ax.set_xticks(x, ticks, fontsize=7, rotation=90 if len(x) > 8 else 0)
+    ax.set_xticks(x, _quarter_ticks(q["quarter"], q["n"]), fontsize=7)
+    for tick, ok in zip(ax.get_xticklabels(), shown):
+        if not ok:
+            tick.set_color(PALETTE["grey"])
     ax.set_ylim(0, 100)
-    ax.set_xlabel("Quarter of the 12-month assessment")
+    ax.set_xlabel("Quarter of the 12-month assessment (second line: patients assessed; "
+                  "grey: not plotted)" if len(x) else "Quarter of the 12-month assessment")
     ax.set_ylabel("Patients improved (%)")
     hidden = int((~shown & (np.nan_to_num(n) > 0)).sum())
     ax.set_title(title + (f": {pretty(family).lower()}" if family else "")
@@ -491,6 +495,19 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
                     f"not plotted)" if hidden else ""))
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
+
+
+def _quarter_ticks(quarters, ns) -> list[str]:
+    """Readable quarter ticks, never rotated: ``Q3`` over its n, and the year under the
+    first quarter of each year (and under the first tick)."""
+    out, last = [], None
+    for quarter, n in zip(quarters, ns):
+        text = str(quarter)
+        year, part = (text[:4], text[4:]) if len(text) == 6 and text[4] == "Q" else (text, "")
+        out.append(f"{part or year}\n{_count(n)}" + (f"\n{year}" if part and year != last
+                                                     else ""))
+        last = year
+    return out
 
 
 def ae_incidence_plot(adverse_events: pd.DataFrame, *, ax=None,

@@ -267,15 +267,15 @@ def practitioners_and_quarters(ctx) -> Section:
     from outcomes import figures
 
     A = ctx.analysis
-    _, (ax1, ax2) = _ax_pair(13, 4.5)
-    figures.funnel_plot(ctx.frame("funnel"), levels=A.definitions.funnel_levels, ax=ax1)
-    figures.p_chart_plot(ctx.frame("quarterly"), family="photographic", ax=ax2)
+    figures.funnel_plot(ctx.frame("funnel"), levels=A.definitions.funnel_levels)
+    funnel = figure_html()
+    figures.p_chart_plot(ctx.frame("quarterly"), family="photographic")
     return _join(heading("By practitioner and by quarter"),
                  _p("The funnel plot shows each practitioner's improved rate against the "
                     "clinic's, with exact binomial limits; the p-chart shows each quarter's "
                     "rate (by the quarter of the 12-month assessment) with limits from its own "
                     "denominator, marking points beyond the limits and runs on one side."),
-                 figure_html())
+                 funnel, figure_html())
 
 
 def patient_groups(ctx) -> Section:
@@ -328,7 +328,8 @@ def edema_by_session(ctx) -> Section:
     figures.edema_by_session_plot(ctx.frame("ae_timing"))
     return _join(heading("Frontal edema by session"),
                  _p(f"Published: {edema['definition']} ({edema['population']})."),
-                 figure_html(), _table(ae_duration_table(ctx.frame("ae_duration"))))
+                 figure_html(), _table(ae_duration_table(ctx.frame("ae_duration"),
+                                                         ctx.frame("adverse_events"))))
 
 
 def sentinel_events(ctx) -> Section:
@@ -340,9 +341,24 @@ def sentinel_events(ctx) -> Section:
     if ctx.shareable:
         parts.append(_p("The case list is in the internal report only."))
     else:
-        parts.append(_table(sentinel_table(ctx.analysis.sentinel_cases),
-                            "No sentinel event up to the cut-off."))
+        cases = ctx.analysis.sentinel_cases
+        parts.append(_table(sentinel_table(cases), "No sentinel event up to the cut-off."))
+        parts.append(_p(_serious_sentence(cases)))
     return _join(*parts)
+
+
+def _serious_sentence(cases: pd.DataFrame) -> str:
+    """Why the serious count of the safety table can exceed the events marked serious."""
+    reason = cases["reason"].astype(str)
+    nature = reason.str.contains("serious-by-nature")
+    marked = cases["serious"].astype("boolean").fillna(False).to_numpy(bool)
+    total = int((nature.to_numpy() | marked).sum())
+    n_marked = int(marked.sum())
+    return (f"Serious events: {total} in the safety table, of which {n_marked} "
+            f"{'is' if n_marked == 1 else 'are'} marked serious in the export and "
+            f"{total - n_marked} {'is' if total - n_marked == 1 else 'are'} serious by nature "
+            "of the term (paradoxical alopecia, scarring, acute dermatitis, sperm abnormality) "
+            "without being marked.")
 
 
 # --- 04 quarterly audit -------------------------------------------------------------------
@@ -381,10 +397,10 @@ def patients(ctx) -> Section:
     from outcomes import figures
     from outcomes.tables import table_one
 
-    _, (ax1, ax2) = _ax_pair(13, 4)
-    figures.cohort_flow_plot(ctx.frame("flow"), ax=ax1)
-    figures.p_chart_plot(ctx.frame("quarterly"), family="photographic", ax=ax2)
-    return _join(heading("Patients"), figure_html(),
+    figures.cohort_flow_plot(ctx.frame("flow"))
+    flow = figure_html()
+    figures.p_chart_plot(ctx.frame("quarterly"), family="photographic")
+    return _join(heading("Patients"), flow, figure_html(),
                  _table(table_one(counts=ctx.frame("table_one")) if ctx.shareable
                         else table_one(ctx.analysis.cohort)))
 

@@ -14,7 +14,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from outcomes.text import fmt_ci, fmt_pct
+from outcomes.text import FLOW_STEPS, fmt_ci, fmt_pct
 
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
@@ -22,7 +22,7 @@ __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
            "quarantine_table", "quarantine_summary", "published_records", "published_table",
            "benchmark_labels", "sentinel_table", "screening_cases_table", "provenance_table",
            "to_html", "banner_html",
-           "sentences_html", "REPORT_CSS", "meta_summary_table", "meta_studies_table",
+           "sentences_html", "REPORT_CSS", "GPA", "meta_summary_table", "meta_studies_table",
            "published_studies_table"]
 
 _WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all": "All patients",
@@ -34,7 +34,12 @@ _WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all":
           "wocbp_without_contraception": "Childbearing potential, no contraception",
           "positive_pregnancy_test": "Positive pregnancy test",
           "wocbp_no_pregnancy_test": "Childbearing potential, no pregnancy test recorded",
-          "serious": "Serious events"}
+          "serious": "Serious events",
+          **FLOW_STEPS}
+
+#: what GPA stands for, said wherever a table shows photographic results
+GPA = ("Photographs: the global photographic assessment (GPA), a rater's score of the change "
+       "from -3 (much worse) to +3 (much better)")
 
 
 def _word(code) -> str:
@@ -67,6 +72,20 @@ def _nb(text: str) -> str:
     if text == "-":
         return text
     return text[:1] + text[1:].replace("-", "\u2011", 1)
+
+
+def _signed(v: float) -> str:
+    """``-29.8`` -> ``−29.8`` (a true minus sign, never read as a dash)."""
+    return f"{v:.1f}".replace("-", "\u2212")
+
+
+def _diff_points(diff, low, high) -> list[str]:
+    """Differences in percentage points: ``−29.8 (−39.5 to −18.0 points)``."""
+    d, lo, hi = (100 * pd.to_numeric(pd.Series(v, dtype="object"), errors="coerce")
+                 .to_numpy(float) for v in (diff, low, high))
+    return ["-" if np.isnan(x) else (f"{_signed(x)} points" if np.isnan(a) or np.isnan(b)
+                                     else f"{_signed(x)} ({_signed(a)} to {_signed(b)} points)")
+            for x, a, b in zip(d, lo, hi)]
 
 
 def _p(values) -> list[str]:
@@ -131,14 +150,20 @@ def table_one(cohort: pd.DataFrame | None = None, *, counts: pd.DataFrame | None
                          f"{med:.0f} [{q1:.0f}-{q3:.0f}]"))
     out = pd.DataFrame(rows, columns=["Characteristic", "Level", "Value"])
     out.loc[out["Characteristic"].duplicated(), "Characteristic"] = ""
-    return out.rename(columns={"Value": "Patients, n (%)"})
+    out = out.rename(columns={"Value": "Patients, n (%)"})
+    out.attrs["note"] = ("Read down: who was treated. n (%) of treated patients; mean (SD, the "
+                         "spread); median [IQR: the middle half of patients lies in this range].")
+    return out
 
 
 def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
     """``Analysis.flow`` -> ``Step, Patients (n), Note``."""
-    return pd.DataFrame({"Step": [_word(s) for s in flow["step"]],
-                         "Patients (n)": _count(flow["n"]),
-                         "Note": _col(flow, "note").fillna("").astype(str).to_list()})
+    out = pd.DataFrame({"Step": [_word(s) for s in flow["step"]],
+                        "Patients (n)": _count(flow["n"]),
+                        "Who is counted": _col(flow, "note").fillna("").astype(str).to_list()})
+    out.attrs["note"] = ("Read down: from every patient in the export to those assessed at 12 "
+                         "months; patients due but not assessed are the loss to follow-up.")
+    return out
 
 
 def response_table(response: pd.DataFrame) -> pd.DataFrame:
@@ -149,35 +174,55 @@ def response_table(response: pd.DataFrame) -> pd.DataFrame:
     bk, bn = _count(_col(r, "benchmark_k")), _count(_col(r, "benchmark_n"))
     bench = [("-" if p == "-" else p + (f" ({k}/{n})" if k != "-" else ""))
              for p, k, n in zip(_pcts(_col(r, "benchmark_rate")), bk, bn)]
-    diff = [("-" if d == "-" else f"{d} ({ci.replace('%', '')} points)".replace("%", ""))
-            for d, ci in zip(_pcts(_col(r, "diff")), _cis(_col(r, "diff_ci_low"),
-                                                            _col(r, "diff_ci_high")))]
-    return pd.DataFrame({
+    diff = _diff_points(_col(r, "diff"), _col(r, "diff_ci_low"), _col(r, "diff_ci_high"))
+    out = pd.DataFrame({
         "Measure": [_word(f) for f in r["family"]], "Group": [_word(g) for g in r["group"]],
-        "Outcome": [_word(o) for o in r["outcome"]], "Patients (k)": _count(r["k"]),
+        "Outcome": [_word(o) for o in r["outcome"]], "With the outcome (n)": _count(r["k"]),
         "Assessed (n)": _count(r["n"]), "Rate": _pcts(r["rate"]),
         "95% CI": _cis(r["ci_low"], r["ci_high"]), "Published": bench,
-        "p (vs published rate)": _p(_col(r, "p_value")),
-        "p (Fisher, vs study counts)": _p(_col(r, "fisher_p_value")),
-        "Difference, points (95% CI)": diff})
+        "Your rate minus the study's (95% CI)": diff,
+        "p, vs the study's patients": _p(_col(r, "fisher_p_value")),
+        "p, vs the published %": _p(_col(r, "p_value"))})
+    out.attrs["note"] = (f"Read across: n of the assessed patients had the outcome. {GPA}; "
+                         "improved and marked improvement as set in the definitions "
+                         "(Provenance). Worst case: every patient due but not assessed counted "
+                         "as not improved. p below 0.05: a difference chance alone would rarely "
+                         "give (Fisher's test against the study's patients; exact test against "
+                         "the published percentage).")
+    return out
 
 
 def adverse_event_table(adverse_events: pd.DataFrame) -> pd.DataFrame:
     """``Analysis.adverse_events`` -> patient incidence, session rate and published rate."""
     a = adverse_events.reset_index(drop=True)
-    return pd.DataFrame({
-        "Event": [_word(t) for t in a["term"]], "Patients (k)": _count(a["k"]),
+    out = pd.DataFrame({
+        "Event": [_word(t) for t in a["term"]], "Patients with it (n)": _count(a["k"]),
         "Treated (n)": _count(a["n"]), "Patients affected": _pcts(a["rate"]),
         "95% CI": _cis(a["ci_low"], a["ci_high"]), "Events (n)": _count(_col(a, "events")),
         "Sessions (n)": _count(_col(a, "sessions")),
-        "Per 100 sessions": [("-" if v == "-" else v[:-1])
-                             for v in _pcts(_col(a, "session_rate"))],
+        "Events per 100 sessions": [("-" if v == "-" else v[:-1])
+                                    for v in _pcts(_col(a, "session_rate"))],
         "Published": _pcts(_col(a, "benchmark_rate")),
-        "p (vs published)": _p(_col(a, "p_value"))})
+        "p, vs the published %": _p(_col(a, "p_value"))})
+    out.attrs["note"] = ("Read across: patients with at least one such event, of all treated "
+                         "(the studies' measure); events counts every occurrence, so a patient "
+                         "can add several. Serious events: those marked serious plus every event "
+                         "of a term serious by nature (paradoxical alopecia, scarring, acute "
+                         "dermatitis, sperm abnormality), so there can be more than are marked "
+                         "serious.")
+    return out
 
 
-def ae_duration_table(ae_duration: pd.DataFrame) -> pd.DataFrame:
-    """``Analysis.ae_duration`` -> ``Event, Events (n), Median days [IQR], Range``."""
+def ae_duration_table(ae_duration: pd.DataFrame,
+                      adverse_events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``Analysis.ae_duration`` -> ``Event, Events with a duration (n)[, All events (n)],
+    Median days [IQR], Range``.
+
+    Durations are summarised over the events with a duration recorded; given
+    ``adverse_events`` (the safety table's frame), each term's count of all its events is
+    shown beside, and the reading aid says how many events have no duration (why the two
+    tables' event counts differ).
+    """
     d = ae_duration.reset_index(drop=True)
 
     def num(col):
@@ -185,15 +230,33 @@ def ae_duration_table(ae_duration: pd.DataFrame) -> pd.DataFrame:
 
     med, q1, q3, lo, hi = (num(c) for c in ("median_days", "q1_days", "q3_days", "min_days",
                                             "max_days"))
-    return pd.DataFrame({
-        "Event": [_word(t) for t in d["term"]], "Events (n)": _count(d["events"]),
+    out = pd.DataFrame({
+        "Event": [_word(t) for t in d["term"]],
+        "Events with a duration (n)": _count(d["events"]),
         "Median days [IQR]": ["-" if np.isnan(m) else f"{m:g} [{a:g}-{b:g}]"
                               for m, a, b in zip(med, q1, q3)],
         "Range (days)": ["-" if np.isnan(a) else f"{a:g}-{b:g}" for a, b in zip(lo, hi)]})
+    note = ("Read across: how many days each kind of event lasted, over the events whose "
+            "duration was recorded (IQR: the middle half of events).")
+    if adverse_events is not None:
+        every = dict(zip(adverse_events["term"].astype(str), _count(adverse_events["events"])))
+        out.insert(2, "All events (n)", [every.get(str(t), "-") for t in d["term"]])
+        with_d = pd.to_numeric(d["events"].astype("object"), errors="coerce")
+        all_n = pd.to_numeric(pd.Series([every.get(str(t)) for t in d["term"]],
+                                        dtype="object"), errors="coerce")
+        gaps = [f"{int(w)} of the {int(a)} {_word(t).lower()} events" for t, w, a in
+                zip(d["term"], with_d, all_n) if pd.notna(w) and pd.notna(a) and w < a]
+        if gaps:
+            note += (" Not every event has its duration recorded, so these counts can be "
+                     "below the adverse-event table's: a duration is recorded for "
+                     + ", ".join(gaps) + ".")
+    out.attrs["note"] = note
+    return out
 
 
-def _rate_table(df: pd.DataFrame, first: str, first_values) -> pd.DataFrame:
-    return pd.DataFrame({first: first_values, "Meeting it (k)": _count(df["k"]),
+def _rate_table(df: pd.DataFrame, first: str, first_values,
+                count: str = "Meeting it (n)") -> pd.DataFrame:
+    return pd.DataFrame({first: first_values, count: _count(df["k"]),
                          "Of (n)": _count(df["n"]), "Rate": _pcts(df["rate"]),
                          "95% CI": _cis(df["ci_low"], df["ci_high"])})
 
@@ -201,26 +264,35 @@ def _rate_table(df: pd.DataFrame, first: str, first_values) -> pd.DataFrame:
 def protocol_table(protocol: pd.DataFrame) -> pd.DataFrame:
     """``Analysis.protocol`` -> ``Measure, Meeting it (k), Of (n), Rate, 95% CI``."""
     p = protocol.reset_index(drop=True)
-    return _rate_table(p, "Measure", [_word(m) for m in p["measure"]])
+    out = _rate_table(p, "Measure", [_word(m) for m in p["measure"]])
+    out.attrs["note"] = ("Read across: intervals between sessions (or patients, or sessions "
+                         "per year) that kept to the protocol's schedule, of all counted.")
+    return out
 
 
 def screening_table(screening: pd.DataFrame) -> pd.DataFrame:
     """``Analysis.screening`` -> ``Deviation, Sessions (n), Patients (n)``."""
     s = screening.reset_index(drop=True)
-    return pd.DataFrame({"Deviation": [_word(d) for d in s["deviation"]],
-                         "Sessions (n)": _count(s["sessions"]),
-                         "Patients (n)": _count(s["patients"])})
+    out = pd.DataFrame({"Deviation": [_word(d) for d in s["deviation"]],
+                        "Sessions (n)": _count(s["sessions"]),
+                        "Patients (n)": _count(s["patients"])})
+    out.attrs["note"] = ("Read across: sessions given despite the screening finding, and the "
+                         "patients who had them; the protocol's target for each is 0.")
+    return out
 
 
 def strata_table(strata: pd.DataFrame) -> pd.DataFrame:
     """``Analysis.strata`` -> ``Measure, Outcome, By, Level, Improved (k), Of (n), Rate,
     95% CI``."""
     s = strata.reset_index(drop=True)
-    out = _rate_table(s, "Measure", [_word(f) for f in s["family"]])
+    out = _rate_table(s, "Measure", [_word(f) for f in s["family"]],
+                      count="With the outcome (n)")
     out.insert(1, "Outcome", [_word(o) for o in s["outcome"]])
     out.insert(2, "By", [_word(x) for x in s["stratum"]])
     out.insert(3, "Level", s["level"].astype("object").fillna("Not recorded").astype(str)
                .to_list())
+    out.attrs["note"] = ("Read across: the rate within each group of patients; small groups "
+                         "have wide intervals, so compare intervals, not rates alone.")
     return out
 
 
@@ -233,15 +305,23 @@ def density_change_table(density_change: pd.DataFrame) -> pd.DataFrame:
     scale = np.where(rel, 100.0, 1.0)
     text = ["-" if np.isnan(m) else f"{m * s:+.1f} ({a * s:+.1f} to {b * s:+.1f})"
             for m, a, b, s in zip(mean, lo, hi, scale)]
-    return pd.DataFrame({"Measure": [_word(m) for m in d["measure"]],
-                         "Mean (95% CI)": text, "Patients (n)": _count(d["n"])})
+    out = pd.DataFrame({"Measure": [_word(m) for m in d["measure"]],
+                        "Mean change (95% CI)": text, "Patients (n)": _count(d["n"])})
+    out.attrs["note"] = ("Read across: the average change in hair density from the start to "
+                         "12 months; above 0 means more hair.")
+    return out
 
 
 def sensitivity_table(density_sensitivity: pd.DataFrame) -> pd.DataFrame:
     """``Analysis.density_sensitivity`` -> improved rate at each density threshold."""
     s = density_sensitivity.reset_index(drop=True)
-    return _rate_table(s, "Threshold (% change)", [f"{100 * t:+.0f}%" for t in
-                                                   s["threshold"].astype(float)])
+    out = _rate_table(s, "Improved if density rose by at least",
+                      [f"{100 * t:+.0f}%" for t in s["threshold"].astype(float)],
+                      count="Improved (n)")
+    out.attrs["note"] = ("Read down: how the improved rate changes with the density rise "
+                         "counted as improvement; the report's rate uses the definition's "
+                         "threshold (Provenance).")
+    return out
 
 
 def model_table(model: pd.DataFrame) -> pd.DataFrame:
@@ -249,8 +329,11 @@ def model_table(model: pd.DataFrame) -> pd.DataFrame:
     m = model.reset_index(drop=True)
     est = [f"{c:.3g} ({a:.3g} to {b:.3g})" for c, a, b in
            zip(m["coef"].astype(float), m["ci_low"].astype(float), m["ci_high"].astype(float))]
-    return pd.DataFrame({"Term": m["term"].astype(str).to_list(), "Estimate (95% CI)": est,
-                         "p": _p(m["p_value"])})
+    out = pd.DataFrame({"Term": m["term"].astype(str).to_list(), "Estimate (95% CI)": est,
+                        "p": _p(m["p_value"])})
+    out.attrs["note"] = ("Read down: each term's effect on hair density (hairs/cm²) in the "
+                         "mixed model, other terms held equal.")
+    return out
 
 
 def load_counts_table(counts) -> pd.DataFrame:
@@ -269,7 +352,10 @@ def load_counts_table(counts) -> pd.DataFrame:
         out["File"] = [f or "(absent)" for f in files]
     out |= {"Read (n)": _count(c["read"]), "Accepted (n)": _count(c["accepted"]),
             "Quarantined (n)": _count(c["quarantined"])}
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    table.attrs["note"] = ("Read across: rows read from each file = rows accepted + rows set "
+                           "aside (quarantined); only accepted rows are analysed.")
+    return table
 
 
 def quarantine_table(load_report, *, limit: int | None = 200) -> pd.DataFrame:
@@ -278,10 +364,13 @@ def quarantine_table(load_report, *, limit: int | None = 200) -> pd.DataFrame:
     q = load_report.quarantine.reset_index(drop=True)
     if limit is not None:
         q = q.head(limit)
-    return pd.DataFrame({"Table": q["table"].astype(str).to_list(),
-                         "Row": _count(q["row"]), "Column": q["column"].astype(str).to_list(),
-                         "Value": q["value"].astype("object").fillna("").astype(str).to_list(),
-                         "Rule": q["rule"].astype(str).to_list()})
+    out = pd.DataFrame({"Table": q["table"].astype(str).to_list(),
+                        "Row": _count(q["row"]), "Column": q["column"].astype(str).to_list(),
+                        "Value": q["value"].astype("object").fillna("").astype(str).to_list(),
+                        "Rule": q["rule"].astype(str).to_list()})
+    out.attrs["note"] = ("Read across: the spreadsheet row (header = row 1), the cell's value "
+                         "and the rule it broke; correct it in the clinic's system.")
+    return out
 
 
 def quarantine_summary(quarantine) -> pd.DataFrame:
@@ -306,10 +395,12 @@ def quarantine_summary(quarantine) -> pd.DataFrame:
     else:
         counts = (q.groupby(["table", "column", "rule"], sort=False).size()
                   .reset_index(name="n").sort_values("n", ascending=False, kind="stable"))
-    return pd.DataFrame({"Table": counts["table"].astype(str).to_list(),
-                         "Column": counts["column"].astype(str).to_list(),
-                         "Rule": counts["rule"].astype(str).to_list(),
-                         "Rows (n)": _count(counts["n"])})
+    out = pd.DataFrame({"Table": counts["table"].astype(str).to_list(),
+                        "Column": counts["column"].astype(str).to_list(),
+                        "Rule": counts["rule"].astype(str).to_list(),
+                        "Rows (n)": _count(counts["n"])})
+    out.attrs["note"] = "Read across: how many rows broke each rule, most frequent first."
+    return out
 
 
 def published_records(figures: pd.DataFrame, *, exclude=()) -> pd.DataFrame:
@@ -345,10 +436,14 @@ def published_table(records: pd.DataFrame) -> pd.DataFrame:
     Protocol, Comparability``."""
     r = records.reset_index(drop=True)
     rate = [f"{fmt_pct(k / n)} ({k}/{n})" for k, n in zip(r["k"].astype(int), r["n"].astype(int))]
-    return pd.DataFrame({"Study": r["label"].to_list(), "Outcome": [_word(o) for o in r["outcome"]],
-                         "Published rate": rate, "Population": r["population"].to_list(),
-                         "Protocol": r["protocol"].to_list(),
-                         "Comparability": r["comparability"].to_list()})
+    out = pd.DataFrame({"Study": r["label"].to_list(),
+                        "Outcome": [_word(o) for o in r["outcome"]],
+                        "Published rate": rate, "Population": r["population"].to_list(),
+                        "Protocol": r["protocol"].to_list(),
+                        "Comparability": r["comparability"].to_list()})
+    out.attrs["note"] = ("Read across: each study's rate (patients improved of those assessed) "
+                         "and how far its patients and protocol resemble yours.")
+    return out
 
 
 def benchmark_labels(figures: pd.DataFrame) -> dict[str, str]:
@@ -361,7 +456,7 @@ def sentinel_table(sentinel_cases: pd.DataFrame) -> pd.DataFrame:
     """Internal report only: each sentinel event for review (pseudonym and dates)."""
     s = sentinel_cases.reset_index(drop=True)
     onset = pd.to_datetime(s["onset_date"]).dt.strftime("%Y-%m-%d").fillna("-")
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "Event": s["event_id"].astype(str).to_list(),
         "Patient": s["patient_id"].astype(str).to_list(),
         "Term": [_word(t) for t in s["term"]], "Onset": onset.to_list(),
@@ -370,16 +465,21 @@ def sentinel_table(sentinel_cases: pd.DataFrame) -> pd.DataFrame:
         "Serious": s["serious"].astype("object").map({True: "yes", False: "no"})
         .fillna("-").to_list(),
         "Why listed": s["reason"].astype(str).to_list()})
+    out.attrs["note"] = ("Read across: one event to review, why it is listed; 'serious by "
+                         "nature' events count as serious even when not marked serious.")
+    return out
 
 
 def screening_cases_table(screening_cases: pd.DataFrame) -> pd.DataFrame:
     """Internal report only: each session given despite a screening deviation."""
     s = screening_cases.reset_index(drop=True)
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "Session": s["session_id"].astype(str).to_list(),
         "Patient": s["patient_id"].astype(str).to_list(),
         "Date": pd.to_datetime(s["session_date"]).dt.strftime("%Y-%m-%d").fillna("-").to_list(),
         "Deviation": [_word(d) for d in s["deviation"]]})
+    out.attrs["note"] = "Read across: one session to review, its patient, date and finding."
+    return out
 
 
 def provenance_table(analysis, *, run_time, shareable: bool) -> pd.DataFrame:
@@ -412,7 +512,10 @@ def provenance_table(analysis, *, run_time, shareable: bool) -> pd.DataFrame:
             rows.append((f"Input {table}", f"{path}, {int(size):,} bytes, SHA-256 {sha}"))
     defs = analysis.definitions.to_dict()
     rows.extend((f"Definition: {k}", str(v)) for k, v in defs.items())
-    return pd.DataFrame(rows, columns=["Item", "Value"])
+    out = pd.DataFrame(rows, columns=["Item", "Value"])
+    out.attrs["note"] = ("Read down: what produced this page; two reports are comparable only "
+                         "when their definitions match.")
+    return out
 
 
 #: Styling of the tables and the banner in the HTML report.
@@ -498,7 +601,7 @@ def meta_studies_table(meta_studies: pd.DataFrame, *, family: str = "photographi
     """Each clinic's rate and its weight in the pooled estimate, for one outcome."""
     st = meta_studies
     sel = st[(st["family"] == family) & (st["group"] == group) & (st["outcome"] == outcome)]
-    out = pd.DataFrame({"Clinic": sel["label"].tolist(), "Improved (k)": _count(sel["k"]),
+    out = pd.DataFrame({"Clinic": sel["label"].tolist(), "Improved (n)": _count(sel["k"]),
                         "Assessed (n)": _count(sel["n"]), "Rate (%)": _pct_round(sel["rate"]),
                         "CI low (%)": _pct_round(sel["ci_low"]),
                         "CI high (%)": _pct_round(sel["ci_high"]),
@@ -512,12 +615,13 @@ def meta_studies_table(meta_studies: pd.DataFrame, *, family: str = "photographi
 def published_studies_table(studies: pd.DataFrame) -> pd.DataFrame:
     """The pooled clinics beside each published study with counts (one outcome)."""
     g = studies
-    out = pd.DataFrame({"Study": g["label"].tolist(), "k": _count(g["k"]), "n": _count(g["n"]),
+    out = pd.DataFrame({"Study": g["label"].tolist(), "Improved (n)": _count(g["k"]),
+                        "Assessed (n)": _count(g["n"]),
                         "Rate (%)": _pct_round(g["rate"]),
                         "CI low (%)": _pct_round(g["ci_low"]),
                         "CI high (%)": _pct_round(g["ci_high"]),
                         "Counts": g["derived"].map({True: "derived", False: ""}).tolist(),
                         "Weight DL (%)": _pct_round(g["weight_dl"])})
-    out.attrs["note"] = ("Read across: k of n patients improved in each study; 'derived' "
-                         "counts were computed from a quoted percentage.")
+    out.attrs["note"] = ("Read across: patients improved of those assessed in each study; "
+                         "'derived' counts were computed from a quoted percentage.")
     return out

@@ -502,3 +502,21 @@ def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.Data
     for _, row in with_bench.iterrows():
         out.append(ae_sentence(row, confidence=confidence))
     return out
+
+
+#: The cohort-flow steps (``Analysis.flow["step"]``) in plain words, for tables and figures.
+FLOW_STEPS = {
+    "registered": "Registered in the export", "treated": "Treated (at least one session)",
+    "not_treated": "Registered, never treated", "due_12m": "Due for the 12-month assessment",
+    "assessed_photographic": "Assessed at 12 months: photographs",
+    "lost_photographic": "Due, no photographs at 12 months",
+    "assessed_density": "Assessed at 12 months: hair density",
+    "lost_density": "Due, no hair density at 12 months",
+    "comparable_treated": "Mesotherapy alone: treated",
+    "minoxidil_not_recorded": "Minoxidil not recorded (not counted as mesotherapy alone)",
+    "comparable_due_12m": "Mesotherapy alone: due for the 12-month assessment",
+    "comparable_assessed_photographic": "Mesotherapy alone: assessed with photographs",
+    "excluded_after_cutoff_sessions": "Sessions after the cut-off (left out)",
+    "excluded_after_cutoff_measurements": "Measurements after the cut-off (left out)",
+    "excluded_after_cutoff_adverse_events": "Adverse events after the cut-off (left out)",
+}
