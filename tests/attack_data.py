@@ -52,16 +52,61 @@ def analysis(seed: int, cutoff: str, bands: tuple | None = None):
         return analyze(export(seed), cutoff=cutoff, definitions=defs, model=False)
 
 
+def _coder(seed: int):
+    """A fixed practitioner coder per clinic (its key) when the package codes practitioners,
+    else None."""
+    try:
+        from outcomes import disclosure
+    except ImportError:
+        return None
+    coder = getattr(disclosure, "PractitionerCoder", None)
+    return coder(f"attack-suite-{seed}".encode(), warn=False) if coder else None
+
+
 @cache
-def published(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict:
-    """The shareable results dict (cached: callers must not modify it)."""
-    return analysis(seed, cutoff, bands).to_dict(shareable=True)
+def published(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict | None:
+    """The shareable results dict (cached: callers must not modify it); None when shareable
+    output refuses these definitions or this cut-off."""
+    from outcomes.errors import DefinitionsError
+
+    a, coder = analysis(seed, cutoff, bands), _coder(seed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return a.to_dict(shareable=True, coder=coder) if coder else a.to_dict(shareable=True)
+    except DefinitionsError:
+        return None
+
+
+def _coded(d: dict, coder) -> dict:
+    """Practitioner ids replaced by their codes (so the truth lines up with published rows)."""
+    if coder is None:
+        return d
+    d = dict(d)
+    d["funnel"] = [{**r, "practitioner_id": coder.code(r["practitioner_id"])}
+                   for r in d.get("funnel", [])]
+    d["strata"] = [{**r, "level": coder.code(r["level"])} if r.get("stratum") == "practitioner"
+                   else r for r in d.get("strata", [])]
+    return d
 
 
 @cache
 def exact(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict:
-    """The exact results dict: the truth (cached: callers must not modify it)."""
-    return analysis(seed, cutoff, bands).to_dict()
+    """The exact results dict: the truth (cached: callers must not modify it); practitioners
+    as the codes the shareable output uses."""
+    return _coded(analysis(seed, cutoff, bands).to_dict(), _coder(seed))
+
+
+@cache
+def pooling_file(seed: int, cutoff: str = Q3) -> dict:
+    """What a clinic sends for pooling (``pooling_dict`` once the disclosure pass exists, the
+    exact results dict before): exact counts. Also the participant's own file."""
+    a, coder = analysis(seed, cutoff), _coder(seed)
+    if hasattr(a, "pooling_dict"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return a.pooling_dict(coder=coder)
+    return exact(seed, cutoff)
 
 
 def label(seed: int) -> str:
@@ -73,12 +118,16 @@ def pooled(seeds: tuple) -> dict:
     from outcomes.pool import pool_results
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return pool_results([exact(s) for s in seeds], labels=[label(s) for s in seeds],
-                            shareable=True)
+        warnings.simplefilter("ignore")
+        return pool_results([pooling_file(s) for s in seeds],
+                            labels=[label(s) for s in seeds], shareable=True)
 
 
 BANDS_A, BANDS_B = (18, 45, 101), (18, 46, 101)
+#: two reports under different definitions: one year apart (the issue's attack), and one
+#: decade apart (allowed by a policy that refuses one-year cut-points)
+DEF_PAIRS = ((BANDS_A, BANDS_B), ((18, 40, 101), (18, 50, 101)))
+DEF_SEEDS = (101, 102, 103)
 
 
 def run_all(out=sys.stdout) -> dict:
@@ -98,14 +147,18 @@ def run_all(out=sys.stdout) -> dict:
     for s in SEEDS:
         report(f"quarters {s} {Q2}->{Q3}", *A.quarters(published(s, Q2), exact(s, Q2),
                                                       published(s), exact(s)))
-    for s in SEEDS[:3]:
-        report(f"definitions {s} {BANDS_A} vs {BANDS_B}",
-               *A.definitions_pair(published(s, Q3, BANDS_A), exact(s, Q3, BANDS_A),
-                                   published(s, Q3, BANDS_B), exact(s, Q3, BANDS_B)))
+    for ba, bb in DEF_PAIRS:
+        for s in DEF_SEEDS:
+            pa, pb = published(s, Q3, ba), published(s, Q3, bb)
+            if pa is None or pb is None:
+                print(f"definitions {s} {ba} vs {bb}: refused in shareable mode", file=out)
+                continue
+            report(f"definitions {s} {ba} vs {bb}",
+                   *A.definitions_pair(pa, exact(s, Q3, ba), pb, exact(s, Q3, bb)))
     for seeds in ((101, 102), (101, 102, 103)):
         report(f"pooled {seeds} + own file of {seeds[0]}",
-               *A.pooled(pooled(seeds), label(seeds[0]), exact(seeds[0]),
-                         {label(s): exact(s) for s in seeds[1:]}))
+               *A.pooled(pooled(seeds), label(seeds[0]), pooling_file(seeds[0]),
+                         {label(s): pooling_file(s) for s in seeds[1:]}))
     tot = [sum(v[i] for k, v in figures.items() if k.startswith(p)) for p in
            ("single", "quarters", "definitions", "pooled") for i in (0, 1)]
     print(f"TOTAL single {tot[0]}/{tot[1]}, quarters {tot[2]}/{tot[3]}, definitions "

@@ -74,6 +74,7 @@ class Policy:
 
     min_cell: int = 5
     round_base: int = 1  # 1: counts >= min_cell published exactly
+    small_lo: int = 1  # "<5" means small_lo..4: 1 when zeros are always shown as 0
 
     @classmethod
     def of(cls, published: dict) -> Policy:
@@ -83,12 +84,14 @@ class Policy:
         text = " ".join(str(published.get(k, "")) for k in
                         ("policy", "disclosure", "disclosure_policy", "disclosure_control"))
         m = re.search(r"base[ _-]?(\d+)|nearest (\d+)|round(?:ed|ing)?[^0-9]{0,20}(\d+)", text)
+        # a named policy may hide a zero too (complementary suppression): "<5" is 0..4 then
+        small_lo = 0 if text.strip() else 1
         if m:
-            return cls(min_cell, int(next(g for g in m.groups() if g)))
+            return cls(min_cell, int(next(g for g in m.groups() if g)), small_lo)
         counts = [v for v in iter_counts(published) if isinstance(v, int) and v >= min_cell]
         if counts and all(v % 5 == 0 for v in counts) and len(counts) >= 10:
-            return cls(min_cell, 5)
-        return cls(min_cell, 1)
+            return cls(min_cell, 5, 0)
+        return cls(min_cell, 1, small_lo)
 
     def interval(self, value) -> tuple[int, int] | None:
         """[lo, hi] of the true count behind a published value; None when it says nothing."""
@@ -106,7 +109,7 @@ class Policy:
         s = str(value).strip().replace(",", "")
         m = re.fullmatch(r"[<≤]\s*(\d+)", s)
         if m:
-            return (1, int(m[1]) - (s[0] == "<"))
+            return (self.small_lo, int(m[1]) - (s[0] == "<"))
         m = re.fullmatch(r"(\d+)\s*(?:-|–|to)\s*(\d+)", s)
         if m:
             return (int(m[1]), int(m[2]))
@@ -314,7 +317,7 @@ def bounds(prog: Program, targets: dict, *, time_limit: float = 20.0) -> Result:
         x = solve(obj)
         open_ = {lab: ct for lab, ct in open_.items() if abs(ct[0] @ x - ct[1]) < 0.5}
     pinned, done = [], set()
-    for label, (c, true) in list(open_.items()):
+    for label, (c, _true) in list(open_.items()):
         if label in done:
             continue
         hit = True
@@ -396,10 +399,11 @@ def add_report(prog: Program, prefix, pub: dict, policy: Policy, *, exact=False,
     ``exact``: the dict is an exact file the attacker owns (counts are known as they are).
     ``observe=False``: the structure only (a clinic whose file the attacker does not see).
     """
-    pol = Policy(policy.min_cell, 1) if exact else policy
+    pol = Policy(policy.min_cell, 1, 1) if exact else policy
     defs = pub.get("definitions") or {}
     conf = float(defs.get("confidence", 0.95) or 0.95)
-    K = lambda f, rk, c: key(prefix, f, rk, c)
+    def K(f, rk, c):
+        return key(prefix, f, rk, c)
     present = defaultdict(list)
     for frame, (_, cols) in FRAMES.items():
         for rk, row in _rows(pub, frame):
@@ -417,7 +421,8 @@ def add_report(prog: Program, prefix, pub: dict, policy: Policy, *, exact=False,
             if observe:
                 prog.observe(k, cohort[ck], pol)
             prog.same(K("flow", (step,), "n"), k)
-    F = lambda step: K("flow", (step,), "n")
+    def F(step):
+        return K("flow", (step,), "n")
     # flow
     prog.total(F("registered"), [F("treated"), F("not_treated")], "registered = treated + not")
     prog.total(F("due_12m"), [F("assessed_photographic"), F("lost_photographic")], "due ph")
@@ -432,7 +437,8 @@ def add_report(prog: Program, prefix, pub: dict, policy: Policy, *, exact=False,
         prog.add({F("comparable_treated"): 1, F("minoxidil_not_recorded"): 1,
                   F("treated"): -1}, -np.inf, 0, "comparable + not recorded <= treated")
     # response
-    R = lambda fam, grp, out, c: K("response", (fam, grp, out), c)
+    def R(fam, grp, out, c):
+        return K("response", (fam, grp, out), c)
     for fam in ("photographic", "density"):
         for grp in ("all", "comparable"):
             if not prog.has(R(fam, grp, "improved", "n")):
@@ -573,11 +579,20 @@ def _ratios(prog, prefix, pub, policy, conf):
             if len(vals) != 1:
                 continue
             p = vals.pop()
+            if policy.round_base > 1 and _ratio_of_rounded(p, policy.round_base):
+                continue  # computed from published (rounded) totals: says nothing more
             coefs = defaultdict(float)
             for rk, _ in rows:
                 coefs[key(prefix, frame, rk, "k")] += 1
                 coefs[key(prefix, frame, rk, "n")] -= p
             prog.add(dict(coefs), -1e-6, 1e-6, f"{frame} {col} = sum k / sum n")
+
+
+def _ratio_of_rounded(p: float, base: int, most: int = 5000) -> bool:
+    """Whether ``p`` is a/b for two multiples of ``base`` (b up to ``most``)."""
+    b = np.arange(base, most + 1, base, dtype=float)
+    a = p * b
+    return bool(np.any(np.abs(a / base - np.round(a / base)) < 1e-7 * b))
 
 
 def hidden_targets(prog: Program, prefixes=None) -> dict:
@@ -697,7 +712,7 @@ def definitions_pair(pub_a: dict, exact_a: dict, pub_b: dict, exact_b: dict):
                 lo, hi = _band(rk[3])
                 cuts |= {lo, hi + 1}
                 levels[(rk[0], rk[1])][(p, rk)] = (lo, hi)
-    for p, ex in (("a", exact_a), ("b", exact_b)):
+    for _p, ex in (("a", exact_a), ("b", exact_b)):
         for bands in (ex.get("definitions") or {}).get("age_bands", []), :
             cuts |= {int(x) for x in bands}
     cuts = sorted(cuts)
@@ -712,7 +727,7 @@ def definitions_pair(pub_a: dict, exact_a: dict, pub_b: dict, exact_b: dict):
                 prog.total(key(p, "strata", rk, c), parts, f"age band {rk[3]} = atoms")
             # true atom values from the exact outputs (least squares on both reports' bands)
             rows, rhs = [], []
-            for p, ex in (("a", exact_a), ("b", exact_b)):
+            for _p, ex in (("a", exact_a), ("b", exact_b)):
                 for rk, row in _rows(ex, "strata"):
                     if rk[:3] == (fam, out, "age_band") and _band(rk[3]):
                         lo, hi = _band(rk[3])
@@ -801,10 +816,17 @@ def pooled(pub_pool: dict, own_label: str, own_exact: dict,
             ki, ni = pol.interval(row.get("k")), pol.interval(row.get("n"))
             if ki is None or ni is None or (ki[0] == ki[1] and ni[0] == ni[1]):
                 continue
+            pk, pn = row.get("k"), row.get("n")
+            if (isinstance(pk, int) and isinstance(pn, int)
+                    and candidates(row, pk, pk, pn, pn, conf)):
+                continue  # computed from the published counts: says nothing more
             r2 = dict(row)
             w = _num(row.get("weight_dl"))
-            if r2.get("vi") is None and known and w and t2 is not None:
-                ref = known[0]
+            ref = known[0] if known else None
+            if ref is not None and pol.round_base > 1 and isinstance(ref.get("k"), int) and \
+                    candidates(ref, ref["k"], ref["k"], ref["n"], ref["n"], conf):
+                ref = None  # weights from published (rounded) counts
+            if r2.get("vi") is None and ref is not None and w and t2 is not None:
                 r2["vi"] = (_num(ref["vi"]) + t2) * _num(ref["weight_dl"]) / w - t2
             cand = candidates(r2, ki[0], ki[1], ni[0], ni[1], conf) if (
                 r2.get("vi") is not None or r2.get("rate") is not None) else None

@@ -23,9 +23,12 @@ import attack_data as D
 import attack_lp as A
 import pytest
 
-#: today's main (before the disclosure pass) leaks; remove once the disclosure pass lands
-LEAKS_TODAY = pytest.mark.xfail(strict=True, reason="issue 9: the disclosure pass has not "
-                                "landed; the attack recovers suppressed counts today")
+#: what the disclosure pass (outcomes-sdc-1, fd733fe) still leaks: a total rounded to 10
+#: (8..12) over exactly two "<5" cells pins both at 4 (F1 in /work/coord/attack-findings.md:
+#: seed 108 within one report, seed 102 under age bands [18,40,101] vs [18,50,101]); remove
+#: once the pass handles it
+LEAKS_TODAY = pytest.mark.xfail(strict=True, reason="issue 9 F1: a rounded total over two <5 "
+                                "cells pins both; the disclosure pass does not handle it yet")
 
 
 def _solve(prog, targets):
@@ -36,7 +39,7 @@ def _solve(prog, targets):
 def _fail_message(results: dict) -> str:
     lines = []
     for name, r in results.items():
-        if r.pinned:
+        if r is not None and r.pinned:
             lines.append(f"{name}: {r.summary()}, e.g. {r.pinned[:3]}")
     return "\n".join(lines)
 
@@ -52,15 +55,18 @@ def quarter_results():
                                   D.exact(s))) for s in D.SEEDS}
 
 
-DEF_SEEDS = (101, 102, 103)
-
-
 @pytest.fixture(scope="session")
 def definition_results():
-    a, b = D.BANDS_A, D.BANDS_B
-    return {s: _solve(*A.definitions_pair(D.published(s, D.Q3, a), D.exact(s, D.Q3, a),
-                                          D.published(s, D.Q3, b), D.exact(s, D.Q3, b)))
-            for s in DEF_SEEDS}
+    """Per pair of definitions and clinic: the attack's result, or None where shareable output
+    refuses one of the two definitions (nothing published, nothing to difference)."""
+    out = {}
+    for ba, bb in D.DEF_PAIRS:
+        for s in D.DEF_SEEDS:
+            pa, pb = D.published(s, D.Q3, ba), D.published(s, D.Q3, bb)
+            out[(ba, bb, s)] = None if pa is None or pb is None else _solve(
+                *A.definitions_pair(pa, D.exact(s, D.Q3, ba), pb, D.exact(s, D.Q3, bb)))
+    assert any(r is not None for r in out.values()), "no pair of definitions was attacked"
+    return out
 
 
 POOLS = ((101, 102), (101, 102, 103))
@@ -68,8 +74,9 @@ POOLS = ((101, 102), (101, 102, 103))
 
 @pytest.fixture(scope="session")
 def pooled_results():
-    return {seeds: _solve(*A.pooled(D.pooled(seeds), D.label(seeds[0]), D.exact(seeds[0]),
-                                    {D.label(s): D.exact(s) for s in seeds[1:]}))
+    return {seeds: _solve(*A.pooled(D.pooled(seeds), D.label(seeds[0]),
+                                    D.pooling_file(seeds[0]),
+                                    {D.label(s): D.pooling_file(s) for s in seeds[1:]}))
             for seeds in POOLS}
 
 
@@ -111,7 +118,7 @@ def test_attack_model_holds_for_the_truth(single_results, quarter_results,
     """Every bound and relation of every scenario holds for the true counts (checked inside
     ``_solve``), and each scenario has targets to attack."""
     for results in (single_results, quarter_results, definition_results, pooled_results):
-        assert sum(len(r.targets) for r in results.values()) > 0
+        assert sum(len(r.targets) for r in results.values() if r is not None) > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +129,6 @@ def test_no_small_count_pinned_within_one_report(single_results):
     assert not _fail_message(single_results), _fail_message(single_results)
 
 
-@LEAKS_TODAY
 def test_no_change_of_1_to_4_published_between_quarters(quarter_results):
     assert not _fail_message(quarter_results), _fail_message(quarter_results)
 
@@ -132,7 +138,6 @@ def test_no_small_count_pinned_between_definitions(definition_results):
     assert not _fail_message(definition_results), _fail_message(definition_results)
 
 
-@LEAKS_TODAY
 def test_no_small_count_pinned_from_pool_and_own_file(pooled_results):
     assert not _fail_message(pooled_results), _fail_message(pooled_results)
 
