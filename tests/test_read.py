@@ -188,8 +188,9 @@ def test_old_excel_files_get_a_hint(tmp_path):
     with pytest.raises(LoadError) as err:
         read_export(tmp_path)
     assert str(err.value) == (f"{tmp_path}: no patients file (required) (found: export.xls). "
-                              "Add patients.csv, patients.parquet or a sheet named patients "
-                              "(.xls and .ods files: save them as .xlsx or CSV).")
+                              "Add patients.csv or patients.parquet, or map your file's name in a "
+                              'mapping file ([sheets] "<file name>" = "patients"); .xls and .ods '
+                              "files: save them as .xlsx or CSV.")
 
 
 @pytest.mark.parametrize("arrow_type", ["timestamp[ns]", "timestamp[ms]", "date32[day]"])

@@ -45,6 +45,9 @@ class LoadReport:
         ``table, path, sha256, bytes``: provenance of the files read.
     notes : tuple of str
         E.g. ``"adverse_events: no file; no adverse events analysed."``.
+    unmapped_terms : DataFrame
+        ``term_as_written, events``: each term kept as ``other`` with its number of accepted
+        events, most first (map them under ``[terms]`` in the mapping file).
     """
 
     counts: pd.DataFrame
@@ -54,10 +57,12 @@ class LoadReport:
     files: pd.DataFrame = field(default_factory=lambda: _empty_frame(
         ("table", "path", "sha256", "bytes")))
     notes: tuple = ()
+    unmapped_terms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"term_as_written": pd.Series(dtype="string"), "events": pd.Series(dtype="int64")}))
 
     def to_dict(self) -> dict:
-        """JSON-able dict: ``tables``, ``quarantine``, ``other_terms``, ``extra_columns``,
-        ``notes``, ``files``."""
+        """JSON-able dict: ``tables``, ``quarantine``, ``other_terms``, ``unmapped_terms``,
+        ``extra_columns``, ``notes``, ``files``."""
         tables = {r.table: {"file": r.file, "present": bool(r.present), "read": int(r.read),
                             "accepted": int(r.accepted), "quarantined": int(r.quarantined)}
                   for r in self.counts.itertuples(index=False)}
@@ -68,8 +73,10 @@ class LoadReport:
         files = [{"table": str(t), "path": str(p), "sha256": str(h), "bytes": int(b)}
                  for t, p, h, b in zip(self.files["table"], self.files["path"],
                                        self.files["sha256"], self.files["bytes"])]
+        unmapped = [{"term_as_written": str(t), "events": int(n)} for t, n in
+                    zip(self.unmapped_terms["term_as_written"], self.unmapped_terms["events"])]
         return {"tables": tables, "quarantine": quarantine,
-                "other_terms": list(self.other_terms),
+                "other_terms": list(self.other_terms), "unmapped_terms": unmapped,
                 "extra_columns": {k: list(v) for k, v in self.extra_columns.items()},
                 "notes": list(self.notes), "files": files}
 
@@ -113,8 +120,8 @@ def load(path: str | Path, *, date_format: str = "ISO", decimal_comma: bool = Fa
     decimal_comma : bool
         Numbers use a decimal comma (European exports).
     mapping : str or Path, optional
-        TOML file mapping the export's headers to contract names
-        (``"Patient Code" = "patient_id"``; see docs/data-dictionary.md).
+        TOML mapping file: sheets, headers, coded values and adverse-event terms of the
+        export -> the contract (see :mod:`outcomes.recognise` and docs/data-dictionary.md).
     today : datetime.date, optional
         Dates after this day count as future dates (default: today's date).
 
@@ -153,7 +160,8 @@ def load(path: str | Path, *, date_format: str = "ISO", decimal_comma: bool = Fa
              if raw.tables[t].extra_columns}
     report = LoadReport(counts=counts, quarantine=checked.quarantine,
                         other_terms=checked.other_terms, extra_columns=extra,
-                        files=raw.files, notes=raw.notes)
+                        files=raw.files, notes=raw.notes,
+                        unmapped_terms=checked.unmapped_terms)
     tables = {t: checked.tables[t][list(CLEAN_COLUMNS[t])] for t in TABLES}
     return Export(**tables, report=report)
 
@@ -184,8 +192,10 @@ def format_summary(report: LoadReport, *, limit: int = 20) -> str:
     else:
         lines.append("Nothing quarantined.")
     if report.other_terms:
-        lines += ["", "Adverse-event terms kept as 'other' (not in the vocabulary):",
-                  "  " + "; ".join(report.other_terms)]
+        u = report.unmapped_terms
+        lines += ["", "Adverse-event terms kept as 'other' (not in the vocabulary; map them "
+                  "under [terms] in the mapping file), with their events:"]
+        lines += [f"  {t!r}: {n}" for t, n in zip(u["term_as_written"], u["events"])]
     if report.extra_columns:
         lines += ["", "Columns outside the contract (kept aside, not used):"]
         lines += [f"  {t}: {', '.join(cols)}" for t, cols in report.extra_columns.items()]

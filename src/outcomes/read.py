@@ -10,7 +10,7 @@ import codecs
 import csv
 import hashlib
 import re
-import tomllib
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,15 +25,25 @@ import pyarrow.parquet as pq
 from outcomes.contract import (COLUMNS, NULL_SPELLINGS, REQUIRED_TABLES, TABLES,
                                identifier_reason, looks_like_contact, normalise_name)
 from outcomes.errors import LoadError
+from outcomes.recognise import (Mapping, match_header, match_sheet, normalise_header,
+                                read_mapping, suggest_by_content, suggest_header)
 
 __all__ = ["RawTable", "RawExport", "read_export", "read_mapping", "CSV_SUFFIXES",
-           "PARQUET_SUFFIXES", "EXCEL_SUFFIXES"]
+           "PARQUET_SUFFIXES", "EXCEL_SUFFIXES", "MAX_EXPANDED_BYTES", "MAX_RATIO"]
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _DELIMITERS = (",", ";", "\t")
 _NON_SPACE = re.compile(rb"\S")    # what bytes.strip() keeps: found without copying the file
+#: an input that would expand past this many bytes of text stops before it is decompressed
+#: (xlsx: the uncompressed size of its parts; Parquet: uncompressed pages, and the text its
+#: dictionary-encoded columns would spell out) -- unless the file itself is large, see
+#: MAX_RATIO
+MAX_EXPANDED_BYTES = 256 * 2**20
+#: ... and past this many times the file's own size (a legitimate large export compresses
+#: 5-30 times; a "bomb" hundreds or thousands of times)
+MAX_RATIO = 100
 # files in an export folder worth a note when they are not read
 _DATA_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES + (".xls", ".ods", ".json")
 
@@ -71,6 +81,13 @@ class RawTable:
         Headers outside the contract (as written), never used.
     present : bool
         Whether the export holds this table.
+    recode : dict
+        Contract column -> {value key: contract value} from the mapping file's
+        ``[values.<table>.<column>]`` (see :mod:`outcomes.recognise`).
+    terms : dict
+        Term key -> vocabulary term from the mapping file's ``[terms]`` (adverse events).
+    ignored_columns : tuple of str
+        Headers the mapping file declared ignored (dropped unread).
     """
 
     name: str
@@ -80,6 +97,9 @@ class RawTable:
     written: dict = field(default_factory=dict)
     extra_columns: tuple = ()
     present: bool = False
+    recode: dict = field(default_factory=dict)
+    terms: dict = field(default_factory=dict)
+    ignored_columns: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -92,55 +112,6 @@ class RawExport:
     tables: dict
     files: pd.DataFrame
     notes: tuple = ()
-
-
-# --------------------------------------------------------------------------------------------
-def read_mapping(path: str | Path | None) -> dict[str, dict[str, str]]:
-    """Read a column-mapping file (TOML).
-
-    Top-level keys apply to every table; a ``[patients]`` (etc.) section applies to one::
-
-        "Patient Code" = "patient_id"
-        [sessions]
-        "Visit date" = "session_date"
-
-    Returns
-    -------
-    dict
-        ``{"*" or table: {normalised header: contract column}}``.
-    """
-    if path is None:
-        return {}
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise LoadError(f"mapping file {path} not found.",
-                        fix="Give the path of an existing mapping file.", file=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as err:
-        raise LoadError(f"mapping file {path} is not valid TOML ({err}).",
-                        fix='Write one line per column: "Header in export" = "contract_name".',
-                        file=str(path)) from err
-    known = {c.name for cols in COLUMNS.values() for c in cols}
-    out: dict[str, dict[str, str]] = {"*": {}}
-    for key, value in raw.items():
-        if isinstance(value, dict):
-            table = normalise_name(key)
-            if table not in TABLES:
-                raise LoadError(f"mapping file {path}: section [{key}] is not a table.",
-                                fix=f"Use one of {', '.join(TABLES)}.", file=str(path))
-            items, section = list(value.items()), out.setdefault(table, {})
-        else:
-            items, section = [(key, value)], out["*"]
-        for header, target in items:
-            target_name = normalise_name(target) if isinstance(target, str) else ""
-            if target_name not in known:
-                raise LoadError(f"mapping file {path}: {header!r} maps to {target!r}, "
-                                "which is not a contract column.",
-                                fix="Map it to a column of docs/data-dictionary.md.",
-                                file=str(path), column=str(header))
-            section[normalise_name(header)] = target_name
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,21 +190,105 @@ def _to_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return col.cast(pa.string())
 
 
+def _too_big(label: str, what: str, expanded: float, size: int) -> LoadError:
+    return LoadError(
+        f"{label}: {what} would expand to about {expanded / 2**20:,.0f} MB from a "
+        f"{size / 2**20:,.1f} MB file (the bound is {MAX_EXPANDED_BYTES / 2**20:,.0f} MB, or "
+        f"{MAX_RATIO} times the file's size); it was not read.",
+        fix="Export the tables again as plain CSV files (UTF-8); if this file is genuine "
+            "and this large, split it by year.", file=label)
+
+
+def _bound(size: int) -> float:
+    return max(MAX_EXPANDED_BYTES, MAX_RATIO * size)
+
+
 def _parquet_table(path: Path) -> tuple[list[str], pa.Table]:
-    table = pq.read_table(path)
+    """Read a Parquet file as text columns, after checking from its metadata, then from its
+    still-encoded dictionaries, that it does not expand past :data:`MAX_EXPANDED_BYTES`."""
+    label, size = str(path), path.stat().st_size
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    # from the footer alone: uncompressed pages, and at least 8 bytes of text per cell
+    pages = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
+    cells = md.num_rows * max(md.num_columns, 1) * 8
+    if max(pages, cells) > _bound(size):
+        raise _too_big(label, "its pages" if pages >= cells else f"its {md.num_rows:,} rows",
+                       max(pages, cells), size)
+    # text columns are read still dictionary-encoded: the text they spell out is measured
+    # before any is materialised (a small dictionary of huge strings is the usual bomb)
+    texts = [f.name for f in pf.schema_arrow
+             if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+             or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    table = pq.read_table(path, read_dictionary=texts or None)
+    expanded = 0
+    for col in table.columns:
+        if pa.types.is_dictionary(col.type):
+            for chunk in col.chunks:
+                lengths = pc.binary_length(chunk.dictionary.cast(pa.large_binary()))
+                total = pc.sum(pc.take(lengths, chunk.indices)).as_py()
+                expanded += total or 0
+        if expanded > _bound(size):
+            raise _too_big(label, "its dictionary-encoded text", expanded, size)
     headers = [str(n) for n in table.column_names]
     cols = [_to_text(table.column(i)) for i in range(table.num_columns)]
     return headers, pa.table(cols, names=[f"c{i}" for i in range(len(cols))])
 
 
-def _excel_tables(path: Path) -> dict[str, tuple[str, list[str], pa.Table]]:
-    """Every sheet of a workbook named after a table -> (label, headers, table)."""
-    sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+def _check_workbook(path: Path) -> None:
+    """Stop a workbook whose parts would expand past the bound, from the zip's central
+    directory alone (nothing is decompressed)."""
+    label, size = str(path), path.stat().st_size
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > _bound(size) or total > 4 * MAX_EXPANDED_BYTES:
+        big = max(infos, key=lambda i: i.file_size)
+        raise _too_big(label, f"its parts (largest: {big.filename}, "
+                       f"{big.file_size / 2**20:,.0f} MB)", total, size)
+    for i in infos:
+        if i.file_size > 16 * 2**20 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            raise _too_big(label, f"its part {i.filename} (compressed {i.compress_size:,} "
+                           "bytes)", i.file_size, size)
+
+
+def _sheet_tables(names: list[str], mapping: Mapping, label: str) -> dict[str, str]:
+    """Sheet (or file) name -> table: the mapping file's [sheets] first, then the contract
+    names, then the usual names (:data:`outcomes.recognise.SHEET_SYNONYMS`). Two sheets
+    found for one table by the same rule stop the load."""
+    out: dict[str, str] = {}
+    rules = (lambda n: mapping.sheets.get(normalise_header(n)),
+             lambda n: normalise_name(n) if normalise_name(n) in TABLES else None,
+             match_sheet)
+    for rule in rules:
+        found: dict[str, list[str]] = {}
+        for n in names:
+            table = None if n in out else rule(n)
+            if table is not None and table not in out.values():
+                found.setdefault(table, []).append(n)
+        for table, sheets in found.items():
+            if len(sheets) > 1:
+                raise LoadError(
+                    f"{label}: {sheets[0]!r} and {sheets[1]!r} both look like the {table} "
+                    "table.", fix=f'Say which one it is in a mapping file: [sheets] '
+                    f'"{sheets[0]}" = "{table}" (then --mapping FILE).', file=label)
+            out[sheets[0]] = table
+    return out
+
+
+def _excel_tables(path: Path, mapping: Mapping
+                  ) -> tuple[dict[str, tuple[str, list[str], pa.Table]], list[str]]:
+    """The workbook's sheets that are tables -> (label, headers, table); and every sheet
+    name found."""
+    _check_workbook(path)
+    with pd.ExcelFile(path) as book:
+        names = [str(n) for n in book.sheet_names]
+        which = _sheet_tables(names, mapping, str(path))
+        sheets = pd.read_excel(book, sheet_name=list(which), header=None, dtype=object) \
+            if which else {}
     out = {}
     for sheet, df in sheets.items():
-        table = normalise_name(sheet)
-        if table not in TABLES:
-            continue
+        table = which[str(sheet)]
         label = f"{path}, sheet {sheet}"
         if df.shape[0] == 0:
             raise LoadError(f"{label} is empty.", fix="Put the header row in row 1.",
@@ -247,7 +302,7 @@ def _excel_tables(path: Path) -> dict[str, tuple[str, list[str], pa.Table]]:
             cols.append(pa.array(v.astype(object).where(v.notna(), None).tolist(),
                                  type=pa.string()))
         out[table] = (label, headers, pa.table(cols, names=[f"c{i}" for i in range(len(cols))]))
-    return out
+    return out, names
 
 
 def _excel_cell(v: object) -> str:
@@ -271,35 +326,85 @@ def _clean_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(is_null, pa.scalar(None, pa.large_string()), col)
 
 
+def _identifier_stop(label: str, header: str, reason: str) -> LoadError:
+    fix = ("Remove the column from the export (the audit needs de-identified data only), "
+           "then load again.")
+    if reason == "free text":
+        fix = ("Remove the column from the export (the audit needs de-identified data only), "
+               f'or declare it ignored in a mapping file (ignore = ["{header}"]) so that it is '
+               "dropped unread, then load again.")
+    return LoadError(f"{label}: column {header!r} looks like it holds {reason}, an identifier.",
+                     fix=fix, file=label, column=header)
+
+
+def _distinct(col: pa.ChunkedArray, limit: int = 5000) -> pd.Series:
+    u = pc.unique(col.drop_null())
+    return pd.Series(u.slice(0, limit).to_pylist(), dtype="string")
+
+
 def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
-             mapping: dict[str, dict[str, str]]) -> RawTable:
-    """Map headers to the contract, guard identifiers, keep the contract columns as text."""
+             mapping: Mapping) -> RawTable:
+    """Map headers to the contract, guard identifiers, keep the contract columns as text.
+
+    A header is the mapping file's, else a contract name or a usual synonym
+    (:func:`outcomes.recognise.match_header`). One that is neither but resembles a contract
+    column by name or content stops the load with "did you mean", unless declared ignored.
+    """
     contract = {c.name: c for c in COLUMNS[name]}
-    maps = {**mapping.get("*", {}), **mapping.get(name, {})}
+    maps = mapping.columns_for(name)
+    ignored_keys = mapping.ignored_for(name)
     cleaned = [_clean_text(table.column(i)) for i in range(table.num_columns)]
     keep: dict[str, int] = {}
     written: dict[str, str] = {}
     extra: list[str] = []
+    ignored: list[str] = []
+    unknown: list[int] = []
     for i, header in enumerate(headers):
-        norm = normalise_name(header)
-        if not norm and cleaned[i].null_count == len(cleaned[i]):
+        key = normalise_header(header)
+        if not key and cleaned[i].null_count == len(cleaned[i]):
             continue                                      # an empty trailing column
-        if norm not in contract:
-            reason = identifier_reason(header)
-            if reason:
-                raise LoadError(
-                    f"{label}: column {header!r} looks like it holds {reason}, an identifier.",
-                    fix="Remove the column from the export (the audit needs de-identified "
-                        "data only), then load again.", file=label, column=header)
-        target = maps.get(norm, norm)
+        builtin = match_header(name, header)
+        reason = None if builtin is not None else identifier_reason(header)
+        if key and key in ignored_keys:
+            if reason and reason != "free text":
+                raise _identifier_stop(label, header, reason)
+            ignored.append(header)
+            continue
+        if reason:
+            raise _identifier_stop(label, header, reason)
+        target = maps.get(key, builtin)
         if target not in contract:
-            extra.append(header if header.strip() else f"(unnamed column {i + 1})")
+            unknown.append(i)
             continue
         if target in keep:
             raise LoadError(f"{label}: columns {written[target]!r} and {header!r} both give "
-                            f"{target}.", fix="Keep one of them, or fix the mapping file.",
+                            f"{target}.", fix="Keep one of them, or fix the mapping file "
+                            f'(map one elsewhere, or ignore = ["{header}"]).',
                             file=label, column=header)
         keep[target], written[target] = i, header
+    absent = [c for c in contract if c not in keep]
+    asks: list[tuple[str, list[str]]] = []
+    for i in unknown:
+        header = headers[i]
+        guess = suggest_header(name, header, exclude=keep)
+        if guess is not None:
+            asks.append((header, [guess]))
+            continue
+        by_content = suggest_by_content(name, _distinct(cleaned[i]), absent) if absent else []
+        if by_content:
+            asks.append((header, by_content))
+        else:
+            extra.append(header if header.strip() else f"(unnamed column {i + 1})")
+    if asks:
+        header, guesses = asks[0]
+        said = "; ".join(f"column {h!r} is not recognised: did you mean {' or '.join(g)}?"
+                         for h, g in asks)
+        raise LoadError(
+            f"{label}: {said}",
+            fix=f'If it is, map it in a mapping file ([columns.{name}] "{header}" = '
+                f'"{guesses[0]}"); if not, declare it ignored (ignore = ["{header}"]); then '
+                "load with --mapping FILE (see docs/data-dictionary.md).",
+            file=label, column=header)
     missing = [c.name for c in COLUMNS[name] if c.required and c.name not in keep]
     if missing:
         raise LoadError(f"{label}: required column(s) missing: {', '.join(missing)}.",
@@ -334,12 +439,16 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
                 f"{int(rows[bad.argmax()])}).",
                 fix="Replace them with pseudonyms (e.g. P0001) and keep the key at the clinic.",
                 file=label, column=written["patient_id"])
+    recode = {c: v for (t, c), v in mapping.values.items() if t == name}
     return RawTable(name=name, file=label, frame=frame, rows=rows.astype(np.int64),
-                    written=written, extra_columns=tuple(extra), present=True)
+                    written=written, extra_columns=tuple(extra), present=True,
+                    recode=recode,
+                    terms=dict(mapping.terms) if name == "adverse_events" else {},
+                    ignored_columns=tuple(ignored))
 
 
 def _read_table(table: str, label: str, file: Path, sheet: tuple | None,
-                mapping: dict[str, dict[str, str]]) -> RawTable:
+                mapping: Mapping) -> RawTable:
     """Read and resolve one table (``sheet``: its already-read workbook sheet, if any)."""
     try:
         if sheet is not None:
@@ -360,19 +469,19 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _find_files(folder: Path) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for p in sorted(folder.iterdir()):
-        suffix = p.suffix.lower()
-        if not p.is_file() or suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
-            continue
-        table = normalise_name(p.stem)
-        if table in TABLES:
-            if table in found:
-                raise LoadError(f"{folder} holds two files for {table}: {found[table].name} "
-                                f"and {p.name}.", fix="Keep one of them.", file=str(p))
-            found[table] = p
-    return found
+def _find_files(folder: Path, mapping: Mapping) -> dict[str, Path]:
+    files = [p for p in sorted(folder.iterdir())
+             if p.is_file() and p.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES]
+    by_stem: dict[str, list[Path]] = {}
+    for p in files:
+        by_stem.setdefault(p.stem, []).append(p)
+    for stem, paths in by_stem.items():
+        if len(paths) > 1 and _sheet_tables([stem], mapping, str(folder)):
+            table = _sheet_tables([stem], mapping, str(folder))[stem]
+            raise LoadError(f"{folder} holds two files for {table}: {paths[0].name} "
+                            f"and {paths[1].name}.", fix="Keep one of them.", file=str(paths[1]))
+    which = _sheet_tables(list(by_stem), mapping, str(folder))
+    return {table: by_stem[stem][0] for stem, table in which.items()}
 
 
 def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawExport:
@@ -406,7 +515,7 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
     sources: dict[str, tuple[str, Path, object]] = {}   # table -> (label, file, reader)
     ignored: list[str] = []
     if path.is_dir():
-        files = _find_files(path)
+        files = _find_files(path, maps)
         books = [p for p in path.iterdir() if p.suffix.lower() in EXCEL_SUFFIXES
                  and not p.name.startswith("~$")]
         if not files and len(books) == 1:
@@ -422,9 +531,10 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
                         fix="Give the folder that holds patients, sessions, ... files.",
                         file=str(path))
     excel: dict = {}
+    sheet_names: list[str] = []
     if path.is_file():
         try:
-            excel = _excel_tables(path)
+            excel, sheet_names = _excel_tables(path, maps)
         except LoadError:
             raise
         except Exception as err:  # noqa: BLE001 - any reader failure becomes a clear stop
@@ -433,14 +543,28 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
             sources[table] = (label, path, None)
     for table in REQUIRED_TABLES:
         if table not in sources:
-            where = "sheet" if path.is_file() else "file"
+            if path.is_file():
+                rest = [n for n in sheet_names if n not in
+                        {lab.split(", sheet ", 1)[-1] for lab, _, _ in excel.values()}]
+                example = rest[0] if len(rest) == 1 else "<sheet name>"
+                found = ", ".join(repr(n) for n in sheet_names) or "none"
+                raise LoadError(
+                    f"{path}: no {table} sheet (required); sheets found: {found}.",
+                    fix=f"Rename the sheet that holds the {table.replace('_', ' ')} to "
+                        f'{table}, or map it in a mapping file ([sheets] "{example}" = '
+                        f'"{table}") and load with --mapping FILE (see '
+                        "docs/data-dictionary.md).", file=str(path))
             found = f" (found: {', '.join(ignored[:5])})" if ignored else ""
-            raise LoadError(f"{path}: no {table} {where} (required){found}.",
-                            fix=f"Add {table}.csv, {table}.parquet or a sheet named {table} "
-                                "(.xls and .ods files: save them as .xlsx or CSV).",
+            raise LoadError(f"{path}: no {table} file (required){found}.",
+                            fix=f"Add {table}.csv or {table}.parquet, or map your file's "
+                                f'name in a mapping file ([sheets] "<file name>" = "{table}"); '
+                                ".xls and .ods files: save them as .xlsx or CSV.",
                             file=str(path))
     tables: dict[str, RawTable] = {}
     notes: list[str] = [f"{name}: not a table of the contract; not read." for name in ignored]
+    read_sheets = {lab.split(", sheet ", 1)[-1] for lab, _, _ in excel.values()}
+    notes += [f"sheet {n!r}: not a table of the contract; not read." for n in sheet_names
+              if n not in read_sheets]
     records = []
     # the tables are read two at a time: Arrow's parsing and compute release the GIL, and
     # results (and errors) are taken in table order, as if read one after the other
@@ -463,6 +587,9 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
                                     fix=f"Export {table} again with its rows ({table} is "
                                         "required).", file=label)
                 notes.append(f"{table}: header only, no rows.")
+            if raw.ignored_columns:
+                notes.append(f"{table}: column(s) {', '.join(map(repr, raw.ignored_columns))} "
+                             "ignored, as the mapping file says (dropped unread).")
             tables[table] = raw
             records.append({"table": table, "path": str(file), "sha256": "", "bytes": 0})
     finally:

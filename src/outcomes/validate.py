@@ -20,6 +20,7 @@ from outcomes.contract import (CHOICES, CLEAN_COLUMNS, COLUMNS, FALSE_SPELLINGS,
                                MIN_SESSION_DATE, TABLES, TRUE_SPELLINGS, Column)
 from outcomes.errors import LoadError
 from outcomes.read import RawTable
+from outcomes.recognise import ambiguous_sex_codes, normalise_value, recode_values
 from outcomes.vocabulary import map_terms
 
 __all__ = ["Validated", "validate", "QUARANTINE_COLUMNS", "parse_dates", "parse_numbers",
@@ -48,12 +49,16 @@ class Validated:
         ``table, read, accepted, quarantined`` (int), one row per table.
     other_terms : tuple of str
         Adverse-event terms as written that map to ``other`` (unique, sorted).
+    unmapped_terms : DataFrame
+        ``term_as_written, events``: each of ``other_terms`` with its number of accepted
+        events, most events first.
     """
 
     tables: dict
     quarantine: pd.DataFrame
     counts: pd.DataFrame
     other_terms: tuple
+    unmapped_terms: pd.DataFrame = None
 
 
 # ------------------------------------------------------------------------------ parsers
@@ -126,15 +131,17 @@ def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> pd.Series:
     return pd.Series(values, index=index, dtype="float64")
 
 
-def parse_yes_no(text: pd.Series) -> pd.Series:
-    """Parse yes/no spellings (yes/no, y/n, true/false, 1/0, any case) -> ``boolean`` dtype.
+def parse_yes_no(text: pd.Series, mapped: dict | None = None) -> pd.Series:
+    """Parse yes/no words -> ``boolean`` dtype (``<NA>`` where none of them).
 
-    Values that are none of these are ``<NA>``.
+    Accepted: yes/no, y/n, true/false, t/f, 1/0 and the words of
+    :data:`outcomes.recognise.YES_WORDS` / ``NO_WORDS`` (sí, sim, oui, ja, non, não, nein ...),
+    any case and accents; ``mapped``: value key -> ``"yes"``/``"no"`` from the mapping file.
     """
-    key = pd.Series(text, dtype="string").str.lower()
-    out = pd.Series(pd.NA, index=key.index, dtype="boolean")
-    out[key.isin(TRUE_SPELLINGS).fillna(False).to_numpy(bool)] = True
-    out[key.isin(FALSE_SPELLINGS).fillna(False).to_numpy(bool)] = False
+    words = recode_values("", "bool", pd.Series(text, dtype="string"), mapped)
+    out = pd.Series(pd.NA, index=words.index, dtype="boolean")
+    out[(words == "yes").fillna(False).to_numpy(bool)] = True
+    out[(words == "no").fillna(False).to_numpy(bool)] = False
     return out
 
 
@@ -233,6 +240,7 @@ class _Table:
 
     # -- per-column rules
     def check_columns(self, today: pd.Timestamp) -> None:
+        self.check_decimal_commas()
         for col in COLUMNS[self.name]:
             s = self.text[col.name]
             if col.required:
@@ -247,21 +255,69 @@ class _Table:
         self.parsed[col.name] = s
 
     def _check_choice(self, col, s, present, today):
-        def choose(v: pd.Series) -> pd.Series:
-            key = v.str.lower().str.replace(r"[^0-9a-z]", "", regex=True)
-            return key.map(CHOICES[col.name]).astype("string")
-
-        mapped, = _per_distinct(s, choose)
+        mapped_values = self.raw.recode.get(col.name, {})
+        if col.name == "sex":
+            self._ask_ambiguous_sex(s, mapped_values)
+        mapped, = _per_distinct(s, lambda v: recode_values(col.name, "choice", v,
+                                                           mapped_values))
         self.add(col.name, present & mapped.isna().to_numpy(),
                  f"{_choice_text(col.name)} (see docs/data-dictionary.md for accepted "
-                 "spellings); correct the value")
+                 "spellings, or recode it in the mapping file); correct the value")
         self.parsed[col.name] = mapped
 
+    def _ask_ambiguous_sex(self, s: pd.Series, mapped_values: dict) -> None:
+        """Stop when the sex column uses both H and M (or V and M), unless mapped."""
+        written = {normalise_value(v): v for v in pd.unique(s.dropna())}
+        pair = ambiguous_sex_codes(written)
+        if pair is None or all(k in mapped_values for k in pair):
+            return
+        column = self.raw.written.get("sex", "sex")
+        a, b = (written[k] for k in pair)
+        raise LoadError(
+            f"{self.raw.file}, column {column!r}: the codes {a!r} and {b!r} are both used; "
+            f"{b!r} means male in English but mujer (female) in Spanish, where {a!r} is "
+            "male. The codes are not guessed.",
+            fix=f'Say what they mean in a mapping file: [values.patients.sex] "{a}" = "M" '
+                f'and "{b}" = "F" (Spanish), or "{b}" = "M" (English); then load with '
+                "--mapping FILE.", file=self.raw.file, column=column)
+
     def _check_bool(self, col, s, present, today):
-        parsed, = _per_distinct(s, parse_yes_no)
+        mapped_values = self.raw.recode.get(col.name, {})
+        parsed, = _per_distinct(s, lambda v: parse_yes_no(v, mapped_values))
         self.add(col.name, present & parsed.isna().to_numpy(),
-                 "yes or no (also y/n, true/false, 1/0); correct the value")
+                 "yes or no (also y/n, true/false, 1/0, sí/no); correct the value")
         self.parsed[col.name] = parsed
+
+    def check_decimal_commas(self) -> None:
+        """Stop when this table writes decimals only with a comma and the option is off.
+
+        Counted on distinct values of the number columns: values that parse only as decimal
+        commas (``1,5``) while no value uses a decimal point. With both kinds present the
+        comma values are quarantined one by one (with the hint) instead.
+        """
+        if self.decimal_comma:
+            return
+        comma, first = 0, None
+        for col in COLUMNS[self.name]:
+            if col.kind not in ("int", "float"):
+                continue
+            u = pd.Series(pd.unique(self.text[col.name].dropna()), dtype="string")
+            if len(u) == 0:
+                continue
+            if u.str.contains(r"^\s*[+-]?\d*\.\d+\s*$", regex=True).any():
+                return                                # decimal points are used: no stop
+            has_comma = u.str.contains(r"^\s*[+-]?\d+,\d+\s*$", regex=True)
+            if has_comma.any():
+                comma += int(has_comma.sum())
+                first = first or (col.name, str(u[has_comma.to_numpy()].iloc[0]))
+        if comma:
+            column = self.raw.written.get(first[0], first[0])
+            raise LoadError(
+                f"{self.raw.file}, column {column!r}: numbers are written with a decimal "
+                f"comma ({first[1]!r}; {comma} distinct value(s) in this table) and none with "
+                "a decimal point.",
+                fix="Load with --decimal-comma (a European export); nothing was quarantined.",
+                file=self.raw.file, column=column)
 
     def _check_number(self, col, s, present, whole: bool) -> pd.Series:
         num, = _per_distinct(s, lambda v: parse_numbers(v, self.decimal_comma))
@@ -427,9 +483,22 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     p.add("contraception", cbp.fillna(False).to_numpy(bool)
           & p.text["contraception"].isna().to_numpy(),
           "yes or no is required when childbearing_potential is yes; fill in contraception")
+    # implausible combinations: quarantined with the reason, never silently accepted
+    male = (sex == "M").fillna(False).to_numpy(bool)
+    female = (sex == "F").fillna(False).to_numpy(bool)
+    p.add("childbearing_potential", male & cbp.fillna(False).to_numpy(bool),
+          "childbearing_potential is yes but sex is M: one of them is wrong (an export coding "
+          "sex H/M? recode it under [values.patients.sex] in the mapping file); correct the row")
     patients_ok = ~p.bad_rows()
 
     s_patient, _ = s.check_parent("patient_id", p, patients_ok, pos=in_p["sessions"])
+    s_male = np.zeros(s.n, dtype=bool)
+    s_known = s_patient >= 0
+    s_male[s_known] = male[s_patient[s_known]]
+    tested = s.parsed["pregnancy_test"].isin(["negative", "positive"]).fillna(False)
+    s.add("pregnancy_test", s_male & tested.to_numpy(bool),
+          "a pregnancy test result is recorded but the patient's sex is M: correct sex (in "
+          "patients) or pregnancy_test")
     sessions_ok = ~s.bad_rows()
     # first session per patient (by position in patients): every session row with a plausible
     # date counts (a row quarantined for another reason still shows when treatment started)
@@ -448,6 +517,12 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
           "at least one of density_per_cm2 and gpa_score is required; fill one in")
     e_patient, e_patient_ok = e.check_parent("patient_id", p, patients_ok,
                                              pos=in_p["adverse_events"])
+    e_terms, = _per_distinct(e.text["term"], lambda v: map_terms(v, e.raw.terms))
+    e_female = np.zeros(e.n, dtype=bool)
+    e_female[e_patient >= 0] = female[e_patient[e_patient >= 0]]
+    e.add("term", e_female & (e_terms == "sperm_abnormality").fillna(False).to_numpy(bool),
+          "a sperm abnormality is recorded for a patient whose sex is F: correct the term or "
+          "the patient's sex")
     for child, c_patient, c_patient_ok in ((m, m_patient, m_patient_ok),
                                            (e, e_patient, e_patient_ok)):
         # unknown or quarantined session (rows of a quarantined patient already follow it)
@@ -478,7 +553,8 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
             frame["site"] = frame["site"].str.lower().fillna("target")
         if name == "adverse_events":
             frame["term_as_written"] = frame["term"]
-            frame["term"], = _per_distinct(frame["term_as_written"], map_terms)
+            frame["term"], = _per_distinct(frame["term_as_written"],
+                                           lambda v: map_terms(v, e.raw.terms))
         clean[name] = _clean_dtypes(frame[list(CLEAN_COLUMNS[name])], name)
         counts.append({"table": name, "read": table.n, "accepted": int((~bad).sum()),
                        "quarantined": int(bad.sum())})
@@ -492,10 +568,16 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     ae = clean["adverse_events"]
     other = ae.loc[(ae["term"] == "other").fillna(False).to_numpy(bool), "term_as_written"]
     other_terms = tuple(sorted(set(other.dropna()) - {"other", "Other", "OTHER"}))
+    other = other[other.isin(other_terms).fillna(False).to_numpy(bool)]
+    unmapped = (other.value_counts().rename_axis("term_as_written").rename("events")
+                .reset_index())
+    unmapped = (unmapped.sort_values(["events", "term_as_written"], ascending=[False, True],
+                                     kind="stable").reset_index(drop=True)
+                .astype({"term_as_written": "string", "events": "int64"}))
     return Validated(tables=clean, quarantine=quarantine,
                      counts=pd.DataFrame(counts).astype(
                          {"read": "int64", "accepted": "int64", "quarantined": "int64"}),
-                     other_terms=other_terms)
+                     other_terms=other_terms, unmapped_terms=unmapped)
 
 
 def _clean_dtypes(frame: pd.DataFrame, name: str) -> pd.DataFrame:

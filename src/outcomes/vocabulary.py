@@ -9,6 +9,7 @@ MedDRA preferred terms are given beside each term for reference (published-figur
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pandas as pd
 
@@ -87,17 +88,109 @@ _WRITTEN: dict[str, tuple[str, ...]] = {
 
 
 def normalise_term(text: str) -> str:
-    """Lower-case, turn every run of non-letters/digits into one space, trim.
+    """Lower-case, drop accents, turn every run of non-letters/digits into one space, trim.
 
     >>> normalise_term("  Pain at Injection-Site! ")
     'pain at injection site'
+    >>> normalise_term("Dolor en el sitio de inyección")
+    'dolor en el sitio de inyeccion'
     """
-    return re.sub(r"[^0-9a-zà-ÿ]+", " ", str(text).lower()).strip()
+    text = unicodedata.normalize("NFKD", str(text).lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
 
+
+#: the same terms as clinics write them in Spanish (the seed clinic and the published
+#: studies), Portuguese, French, Italian and German
+_WRITTEN_OTHER: dict[str, tuple[str, ...]] = {
+    "injection_site_pain": (
+        # es
+        "dolor en el sitio de inyeccion", "dolor en el lugar de inyeccion",
+        "dolor en la zona de inyeccion", "dolor en el punto de inyeccion",
+        "dolor local", "dolor a la inyeccion", "dolor durante la inyeccion",
+        "dolor al inyectar", "dolor en cuero cabelludo", "dolor del cuero cabelludo",
+        "molestias", "molestia", "molestias locales", "sensibilidad", "dolorimiento",
+        # pt
+        "dor", "dor no local da injecao", "dor no local de injecao", "dor local",
+        "desconforto",
+        # fr
+        "douleur au point d injection", "douleur au site d injection", "douleur locale",
+        "inconfort",
+        # it
+        "dolore", "dolore nel sito di iniezione", "dolore in sede di iniezione",
+        "dolore locale", "fastidio",
+        # de
+        "schmerz", "schmerzen", "schmerzen an der injektionsstelle",
+        "schmerz an der einstichstelle", "schmerzen an der einstichstelle",
+        "lokale schmerzen",
+    ),
+    "frontal_edema": (
+        "edema frontal", "edema de frente", "edema en la frente", "hinchazon frontal",
+        "hinchazon de la frente", "hinchazon", "inflamacion de la frente", "edema",
+        "edema facial", "edema periorbitario", "edema palpebral", "tumefaccion",
+        "inflamacion frontal",
+        "edema da testa", "inchaco", "inchaco frontal", "inchaco na testa",
+        "oedeme frontal", "oedeme du front", "oedeme", "gonflement", "gonflement du front",
+        "edema della fronte", "gonfiore", "gonfiore frontale", "gonfiore della fronte",
+        "stirnodem", "odem", "schwellung", "schwellung der stirn", "stirnschwellung",
+    ),
+    "burning": (
+        "ardor", "quemazon", "sensacion de quemazon", "escozor", "sensacion de ardor",
+        "picor", "ardencia", "queimacao", "sensacao de queimacao",
+        "brulure", "sensation de brulure", "bruciore", "sensazione di bruciore",
+        "brennen", "brennendes gefuhl",
+    ),
+    "erythema": (
+        "eritema", "enrojecimiento", "rojez", "eritema local", "enrojecimiento del cuero "
+        "cabelludo", "rubor", "vermelhidao", "rougeur", "rougeurs", "erytheme",
+        "arrossamento", "eritema locale", "rotung", "erythem",
+    ),
+    "headache": (
+        "cefalea", "cefaleas", "dolor de cabeza", "jaqueca", "migrana", "cefaleia",
+        "dor de cabeca", "mal de tete", "cephalee", "mal di testa", "emicrania",
+        "kopfschmerz", "kopfschmerzen", "migrane",
+    ),
+    "paradoxical_alopecia": (
+        "alopecia paradojica", "caida paradojica", "caida de pelo", "caida del cabello",
+        "aumento de la caida", "efluvio", "efluvio telogeno", "queda de cabelo",
+        "queda paradoxal", "chute de cheveux", "alopecie paradoxale", "effluvium telogene",
+        "caduta dei capelli", "alopecia paradossa", "effluvio telogen", "haarausfall",
+        "paradoxer haarausfall",
+    ),
+    "scarring": (
+        "cicatriz", "cicatrices", "cicatrizacion", "fibrosis", "cicatriz hipertrofica",
+        "cicatriz", "cicatrice", "cicatrici", "narbe", "narben", "narbenbildung",
+    ),
+    "acute_dermatitis": (
+        "dermatitis", "dermatitis aguda", "dermatitis de contacto", "eccema", "erupcion",
+        "exantema", "urticaria", "reaccion alergica", "reaccion cutanea", "dermatite",
+        "dermatite aguda", "reacao alergica", "eczema", "eruption", "reaction allergique",
+        "dermatite aigue", "reazione allergica", "eruzione cutanea", "dermatitis akut",
+        "kontaktdermatitis", "ausschlag", "allergische reaktion", "ekzem",
+    ),
+    "sperm_abnormality": (
+        "alteracion del semen", "oligospermia", "recuento espermatico bajo",
+        "disminucion del recuento de espermatozoides", "astenozoospermia",
+        "alteracao do esperma", "anomalie du sperme", "alterazione dello sperma",
+        "spermienanomalie",
+    ),
+    "sexual_dysfunction": (
+        "disfuncion sexual", "disfuncion erectil", "disminucion de la libido",
+        "perdida de libido", "libido disminuida", "bajo deseo sexual",
+        "trastorno de la eyaculacion", "disfuncao sexual", "disfuncao eretil",
+        "diminuicao da libido", "dysfonction sexuelle", "dysfonction erectile",
+        "baisse de libido", "disfunzione sessuale", "disfunzione erettile",
+        "calo della libido", "sexuelle dysfunktion", "erektile dysfunktion",
+        "libidoverlust", "verminderte libido",
+    ),
+    "other": ("otro", "otros", "outro", "autre", "altro", "andere", "sonstiges"),
+}
 
 #: normalised spelling -> term (each term's own name, with spaces, maps to itself)
 SYNONYMS: dict[str, str] = {
-    normalise_term(w): term for term, written in _WRITTEN.items() for w in (term, *written)
+    normalise_term(w): term
+    for source in (_WRITTEN, _WRITTEN_OTHER) for term, written in source.items()
+    for w in (term, *written)
 }
 
 
@@ -108,13 +201,16 @@ def map_term(text: str | None) -> str | None:
     return SYNONYMS.get(normalise_term(text), "other")
 
 
-def map_terms(terms: pd.Series) -> pd.Series:
+def map_terms(terms: pd.Series, mapped: dict | None = None) -> pd.Series:
     """Map terms as written to the vocabulary, vectorised.
 
     Parameters
     ----------
     terms : pandas.Series of str
         Terms as the clinic wrote them; missing values allowed.
+    mapped : dict, optional
+        Term key (:func:`normalise_term`) -> vocabulary term, from the mapping file's
+        ``[terms]``; checked before :data:`SYNONYMS`.
 
     Returns
     -------
@@ -123,6 +219,7 @@ def map_terms(terms: pd.Series) -> pd.Series:
         same index as ``terms``.
     """
     s = terms.astype("string")
-    key = (s.str.lower().str.replace(r"[^0-9a-zà-ÿ]+", " ", regex=True).str.strip())
-    mapped = key.map(SYNONYMS).astype("string")
-    return mapped.mask(mapped.isna() & s.notna(), "other")
+    key = s.map(normalise_term, na_action="ignore").astype("string")
+    table = {**SYNONYMS, **(mapped or {})} if mapped else SYNONYMS
+    mapped_terms = key.map(table).astype("string")
+    return mapped_terms.mask(mapped_terms.isna() & s.notna(), "other")

@@ -95,8 +95,9 @@ CASES: tuple[Case, ...] = (
               "your own header to them with --mapping (see docs/data-dictionary.md)."),
     Case("missing_required_table",
          base_files(sessions=None),
-         stop="{dir}: no sessions file (required). Add sessions.csv, sessions.parquet or a "
-              "sheet named sessions (.xls and .ods files: save them as .xlsx or CSV)."),
+         stop="{dir}: no sessions file (required). Add sessions.csv or sessions.parquet, or "
+              "map your file's name in a mapping file ([sheets] \"<file name>\" = "
+              "\"sessions\"); .xls and .ods files: save them as .xlsx or CSV."),
     Case("ambiguous_dates",
          base_files(sessions=SMALL_EXPORT["sessions"].replace("2025-01-10", "10/01/2025")
                     .replace("2025-01-12", "12/01/2025").replace("2025-02-01", "01/02/2025")
@@ -229,12 +230,12 @@ CASES: tuple[Case, ...] = (
     Case("windows_1252",
          {**{k: v.encode("cp1252") for k, v in base_files().items()},
           "adverse_events.csv": _add("adverse_events",
-                                     "E3,P3,S3,2025-02-02,brûlure,légère,,").encode("cp1252")},
-         quarantine=(("adverse_events", 4, "severity", "légère", "one of mild"),)),
+                                     "E3,P3,S3,2025-02-02,brûlure,élevée,,").encode("cp1252")},
+         quarantine=(("adverse_events", 4, "severity", "élevée", "one of mild"),)),
     Case("windows_1252_term",
          {**base_files(), "adverse_events.csv": _add(
-             "adverse_events", "E3,P3,S3,2025-02-02,brûlure,mild,,").encode("cp1252")},
-         other_terms=("brûlure",)),
+             "adverse_events", "E3,P3,S3,2025-02-02,vértigo,mild,,").encode("cp1252")},
+         other_terms=("vértigo",)),
     Case("semicolons_with_decimal_commas",
          {k: _semicolons(v, True) for k, v in base_files().items()},
          options={"decimal_comma": True}, same_as_base=True),
