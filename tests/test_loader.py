@@ -305,7 +305,8 @@ def test_report_to_dict_is_json(small_export):
     assert [f["table"] for f in back["files"]] == list(TABLES)
     digest = hashlib.sha256((small_export / "patients.csv").read_bytes()).hexdigest()
     assert back["files"][0]["sha256"] == digest
-    assert set(back) == {"tables", "quarantine", "other_terms", "unmapped_terms", "extra_columns", "notes", "files"}
+    assert set(back) == {"tables", "quarantine", "other_terms", "unmapped_terms",
+                         "extra_columns", "notes", "files"}
 
 
 def test_absent_optional_tables_are_empty_frames_and_notes(tmp_path):

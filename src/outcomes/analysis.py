@@ -22,6 +22,7 @@ import pandas as pd
 
 from outcomes import protocol, registry, response, safety, strata
 from outcomes.cohort import build_cohort
+from outcomes.completeness import NOT_RECORDED_COLUMNS, not_recorded_table
 from outcomes.errors import AnalysisError, OutcomesWarning
 from outcomes.model import MODEL_COLUMNS, density_model
 
@@ -56,6 +57,9 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
         Patient-level lists for review (internal only).
     model_note : str
         What the density model fitted, on how many patients and visits, or why it was not.
+    not_recorded : DataFrame
+        What each figure could not assess because a value was not recorded
+        (:func:`outcomes.completeness.not_recorded_table`); aggregate counts.
     """
 
     cutoff: _dt.date
@@ -79,6 +83,8 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
     quarterly: pd.DataFrame
     model: pd.DataFrame
     model_note: str
+    not_recorded: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(
+        columns=list(NOT_RECORDED_COLUMNS)))
 
     def cohort_counts(self) -> dict[str, int]:
         """``patients``, ``treated``, ``due_12m``, ``assessed_photographic``,
@@ -327,6 +333,7 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         screening=protocol.screening_table(c, cases), screening_cases=cases,
         strata=strata.strata_table(c), funnel=strata.funnel_table(c),
         quarterly=strata.quarterly_table(c), model=model_table, model_note=note,
+        not_recorded=not_recorded_table(c, getattr(export, "report", None)),
     )
     _warn_about(result)
     return result
@@ -388,6 +395,12 @@ def format_summary(a: Analysis) -> str:
         for r in a.load_report.counts.itertuples(index=False):
             lines.append(f"  {r.table:<16} {int(r.read):>8} read {int(r.accepted):>8} accepted "
                          f"{int(r.quarantined):>6} quarantined")
+        lines.append("")
+    from outcomes.text import not_recorded_sentences
+
+    said = not_recorded_sentences(a.not_recorded)
+    if said:
+        lines += ["Not recorded (missing is never counted as no)"] + [f"  {t}" for t in said]
         lines.append("")
     lines.append("Cohort flow")
     lines += [f"  {s:<38} {n:>8}" for s, n in zip(a.flow["step"], a.flow["n"])]

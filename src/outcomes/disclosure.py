@@ -177,6 +177,10 @@ SCHEMA: dict[str, FrameSpec] = {
     "table_one": FrameSpec(keys=("characteristic", "level"), counts=("n", "total"),
                            derived={"pct": "rate"}, recompute="table_one"),
     "density_histogram": FrameSpec(keys=("bin_low", "bin_high"), counts=("n",)),
+    # what each figure could not assess (outcomes.completeness; issue 10): the share is
+    # withheld in shareable output, the sentences then give the published counts only
+    "not_recorded": FrameSpec(keys=("figure", "column", "unit", "absent", "first_screen"),
+                              counts=("total", "not_recorded"), derived={"share": "rate"}),
     # pooled output: the meta-analysis blocks (outcomes.pool), built from the clinics'
     # PUBLISHED counts only (outcomes.pool._published_meta)
     "meta_studies": FrameSpec(keys=("label", "family", "group", "outcome", "benchmark_id"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from outcomes.contract import CLEAN_COLUMNS, TABLES
+from outcomes.contract import CLEAN_COLUMNS, COLUMNS, TABLES
 from outcomes.errors import LoadError
 from outcomes.read import read_export
 from outcomes.validate import validate
@@ -45,6 +45,9 @@ class LoadReport:
         ``table, path, sha256, bytes``: provenance of the files read.
     notes : tuple of str
         E.g. ``"adverse_events: no file; no adverse events analysed."``.
+    absent_columns : dict
+        Table -> tuple of contract columns the export does not hold (the table is present);
+        their values count as not recorded.
     unmapped_terms : DataFrame
         ``term_as_written, events``: each term kept as ``other`` with its number of accepted
         events, most first (map them under ``[terms]`` in the mapping file).
@@ -57,12 +60,13 @@ class LoadReport:
     files: pd.DataFrame = field(default_factory=lambda: _empty_frame(
         ("table", "path", "sha256", "bytes")))
     notes: tuple = ()
+    absent_columns: dict = field(default_factory=dict)
     unmapped_terms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {"term_as_written": pd.Series(dtype="string"), "events": pd.Series(dtype="int64")}))
 
     def to_dict(self) -> dict:
         """JSON-able dict: ``tables``, ``quarantine``, ``other_terms``, ``unmapped_terms``,
-        ``extra_columns``, ``notes``, ``files``."""
+        ``absent_columns``, ``extra_columns``, ``notes``, ``files``."""
         tables = {r.table: {"file": r.file, "present": bool(r.present), "read": int(r.read),
                             "accepted": int(r.accepted), "quarantined": int(r.quarantined)}
                   for r in self.counts.itertuples(index=False)}
@@ -77,6 +81,7 @@ class LoadReport:
                     zip(self.unmapped_terms["term_as_written"], self.unmapped_terms["events"])]
         return {"tables": tables, "quarantine": quarantine,
                 "other_terms": list(self.other_terms), "unmapped_terms": unmapped,
+                "absent_columns": {k: list(v) for k, v in self.absent_columns.items()},
                 "extra_columns": {k: list(v) for k, v in self.extra_columns.items()},
                 "notes": list(self.notes), "files": files}
 
@@ -158,10 +163,13 @@ def load(path: str | Path, *, date_format: str = "ISO", decimal_comma: bool = Fa
     counts.insert(2, "present", [bool(raw.tables[t].present) for t in counts["table"]])
     extra = {t: tuple(raw.tables[t].extra_columns) for t in TABLES
              if raw.tables[t].extra_columns}
+    absent = {t: tuple(c.name for c in COLUMNS[t] if c.name not in raw.tables[t].written)
+              for t in TABLES if raw.tables[t].present}
+    absent = {t: cols for t, cols in absent.items() if cols}
     report = LoadReport(counts=counts, quarantine=checked.quarantine,
                         other_terms=checked.other_terms, extra_columns=extra,
                         files=raw.files, notes=raw.notes,
-                        unmapped_terms=checked.unmapped_terms)
+                        unmapped_terms=checked.unmapped_terms, absent_columns=absent)
     tables = {t: checked.tables[t][list(CLEAN_COLUMNS[t])] for t in TABLES}
     return Export(**tables, report=report)
 
@@ -196,6 +204,9 @@ def format_summary(report: LoadReport, *, limit: int = 20) -> str:
         lines += ["", "Adverse-event terms kept as 'other' (not in the vocabulary; map them "
                   "under [terms] in the mapping file), with their events:"]
         lines += [f"  {t!r}: {n}" for t, n in zip(u["term_as_written"], u["events"])]
+    if report.absent_columns:
+        lines += ["", "Optional columns not in the export (their values count as not recorded):"]
+        lines += [f"  {t}: {', '.join(cols)}" for t, cols in report.absent_columns.items()]
     if report.extra_columns:
         lines += ["", "Columns outside the contract (kept aside, not used):"]
         lines += [f"  {t}: {', '.join(cols)}" for t, cols in report.extra_columns.items()]

@@ -588,8 +588,8 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
                                         "required).", file=label)
                 notes.append(f"{table}: header only, no rows.")
             if raw.ignored_columns:
-                notes.append(f"{table}: column(s) {', '.join(map(repr, raw.ignored_columns))} "
-                             "ignored, as the mapping file says (dropped unread).")
+                notes.append(f"column(s) {', '.join(map(repr, raw.ignored_columns))} of "
+                             f"{table} ignored, as the mapping file says (dropped unread).")
             tables[table] = raw
             records.append({"table": table, "path": str(file), "sha256": "", "bytes": 0})
     finally:

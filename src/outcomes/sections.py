@@ -13,6 +13,8 @@ patient-level sections say that their list is in the internal report only.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import html
 import io
@@ -157,8 +159,17 @@ def load_counts(ctx) -> Section:
     report = ctx.analysis.load_report
     lines = ctx.load_notes()     # shareable: ignored files and columns counted, not named
     if report.other_terms and not ctx.shareable:
-        lines.append("Adverse-event terms not in the vocabulary (analysed as 'other'): "
-                     + "; ".join(report.other_terms))
+        u = getattr(report, "unmapped_terms", None)
+        listed = ("; ".join(f"{t} ({n})" for t, n in zip(u["term_as_written"], u["events"]))
+                  if u is not None and len(u) else "; ".join(report.other_terms))
+        lines.append("Adverse-event terms not in the vocabulary (analysed as 'other'; map them "
+                     "under [terms] in the mapping file), with their events: " + listed)
+    lines += [f"{t}: optional column(s) not in the export, counted as not recorded: "
+              f"{', '.join(c)}." for t, c in getattr(report, "absent_columns", {}).items()]
+    if "not_recorded" in {f.name for f in dataclasses.fields(ctx.analysis)}:
+        from outcomes.text import not_recorded_sentences
+
+        lines += not_recorded_sentences(ctx.frame("not_recorded"), first_screen_only=False)
     return _join(heading("Rows read, accepted and set aside"),
                  _table(load_counts_table(ctx.frame("load_counts"))),
                  _sentences(lines or ["No notes: every table was present and every column "
@@ -369,7 +380,7 @@ def headline(ctx) -> Section:
 
     return Section(_sentences(text.headline(
         ctx.frame("response"), ctx.frame("adverse_events"), ctx.frame("flow"),
-        ctx.analysis.cutoff, confidence=_conf(ctx))))
+        ctx.analysis.cutoff, confidence=_conf(ctx), not_recorded=ctx.frame("not_recorded"))))
 
 
 def headline_figure(ctx) -> Section:

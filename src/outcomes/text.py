@@ -23,7 +23,8 @@ from outcomes.registry import benchmark
 __all__ = ["fmt_pct", "fmt_ci", "fmt_date", "fmt_p", "fmt_points", "verdict",
            "comparison_verdict", "NO_DIFFERENCE", "response_sentence", "bound_sentence",
            "pooled_sentence",
-           "ae_sentence", "multiplicity_sentence", "flow_sentence", "headline"]
+           "ae_sentence", "multiplicity_sentence", "flow_sentence", "headline",
+           "not_recorded_sentences"]
 
 _OUTCOME = {"improved": "improved rate", "dramatic": "marked-improvement rate",
             "worst_case_improved": "worst-case improved rate"}
@@ -467,8 +468,59 @@ def flow_sentence(flow: pd.DataFrame, cutoff) -> str:
             f"{c('assessed_density')} a density measurement at 12 months.")
 
 
+def not_recorded_sentences(not_recorded: pd.DataFrame | None,
+                           *, first_screen_only: bool = True) -> list[str]:
+    """Sentences saying what a figure could not assess because a value was not recorded,
+    from ``Analysis.not_recorded`` (or its suppressed version: a count may be ``"<5"``).
+
+    Parameters
+    ----------
+    not_recorded : DataFrame or None
+        :func:`outcomes.completeness.not_recorded_table`.
+    first_screen_only : bool, default True
+        Only the rows marked ``first_screen`` (a headline or safety figure).
+
+    Returns
+    -------
+    list of str
+        E.g. ``"5-ARI hypersensitivity screening: not recorded for 3 of 120 treated
+        patients, who could not be assessed."``
+    """
+    if not_recorded is None or len(not_recorded) == 0:
+        return []
+    rows = not_recorded
+    if first_screen_only:
+        rows = rows[rows["first_screen"].astype(bool)]
+    out = []
+    for r in rows.itertuples(index=False):
+        n, total = r.not_recorded, r.total
+        if not _suppressed(n) and (_missing(n) or int(n) == 0):
+            continue
+        where = " (the column is not in the export)" if bool(r.absent) else ""
+        if r.column == "term":
+            share = "" if _suppressed(n, total) or _missing(r.share) else \
+                f" ({fmt_pct(r.share)})"
+            out.append(f"{n} of {total} adverse events{share} had a term outside the "
+                       "vocabulary and were counted as 'other': the rates of the named events "
+                       "may be understated (the data-quality page lists the terms; map them "
+                       "under [terms] in the mapping file).")
+        elif r.column == "minoxidil":
+            out.append(f"Minoxidil use not recorded for {n} of {total} treated patients"
+                       f"{where}: they are left out of the mesotherapy-alone comparison.")
+        elif r.unit == "events":
+            out.append(f"{r.figure[0].upper()}{r.figure[1:]}: {r.column} not recorded for {n} "
+                       f"of {total} adverse events{where}.")
+        else:
+            who = "treated patients" if r.column != "density_per_cm2" and \
+                r.column != "gpa_score" else "patients due at 12 months"
+            out.append(f"{r.figure[0].upper()}{r.figure[1:]}: not recorded for {n} of "
+                       f"{total} {who}{where}, who could not be assessed.")
+    return out
+
+
 def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.DataFrame,
-             cutoff, *, confidence: float = 0.95) -> list[str]:
+             cutoff, *, confidence: float = 0.95,
+             not_recorded: pd.DataFrame | None = None) -> list[str]:
     """The report's first sentences: the cohort, the comparable (mesotherapy-alone) headline
     rates against the published 80% and 38%, the comparable improved rate as a bound
     (complete case to worst case, :func:`bound_sentence`), and the adverse events with a
@@ -481,6 +533,9 @@ def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.Data
     cutoff : date-like
         The data cut-off.
     confidence : float, default 0.95
+    not_recorded : DataFrame, optional
+        ``Analysis.not_recorded``: adds :func:`not_recorded_sentences` (what a headline or
+        safety figure could not assess).
 
     Returns
     -------
@@ -501,6 +556,7 @@ def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.Data
         if "benchmark_rate" in adverse_events else adverse_events.iloc[:0]
     for _, row in with_bench.iterrows():
         out.append(ae_sentence(row, confidence=confidence))
+    out += not_recorded_sentences(not_recorded)
     return out
 
 

@@ -16,8 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outcomes.contract import (CHOICES, CLEAN_COLUMNS, COLUMNS, FALSE_SPELLINGS,
-                               MIN_SESSION_DATE, TABLES, TRUE_SPELLINGS, Column)
+from outcomes.contract import CHOICES, CLEAN_COLUMNS, COLUMNS, MIN_SESSION_DATE, TABLES, Column
 from outcomes.errors import LoadError
 from outcomes.read import RawTable
 from outcomes.recognise import ambiguous_sex_codes, normalise_value, recode_values
@@ -297,7 +296,7 @@ class _Table:
         """
         if self.decimal_comma:
             return
-        comma, first = 0, None
+        comma, first = 0, ("", "")
         for col in COLUMNS[self.name]:
             if col.kind not in ("int", "float"):
                 continue
@@ -309,7 +308,8 @@ class _Table:
             has_comma = u.str.contains(r"^\s*[+-]?\d+,\d+\s*$", regex=True)
             if has_comma.any():
                 comma += int(has_comma.sum())
-                first = first or (col.name, str(u[has_comma.to_numpy()].iloc[0]))
+                first = first if first[0] else (col.name,
+                                                str(u[has_comma.to_numpy()].iloc[0]))
         if comma:
             column = self.raw.written.get(first[0], first[0])
             raise LoadError(
