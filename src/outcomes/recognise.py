@@ -60,8 +60,11 @@ __all__ = [
 _UNITS = re.compile(r"[(\[{][^)\]}]*[)\]}]")   # "(hairs/cm2)", "[mL]", "{%}"
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+
+
 def _strip_accents(text: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text.translate(_LIGATURES))
                    if not unicodedata.combining(ch))
 
 
@@ -134,7 +137,7 @@ HEADER_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "contraception": ("contraception", "contraceptive", "contraceptive use",
                           "uses contraception", "reliable contraception", "anticoncepcion",
                           "anticonceptivo", "anticonceptivos", "metodo anticonceptivo",
-                          "contracepcao", "anticoncepcional", "contraccezione",
+                          "contracepcao", "contracecao", "anticoncepcional", "contraccezione",
                           "verhütung", "verhutung", "kontrazeption"),
         "minoxidil": ("minoxidil", "topical minoxidil", "minoxidil topical", "minoxidil 5",
                       "minoxidil use", "uses minoxidil", "minoxidil topico",

@@ -368,6 +368,7 @@ class _Table:
                 f"(first at row {first}); a date such as 03/04/2026 is ambiguous.",
                 fix=f"Say how they are written: {option}.", file=self.raw.file, column=column)
         unparsed = present & dates.isna().to_numpy()
+        self._stop_on_day_numbers(col, s, unparsed, present)
         how = "YYYY-MM-DD" if self.date_format == "ISO" else \
             f"YYYY-MM-DD or {'DD/MM/YYYY' if self.date_format == 'DMY' else 'MM/DD/YYYY'}"
         self.add(col.name, unparsed, f"a real date written {how}; correct the date")
@@ -378,6 +379,23 @@ class _Table:
             self.add(col.name, ~np.isnat(v) & (v < np.datetime64(MIN_SESSION_DATE)),
                      f"not before {MIN_SESSION_DATE}; correct the date")
         self.parsed[col.name] = dates
+
+    def _stop_on_day_numbers(self, col, s, unparsed, present) -> None:
+        """Stop when most dates of a column are Excel day numbers (``45123``: a date column
+        pasted as numbers): quarantining them all would hide every row."""
+        if unparsed.sum() * 2 <= present.sum() or not unparsed.any():
+            return
+        days = parse_numbers(s[unparsed])
+        serial = days.between(20_000, 80_000) & (days == days.round())   # 1954 to 2119
+        if serial.sum() * 2 <= present.sum():
+            return
+        column = self.raw.written.get(col.name, col.name)
+        first = int(self.rows[np.flatnonzero(unparsed)[0]])
+        raise LoadError(
+            f"{self.raw.file}, column {column!r}: the dates are Excel day numbers "
+            f"({s[unparsed].iloc[0]!r} at row {first}), not dates.",
+            fix="In Excel, format the column as dates (Format Cells > Date, e.g. YYYY-MM-DD) "
+                "and export again.", file=self.raw.file, column=column)
 
     # -- identifiers
     def check_unique(self, column: str, first: np.ndarray | None = None) -> None:

@@ -87,6 +87,9 @@ _WRITTEN: dict[str, tuple[str, ...]] = {
 }
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+
+
 def normalise_term(text: str) -> str:
     """Lower-case, drop accents, turn every run of non-letters/digits into one space, trim.
 
@@ -95,7 +98,7 @@ def normalise_term(text: str) -> str:
     >>> normalise_term("Dolor en el sitio de inyección")
     'dolor en el sitio de inyeccion'
     """
-    text = unicodedata.normalize("NFKD", str(text).lower())
+    text = unicodedata.normalize("NFKD", str(text).lower().translate(_LIGATURES))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return re.sub(r"[^0-9a-z]+", " ", text).strip()
 

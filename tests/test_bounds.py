@@ -1,0 +1,155 @@
+"""Bounded resources [issue 10, item 7]: inputs that would expand far beyond their size stop
+early, from the zip central directory or the Parquet footer, before anything is decompressed.
+
+The issue's figures: a 1.2 MB .xlsx holding 348 MB of shared strings took 61 s and 878 MB; a
+268 KB dictionary-encoded Parquet file took 7.2 GB. Each bomb is loaded in a fresh Python and
+must stop with a LoadError within a few seconds and a few hundred MB (peak RSS of the child).
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import SMALL_EXPORT, write_export
+
+from outcomes.errors import LoadError
+from outcomes.loader import load
+from outcomes.read import MAX_EXPANDED_BYTES
+
+SECONDS, MEGABYTES = 5.0, 400
+
+_CHILD = """
+import json, resource, sys, time
+t = time.perf_counter()
+from outcomes.errors import LoadError
+from outcomes.loader import load
+t = time.perf_counter()
+try:
+    load(sys.argv[1])
+    message = None
+except LoadError as err:
+    message = str(err)
+print(json.dumps({"seconds": time.perf_counter() - t, "message": message,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _load_in_child(path: Path) -> dict:
+    import os
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def baseline_mb(tmp_path_factory) -> float:
+    """Peak RSS of loading the small valid export (the interpreter and its imports)."""
+    folder = write_export(tmp_path_factory.mktemp("small"), SMALL_EXPORT)
+    return _load_in_child(folder)["peak_mb"]
+
+
+@pytest.fixture(scope="module")
+def shared_strings_bomb(tmp_path_factory) -> Path:
+    """A real workbook (the small export) whose sharedStrings.xml is replaced by 348 MB of
+    shared strings that deflate to about 0.35 MB."""
+    import openpyxl
+
+    folder = tmp_path_factory.mktemp("bomb")
+    good = folder / "good.xlsx"
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, text in SMALL_EXPORT.items():
+        ws = wb.create_sheet(name)
+        for line in text.splitlines():
+            ws.append(line.split(","))
+    wb.save(good)
+    bomb = folder / "bomb.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            if item.filename != "xl/sharedStrings.xml":
+                dst.writestr(item, src.read(item.filename))
+        si = b"<si><t>" + b"A" * 1000 + b"</t></si>"
+        with dst.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh:
+            fh.write(b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
+                     b'spreadsheetml/2006/main">')
+            chunk = si * 1024
+            for _ in range(348 * 1024 * 1024 // len(chunk)):
+                fh.write(chunk)
+            fh.write(b"</sst>")
+    return bomb
+
+
+@pytest.fixture(scope="module")
+def dictionary_bomb(tmp_path_factory) -> Path:
+    """A Parquet patients table whose text column is dictionary-encoded: one 1 MB string,
+    7,000 rows -> about 7 GB once decoded, from a file of a few hundred KB."""
+    folder = tmp_path_factory.mktemp("pq")
+    write_export(folder, {k: v for k, v in SMALL_EXPORT.items() if k != "patients"})
+    n = 7000
+    big = pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array(["x" * 2**20]))
+    table = pa.table({"patient_id": pa.array([f"P{i}" for i in range(n)]),
+                      "sex": pa.array(["M"] * n), "age": pa.array([40] * n),
+                      "baseline_grade": big})
+    pq.write_table(table, folder / "patients.parquet", compression="zstd")
+    return folder
+
+
+def test_shared_strings_bomb_stops_early(shared_strings_bomb, baseline_mb):
+    size = shared_strings_bomb.stat().st_size
+    assert size < 2 * 2**20                            # about the issue's 1.2 MB file
+    got = _load_in_child(shared_strings_bomb)
+    assert got["message"] is not None
+    assert re.search(r"sharedStrings.xml, 34\d MB\) would expand to about 34\d MB from a "
+                     r"0\.\d MB file", got["message"]), got["message"]
+    assert "Export the tables again as plain CSV files" in got["message"]
+    assert got["seconds"] < SECONDS
+    assert got["peak_mb"] < MEGABYTES and got["peak_mb"] - baseline_mb < 50, got
+
+
+def test_dictionary_bomb_stops_early(dictionary_bomb, baseline_mb):
+    size = (dictionary_bomb / "patients.parquet").stat().st_size
+    assert size < 512 * 1024
+    got = _load_in_child(dictionary_bomb)
+    assert got["message"] is not None
+    assert "its dictionary-encoded text would expand to about" in got["message"], got
+    assert got["seconds"] < SECONDS
+    assert got["peak_mb"] < MEGABYTES, got
+
+
+def test_bounds_leave_ordinary_files_alone(tmp_path, sample_tables):
+    """The sample as xlsx and Parquet loads whole (ratios of ordinary files are far below)."""
+    from outcomes.sample import write_export as write_sample
+
+    for fmt in ("xlsx", "parquet"):
+        write_sample(sample_tables, tmp_path / fmt, fmt)
+        assert load(tmp_path / fmt).report.n_quarantined == 0
+    with zipfile.ZipFile(tmp_path / "xlsx" / "export.xlsx") as z:
+        infos = z.infolist()
+    ratio = sum(i.file_size for i in infos) / (tmp_path / "xlsx" / "export.xlsx").stat().st_size
+    assert ratio < 20                                  # the bound is 100
+
+
+def test_the_footer_is_checked_before_reading(tmp_path, monkeypatch):
+    """Uncompressed pages and rows x columns (8 bytes a cell at least), from the footer."""
+    import outcomes.read as read
+
+    write_export(tmp_path, {k: v for k, v in SMALL_EXPORT.items() if k != "patients"})
+    pq.write_table(pa.table({"patient_id": ["P1", "P2"], "sex": ["M", "F"], "age": [40, 50],
+                             "childbearing_potential": [None, "no"]}),
+                   tmp_path / "patients.parquet")
+    monkeypatch.setattr(read, "MAX_EXPANDED_BYTES", 16)
+    monkeypatch.setattr(read, "MAX_RATIO", 0)
+    with pytest.raises(LoadError, match=r"patients.parquet: its (pages|2 rows) would expand"):
+        load(tmp_path)
+    assert MAX_EXPANDED_BYTES == 256 * 2**20
