@@ -305,7 +305,7 @@ def test_report_to_dict_is_json(small_export):
     assert [f["table"] for f in back["files"]] == list(TABLES)
     digest = hashlib.sha256((small_export / "patients.csv").read_bytes()).hexdigest()
     assert back["files"][0]["sha256"] == digest
-    assert set(back) == {"tables", "quarantine", "other_terms", "unmapped_terms",
+    assert set(back) == {"tables", "quarantine", "other_terms", "unmapped_terms", "absent_columns",
                          "extra_columns", "notes", "files"}
 
 
