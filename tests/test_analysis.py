@@ -79,10 +79,13 @@ def test_shareable_suppresses_small_counts_and_rounds_the_others(analysis):
     assert d["disclosure_control"]["policy"] == "outcomes-sdc-1"
     pain = [r for r in d["adverse_events"] if r["term"] == "injection_site_pain"][0]
     assert pain["k"] == "<5" and pain["rate"] is None and pain["ci_high"] is None
-    assert pain["n"] == 120                      # 118 rounded to base 5
+    assert pain["n"] in (115, 120)               # 118 rounded to a multiple of 5
     flow = {r["step"]: r["n"] for r in d["flow"]}
     assert flow["lost_photographic"] == "<5" and flow["excluded_after_cutoff_sessions"] == "<5"
-    assert flow["registered"] == 120 and flow["excluded_after_cutoff_measurements"] == 0
+    assert flow["registered"] in (120, 125) and flow["excluded_after_cutoff_measurements"] == 0
+    # re-running on the same export publishes the same values (key from the clinic's data)
+    again = analysis.to_dict(shareable=True)
+    assert again["flow"] == d["flow"] and again["response"] == d["response"]
     # every published count is 0, "<5" or a multiple of 5; rates are published k / n
     for name in ("flow", "response", "adverse_events", "strata", "protocol", "screening"):
         for r in d[name]:

@@ -14,8 +14,13 @@ from outcomes import figures  # noqa: E402
 from outcomes.disclosure import control_frame, histogram_counts  # noqa: E402
 
 
+from outcomes.disclosure import PractitionerCoder, publish_counts  # noqa: E402
+
+KEY = b"a clinic key of 32 random bytes!"
+
+
 def suppress_named_frame(name, df):
-    return control_frame(name, df)
+    return control_frame(name, df, coder=PractitionerCoder(KEY))
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +76,8 @@ def test_forest_plot_draws_clinic_and_published_with_intervals():
 def test_forest_plot_shareable_hides_small_rows():
     ax = figures.forest_plot(suppress_named_frame("response", response()))
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert any("<5/85" in s for s in labels)          # 86 published rounded to 85
+    n86 = publish_counts([86], key=KEY)[0]
+    assert any(f"<5/{n86}" in s for s in labels)       # 86 published rounded
     assert not any(round(x, 1) == 3.5 for x, _ in points(ax))
     assert any("not shown: too few patients" in t.get_text() for t in ax.texts)
 
@@ -99,10 +105,10 @@ def test_density_histogram_and_suppressed_bins():
     ax = figures.density_change_histogram(x)
     assert sum(p.get_height() for p in ax.patches) == 19
     assert "n = 19" in ax.get_title()
-    ax = figures.density_change_histogram(counts=control_frame("density_histogram",
-                                                               histogram_counts(x)))
+    ax = figures.density_change_histogram(counts=suppress_named_frame("density_histogram",
+                                                                      histogram_counts(x)))
     heights = [p.get_height() for p in ax.patches]
-    assert sum(heights) == 15 and 3 not in heights     # 10 and 6 published as 10 and 5
+    assert sum(heights) == sum(publish_counts([10, 6], key=KEY)) and 3 not in heights
     assert "<5" in [t.get_text() for t in ax.texts]
 
 
@@ -139,8 +145,8 @@ def test_funnel_plot():
     ax = figures.funnel_plot(suppress_named_frame("funnel", f))
     offsets = [c.get_offsets() for c in ax.collections]
     assert sum(len(o) for o in offsets) == 3            # X9 (n = 3) suppressed
-    # flags recomputed from the published counts against the published clinic rate 80/115:
-    # N2 (10/30) below, D1 (30/35) above
+    # flags recomputed from the published counts against the published clinic rate:
+    # N2 (10/30) below, D1 (30/35) above (multiples of 5: published as they are)
     assert sorted(x for x, _ in offsets[1]) == [30, 35]
     assert "1 with too few patients not shown" in ax.get_title()
     assert len(ax.get_lines()) == 5                     # 2 levels x 2 limits + centre
@@ -220,8 +226,9 @@ def test_ae_incidence_and_edema():
     timing = pd.DataFrame({"term": "frontal_edema", "session_number": ["1", "2", "3", "4+"],
                            "events": [20, 8, 2, 0]})
     ax = figures.edema_by_session_plot(suppress_named_frame("ae_timing", timing))
-    assert [p.get_height() for p in ax.patches] == [20, 10, 0, 0]     # 8 rounded to 10
-    assert [t.get_text() for t in ax.texts] == ["20", "10", "<5", "0"]
+    eight = publish_counts([8], key=KEY)[0]                          # 5 or 10
+    assert [p.get_height() for p in ax.patches] == [20, eight, 0, 0]
+    assert [t.get_text() for t in ax.texts] == ["20", str(eight), "<5", "0"]
     assert "Frontal edema" in ax.get_title()
 
 

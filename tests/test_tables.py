@@ -37,12 +37,17 @@ def test_table_one_counts_percentages_and_summaries():
 
 
 def test_table_one_shareable_shows_published_counts_only():
-    t = tables.table_one(counts=control_frame("table_one", table_one_counts(cohort())))
+    from outcomes.disclosure import PractitionerCoder, publish_counts
+
+    key = b"a clinic key of 32 random bytes!"
+    t = tables.table_one(counts=control_frame("table_one", table_one_counts(cohort()),
+                                              coder=PractitionerCoder(key)))
     val = dict(zip(t["Level"], t["Patients, n (%)"]))
-    # 3 women of 11 treated: "<5"; the 8 men rounded to 10, the total 11 to 10: 10 - 10 is
-    # no longer the number of women (the rounding replaces complementary suppression)
-    assert val["Female"] == "<5" and val["Male"] == "10 (100.0%)"
-    assert t["Patients, n (%)"].iloc[0] == "10"
+    # 3 women of 11 treated: "<5"; the 8 men and the 11 treated rounded to multiples of 5, so
+    # total - men is no longer the number of women
+    men, total = publish_counts([8, 11], key=key)
+    assert val["Female"] == "<5" and val["Male"] == f"{men} ({100 * men / total:.1f}%)"
+    assert t["Patients, n (%)"].iloc[0] == str(total)
     assert "mean (SD)" not in val and "median [IQR]" not in val   # single patients' ages
 
 

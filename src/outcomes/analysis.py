@@ -192,20 +192,32 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
         disclosure.check_shareable_definitions(self.definitions, cutoff=self.cutoff)
         min_cell = int(self.definitions.min_cell)
         if coder is None:
-            coder = disclosure.PractitionerCoder(disclosure.clinic_key())
+            coder = disclosure.PractitionerCoder(disclosure.clinic_key(),
+                                                 rounding_key=self.data_key())
         out["disclosure_control"] = {"policy": disclosure.POLICY,
                                      "description": disclosure.policy_text(min_cell),
                                      "practitioner_codes": "stable (clinic key)" if coder.stable
                                      else "random, valid for this output only"}
-        out["cohort"] = disclosure.control_cohort_counts(counts, min_cell)
+        out["cohort"] = disclosure.control_cohort_counts(counts, min_cell, coder=coder)
         for name in SHARED_FRAMES:
             frame = disclosure.control_frame(name, getattr(self, name),
                                              definitions=self.definitions, coder=coder)
             out[name] = json_records(frame)
-        out["model_note"] = disclosure.control_note(self.model_note, min_cell)
+        out["model_note"] = disclosure.control_note(self.model_note, min_cell, coder=coder)
         out["clinics"] = []
         return out
 
+
+    def data_key(self) -> bytes:
+        """A key only this clinic can compute (from its patients' pseudonyms and first-session
+        dates): the rounding key of shareable output when no clinic key is given
+        (:func:`outcomes.disclosure.data_key`)."""
+        from outcomes import disclosure
+
+        c = self.cohort
+        ids = c["patient_id"].astype(str).tolist() if "patient_id" in c else []
+        t0 = c["t0"].astype(str).tolist() if "t0" in c else []
+        return disclosure.data_key(ids, t0)
 
     def pooling_dict(self, *, coder=None) -> dict[str, Any]:
         """The pooling file a clinic sends to its network (``outcomes analyze --pooling-file``).

@@ -8,7 +8,8 @@ by allow-list: a column that is not declared raises :class:`DisclosureError` (no
 omission), a column declared ``internal`` is dropped, and
 
 - every count is published under the policy (:data:`POLICY`): 0 stays 0, 1 to
-  ``min_cell - 1`` becomes ``"<5"``, every other count is rounded to the nearest multiple of 5;
+  ``min_cell - 1`` becomes ``"<5"``, every other count is rounded to a multiple of 5 (keyed
+  random rounding, :func:`publish_counts`);
 - derived columns are recomputed from the *published* counts (a rate from rounded k / rounded
   n, an interval and a test from those, funnel and p-chart limits from the rounded n, a pooled
   rate from rounded totals), or withheld (``None``) when no recomputation is declared;
@@ -39,10 +40,10 @@ from outcomes.errors import DefinitionsError, OutcomesError, OutcomesWarning
 
 __all__ = ["POLICY", "MIN_CELL_FLOOR", "ROUNDING_BASE", "KEY_ENV", "ROLES", "DisclosureError",
            "FrameSpec", "SCHEMA", "RECOMPUTE", "PractitionerCoder", "KeepCodes", "clinic_key",
-           "publish_counts", "published_numbers", "is_small_count", "suppressed_label",
-           "control_frame", "control_cohort_counts", "control_note", "check_declared",
-           "check_shareable_definitions", "policy_text", "generic_rule", "quarantine_frame",
-           "shareable_load_notes", "table_one_counts", "histogram_counts"]
+           "data_key", "publish_counts", "published_numbers", "is_small_count",
+           "suppressed_label", "control_frame", "control_cohort_counts", "control_note",
+           "check_declared", "check_shareable_definitions", "policy_text", "generic_rule",
+           "quarantine_frame", "shareable_load_notes", "table_one_counts", "histogram_counts"]
 
 #: the policy's name, written in results.json and on every shareable page
 POLICY = "outcomes-sdc-1"
@@ -229,8 +230,38 @@ def is_small_count(values, min_cell: int = 5) -> np.ndarray:
         return (num >= 1) & (num < min_cell)
 
 
-def publish_counts(values, min_cell: int = 5) -> np.ndarray:
+#: key for rounding when the caller gives none (per process: tests and direct calls only;
+#: shareable output always passes a clinic key or a key derived from the clinic's own data)
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def _round_up(values: np.ndarray, key: bytes) -> np.ndarray:
+    """True where a count is rounded up. Each block of 5 (5m .. 5m+4) has a secret threshold
+    ``5 u_m`` (``u_m`` uniform, from HMAC-SHA256(key, m)); a count of the block goes up when
+    its remainder exceeds it: probability (count mod 5) / 5 (unbiased), and the rounding is
+    a non-decreasing function of the count (k <= n stays k <= n once published)."""
+    out = np.zeros(values.shape, dtype=bool)
+    for v in np.unique(values):   # distinct counts (a few hundred at most), not rows
+        r = int(v) % ROUNDING_BASE
+        if r == 0:
+            continue
+        block = int(v) // ROUNDING_BASE
+        digest = hmac.new(key, f"{POLICY}:round:{block}".encode(), hashlib.sha256).digest()
+        u = int.from_bytes(digest[:8], "big") / 2 ** 64
+        out[values == v] = r > ROUNDING_BASE * u
+    return out
+
+
+def publish_counts(values, min_cell: int = 5, *, key: bytes | None = None) -> np.ndarray:
     """Counts as published: 0 -> 0, 1..min_cell-1 -> ``"<5"``, others rounded to base 5.
+
+    Rounding is unbiased and keyed (random rounding, keyed as the ABS cell key): a count ``c`` is
+    published as the multiple of 5 below it or the one above, the one above with probability
+    ``(c mod 5) / 5``, decided by a secret threshold per block of 5 drawn from HMAC-SHA256 under
+    ``key`` (:func:`_round_up`): the same count always publishes the same value under one key
+    (repeated and overlapping tables agree), larger counts never publish smaller values, and
+    without the key the direction cannot be predicted, so a published ``v`` means
+    ``v - 4 .. v + 4``.
 
     Parameters
     ----------
@@ -238,6 +269,9 @@ def publish_counts(values, min_cell: int = 5) -> np.ndarray:
         Whole counts (missing -> None; a value already withheld, ``"<5"`` or ``"*"``, stays).
     min_cell : int
         Smallest count published (at least :data:`MIN_CELL_FLOOR` in shareable output).
+    key : bytes, optional
+        The rounding key (the clinic key, or a key derived from the clinic's own data); default
+        a per-process random key.
 
     Returns
     -------
@@ -246,16 +280,19 @@ def publish_counts(values, min_cell: int = 5) -> np.ndarray:
 
     Examples
     --------
-    >>> publish_counts([0, 3, 5, 7, 8, 12, 13]).tolist()
-    [0, '<5', 5, 5, 10, 10, 15]
+    >>> out = publish_counts([0, 3, 5, 10, 12], key=b"k" * 32).tolist()
+    >>> out[:4], out[4] in (10, 15)
+    ([0, '<5', 5, 10], True)
     """
     raw = np.array(pd.Series(values, dtype="object").tolist(), dtype=object)
     num = _numbers(values)
     out = np.full(num.shape, None, dtype=object)
     ok = np.isfinite(num)
-    rounded = (np.floor(num[ok] / ROUNDING_BASE + 0.5) * ROUNDING_BASE).astype(np.int64)
-    rounded = np.maximum(rounded, np.where(num[ok] >= min_cell, ROUNDING_BASE, 0))
-    out[ok] = rounded.tolist()
+    whole = num[ok].astype(np.int64)
+    up = _round_up(whole, key or _PROCESS_KEY)
+    rounded = (whole // ROUNDING_BASE + up) * ROUNDING_BASE
+    rounded = np.maximum(rounded, np.where(whole >= min_cell, ROUNDING_BASE, 0))
+    out[ok] = rounded.astype(np.int64).tolist()
     out[ok & (num == 0)] = 0
     out[is_small_count(num, min_cell)] = suppressed_label(min_cell)
     text = np.array([isinstance(v, str) for v in raw], dtype=bool)   # "<5", "*": kept
@@ -306,7 +343,8 @@ class PractitionerCoder:
     a warning says so. ``"not recorded"`` stays as it is.
     """
 
-    def __init__(self, key: bytes | None = None, *, warn: bool = True):
+    def __init__(self, key: bytes | None = None, *, warn: bool = True,
+                 rounding_key: bytes | None = None):
         self.stable = key is not None
         if key is None:
             key = secrets.token_bytes(32)
@@ -315,12 +353,16 @@ class PractitionerCoder:
                               "in this shareable output are random and valid for this run "
                               "only.", OutcomesWarning, stacklevel=2)
         self._key = bytes(key)
+        #: key of the count rounding (:func:`publish_counts`): the clinic key, else the one
+        #: given (derived from the clinic's data, :func:`data_key`), else this coder's key
+        self.rounding_key = bytes(rounding_key) if rounding_key and not self.stable \
+            else self._key
 
     def __repr__(self) -> str:   # never show the key
         return f"PractitionerCoder(stable={self.stable})"
 
     def __reduce__(self):        # pickled into the report run: keep the same codes
-        return (_coder_from_state, (self._key, self.stable))
+        return (_coder_from_state, (self._key, self.stable, self.rounding_key))
 
     def code(self, value) -> str:
         """The code of one practitioner id."""
@@ -346,8 +388,8 @@ class KeepCodes(PractitionerCoder):
 
     _CODE = re.compile(r"(^|:)(PR-[0-9A-F]{8}|not recorded)$")
 
-    def __init__(self):
-        super().__init__(None, warn=False)
+    def __init__(self, rounding_key: bytes | None = None):
+        super().__init__(None, warn=False, rounding_key=rounding_key)
 
     def code(self, value) -> str:
         if isinstance(value, str) and self._CODE.search(value):
@@ -355,10 +397,22 @@ class KeepCodes(PractitionerCoder):
         return super().code(value)
 
 
-def _coder_from_state(key: bytes, stable: bool) -> PractitionerCoder:
+def _coder_from_state(key: bytes, stable: bool, rounding_key: bytes) -> PractitionerCoder:
     c = PractitionerCoder(key, warn=False)
     c.stable = stable
+    c.rounding_key = rounding_key
     return c
+
+
+def data_key(*parts) -> bytes:
+    """A rounding key derived from data only the clinic (or the pooling coordinator) holds:
+    SHA-256 of the given values (patient pseudonyms and first-session dates; the pooling files'
+    exact counts). Used when no clinic key is given, so that re-running a report on the same
+    export publishes the same values. Never derived from anything published."""
+    h = hashlib.sha256(f"{POLICY}:data-key".encode())
+    for part in parts:
+        h.update(repr(part).encode("utf-8", "replace"))
+    return h.digest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -664,7 +718,8 @@ def control_frame(name: str, df: pd.DataFrame, *, definitions=None, min_cell: in
     out = df.drop(columns=[c for c in spec.internal if c in df.columns]).copy()
     small = np.zeros(len(out), dtype=bool)
     for col in (c for c in spec.counts if c in out.columns):   # a few columns, not rows
-        pub = publish_counts(out[col], min_cell)
+        pub = publish_counts(out[col], min_cell,
+                             key=coder.rounding_key if coder is not None else None)
         small |= np.array([isinstance(v, str) for v in pub], dtype=bool)
         out[col] = pd.Series(pub, index=out.index, dtype="object")
     if small.any():
@@ -741,17 +796,20 @@ def _withheld(col: pd.Series, mask: np.ndarray) -> pd.Series:
 _NOTE_COUNT = re.compile(r"\b(\d+)(?= (?:patients?|patient\(s\)|visits?|sessions?|events?)\b)")
 
 
-def control_note(note: str, min_cell: int = 5) -> str:
+def control_note(note: str, min_cell: int = 5, *, coder=None) -> str:
     """A free-text note (the model's) with every count of patients, visits, sessions or events
     published under the policy (``"198 patients"`` -> ``"200 patients"``, ``"3 patient(s)"``
     -> ``"<5 patient(s)"``)."""
-    return _NOTE_COUNT.sub(lambda m: str(publish_counts([int(m[1])], min_cell)[0]), str(note))
+    key = coder.rounding_key if coder is not None else None
+    return _NOTE_COUNT.sub(lambda m: str(publish_counts([int(m[1])], min_cell, key=key)[0]),
+                           str(note))
 
 
-def control_cohort_counts(counts: Mapping[str, int], min_cell: int = 5) -> dict[str, Any]:
+def control_cohort_counts(counts: Mapping[str, int], min_cell: int = 5, *,
+                          coder=None) -> dict[str, Any]:
     """The cohort counts dict of results.json, published under the policy."""
     df = pd.DataFrame([dict(counts)])
-    out = control_frame("cohort_counts", df, min_cell=min_cell)
+    out = control_frame("cohort_counts", df, min_cell=min_cell, coder=coder)
     return {k: out[k].iloc[0] for k in counts}
 
 
@@ -814,8 +872,10 @@ def check_shareable_definitions(definitions, *, cutoff=None) -> None:
 
 def policy_text(min_cell: int = 5) -> str:
     """One sentence naming the policy, for results.json and every shareable page."""
-    return (f"{POLICY}: counts of 1 to {min_cell - 1} are shown as <{min_cell}; every other "
-            f"count is rounded to the nearest {ROUNDING_BASE}; rates, intervals, tests, "
+    return (f"{POLICY}: counts of 1 to {min_cell - 1} are shown as <{min_cell} (a 0 beside "
+            f"them too); every other count is rounded to a multiple of {ROUNDING_BASE}, up or "
+            f"down by keyed random rounding (a published v means v-{ROUNDING_BASE - 1} to "
+            f"v+{ROUNDING_BASE - 1}); rates, intervals, tests, "
             "limits and weights are computed from the rounded counts; model terms resting "
             f"on fewer than {min_cell} patients are withheld; practitioners appear as codes.")
 

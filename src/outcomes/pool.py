@@ -32,6 +32,7 @@ Decisions
 """
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -399,7 +400,8 @@ def _publish(out: dict, tables: dict, files, defs: dict, *, coder=None) -> dict:
     disclosure.check_shareable_definitions(defs)
     for c in out["clinics"]:
         disclosure.check_shareable_definitions(defs, cutoff=c["cutoff"])
-    coder = coder or disclosure.KeepCodes()
+    coder = coder or disclosure.KeepCodes(rounding_key=disclosure.data_key(
+        [sorted(json.dumps(d, sort_keys=True, default=str) for _, d in files)]))
     for name, df in tables.items():
         if len(df):
             df = df.drop(columns=["clinic"], errors="ignore")
@@ -408,7 +410,7 @@ def _publish(out: dict, tables: dict, files, defs: dict, *, coder=None) -> dict:
             df = disclosure.control_frame(name, df, definitions=defs, min_cell=min_cell,
                                           coder=coder)
             if re_cols:
-                df = df.merge(_published_random_effects(files, defs, min_cell),
+                df = df.merge(_published_random_effects(files, defs, min_cell, coder),
                               on=["family", "group", "outcome"], how="left")
         out[name] = json_records(df)
     cohort = pd.DataFrame([out["cohort"]])
@@ -418,8 +420,9 @@ def _publish(out: dict, tables: dict, files, defs: dict, *, coder=None) -> dict:
         if cohort[k].iloc[0] >= min_cell and ((rest >= 1) & (rest < min_cell)).any():
             cohort[k] = cohort[k].astype(object)
             cohort.loc[0, k] = "*"
-    out["cohort"] = disclosure.control_cohort_counts(cohort.iloc[0].to_dict(), min_cell)
-    out["meta"] = _published_meta(files, defs, min_cell)
+    out["cohort"] = disclosure.control_cohort_counts(cohort.iloc[0].to_dict(), min_cell,
+                                                     coder=coder)
+    out["meta"] = _published_meta(files, defs, min_cell, coder)
     out["disclosure_control"] = {
         "policy": disclosure.POLICY, "description": disclosure.policy_text(min_cell),
         "pooled": "a pooled count that a participating clinic could reduce to 1 to "
@@ -461,7 +464,7 @@ def _withhold_subtractable(pooled: pd.DataFrame, files, table: str, min_cell: in
     return out
 
 
-def _published_files(files, min_cell: int):
+def _published_files(files, min_cell: int, coder):
     """The clinics' files with their response counts as published (rows with a hidden count
     left out): what the shareable meta-analysis may rest on."""
     from outcomes import disclosure
@@ -470,8 +473,8 @@ def _published_files(files, min_cell: int):
     for label, d in files:
         rec = pd.DataFrame.from_records(d.get("response", []))
         if len(rec):
-            k = disclosure.publish_counts(rec["k"], min_cell)
-            n = disclosure.publish_counts(rec["n"], min_cell)
+            k = disclosure.publish_counts(rec["k"], min_cell, key=coder.rounding_key)
+            n = disclosure.publish_counts(rec["n"], min_cell, key=coder.rounding_key)
             ok = np.array([not isinstance(a, str) and not isinstance(b, str)
                            for a, b in zip(k, n, strict=True)], dtype=bool)
             rec = rec.assign(k=k, n=n)[ok]
@@ -480,36 +483,36 @@ def _published_files(files, min_cell: int):
     return published
 
 
-def _published_random_effects(files, defs: dict, min_cell: int) -> pd.DataFrame:
+def _published_random_effects(files, defs: dict, min_cell: int, coder) -> pd.DataFrame:
     """The random-effects rate beside the pooled counts, from the published per-clinic counts
     (through the pass as ``pooled_random_effects``)."""
     from outcomes import disclosure
 
     keys = ["family", "group", "outcome"]
-    resp = _frame(_published_files(files, min_cell), "response")
+    resp = _frame(_published_files(files, min_cell, coder), "response")
     if not len(resp):
         return pd.DataFrame(columns=keys)
     bk, bn = _registry_counts(resp["benchmark_id"]) if "benchmark_id" in resp else (None, None)
     re = meta.random_effects_by(resp, keys, level=float(defs.get("confidence", 0.95)),
                                 benchmark_k=bk, benchmark_n=bn)
     return disclosure.control_frame("pooled_random_effects", re, definitions=defs,
-                                    min_cell=min_cell)
+                                    min_cell=min_cell, coder=coder)
 
 
-def _published_meta(files, defs: dict, min_cell: int) -> dict:
+def _published_meta(files, defs: dict, min_cell: int, coder) -> dict:
     """The meta-analysis section computed from each clinic's published response counts (a
     clinic whose k or n is hidden is left out), and the pooled published counts against the
     published studies."""
     from outcomes import disclosure
 
-    section = _meta_section(_published_files(files, min_cell), defs)
+    section = _meta_section(_published_files(files, min_cell, coder), defs)
     for part, name in (("summary", "meta_summary"), ("studies", "meta_studies"),
                        ("funnel", "meta_funnel"), ("published_summary", "meta_summary"),
                        ("published_studies", "meta_studies")):
         df = pd.DataFrame.from_records(section[part])
         if len(df):
             section[part] = json_records(disclosure.control_frame(
-                name, df, definitions=defs, min_cell=min_cell))
+                name, df, definitions=defs, min_cell=min_cell, coder=coder))
     section["left_out"] = (f"clinics whose count is below {min_cell} for a measure are left out "
                            "of its meta-analysis; estimates and weights rest on published "
                            "(rounded) counts.")

@@ -161,7 +161,9 @@ class ReportContext:
         from outcomes import disclosure
 
         note = str(self.analysis.model_note)
-        return disclosure.control_note(note, self.min_cell) if self.shareable else note
+        coder = self.coder if isinstance(self.coder, disclosure.PractitionerCoder) else None
+        return (disclosure.control_note(note, self.min_cell, coder=coder) if self.shareable
+                else note)
 
     def load_notes(self) -> list[str]:
         """The load notes: as written (internal); ignored files and columns counted, not
@@ -285,7 +287,8 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
         if int(min_cell) != int(analysis.definitions.min_cell):
             analysis = _with_min_cell(analysis, int(min_cell))
         disclosure.check_shareable_definitions(analysis.definitions, cutoff=analysis.cutoff)
-        coder = pickled_coder or disclosure.PractitionerCoder(disclosure.clinic_key(key_file))
+        coder = pickled_coder or disclosure.PractitionerCoder(
+            disclosure.clinic_key(key_file), rounding_key=analysis.data_key())
     return ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
                          min_cell=int(min_cell), quarter=quarter, coder=coder,
                          run_time=dt.datetime.now(dt.UTC).replace(microsecond=0))
@@ -654,7 +657,8 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         from outcomes import disclosure
 
         disclosure.check_shareable_definitions(analysis.definitions, cutoff=analysis.cutoff)
-        coder = disclosure.PractitionerCoder(disclosure.clinic_key(key_file))
+        coder = disclosure.PractitionerCoder(disclosure.clinic_key(key_file),
+                                             rounding_key=analysis.data_key())
     say(f"[1/{steps}] load and analyse ... {time.perf_counter() - t:.1f} s")
     with tempfile.TemporaryDirectory(prefix="outcomes-report-") as tmp:
         pickled = Path(tmp) / "analysis.pickle"

@@ -556,8 +556,8 @@ def banner_html(shareable: bool, min_cell: int = 5) -> str:
 
         text = (f"Shareable version (disclosure control {POLICY}): no patient pseudonym, date "
                 f"or row appears; counts from 1 to {min_cell - 1} are shown as "
-                f"&lt;{min_cell}, every other count is rounded to the nearest "
-                f"{ROUNDING_BASE}, and rates are computed from the rounded counts; "
+                f"&lt;{min_cell}, every other count is rounded to a multiple of "
+                f"{ROUNDING_BASE} (up or down), and rates are computed from the rounded counts; "
                 "practitioners appear as codes.")
         return f'{REPORT_CSS}<div class="outcomes-banner shareable">{text}</div>'
     text = ("Internal report: it lists patient pseudonyms and dates for review. Do not share "
