@@ -155,6 +155,25 @@ def test_shareable_output_suppresses_small_counts(tmp_path):
     assert out["response"][0]["k"] == 60
 
 
+def test_shareable_pool_resists_a_participant_subtracting_its_own_file():
+    """Issue 9 item 4: a pooled count from which one clinic could subtract its own count and
+    be left with 1-4 is withheld ('*'); the meta-analysis rests on published counts only."""
+    a, b = results(1), results(1)
+    a["screening"][0].update(sessions=20, patients=2)     # b's 5 + a's 2 = 7: b subtracts 5
+    b["screening"][0].update(sessions=20, patients=5)
+    b["response"][0].update(k=3, n=4)                      # b hidden in the meta-analysis
+    out = pool.pool_results([a, b], labels=["a", "b"], shareable=True)
+    assert out["screening"][0]["patients"] == "*"         # 7 - 5 = 2 would be a's count
+    assert out["screening"][0]["sessions"] == 40          # 40 - 20 = 20: published
+    studies = [s for s in out["meta"]["studies"] if s["outcome"] == "improved"]
+    assert [s["label"] for s in studies] == ["a"]          # b's 3 of 4 is not in the meta
+    for s in studies:
+        assert s["k"] % 5 == 0 and s["n"] % 5 == 0
+    assert out["disclosure_control"]["policy"] == "outcomes-sdc-1"
+    text = json.dumps(out)
+    assert "PR-0000AB01" in text and "P01" not in text.replace("PR-0000AB01", "")
+
+
 # --- refusals ---------------------------------------------------------------------------
 
 def refuse(tmp_path, data, match, name="bad"):

@@ -513,9 +513,6 @@ def _published_meta(files, defs: dict, min_cell: int, coder) -> dict:
         if len(df):
             section[part] = json_records(disclosure.control_frame(
                 name, df, definitions=defs, min_cell=min_cell, coder=coder))
-    section["left_out"] = (f"clinics whose count is below {min_cell} for a measure are left out "
-                           "of its meta-analysis; estimates and weights rest on published "
-                           "(rounded) counts.")
     return section
 
 
