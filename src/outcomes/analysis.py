@@ -33,7 +33,8 @@ FORMAT_VERSION = 1
 
 #: aggregate frames written to the results JSON, in order
 SHARED_FRAMES = ("flow", "response", "density_sensitivity", "density_change",
-                 "adverse_events", "ae_timing", "ae_duration", "protocol", "screening",
+                 "adverse_events", "ae_timing", "ae_duration", "ae_followup", "protocol",
+                 "screening",
                  "strata", "funnel", "quarterly", "model")
 
 
@@ -50,7 +51,7 @@ class Analysis:
     cohort : DataFrame
         One row per patient (internal only); see :class:`outcomes.cohort.Cohort`.
     flow, response, density_sensitivity, density_change, adverse_events, ae_timing, \
-ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
+ae_duration, ae_followup, protocol, screening, strata, funnel, quarterly, model : DataFrame
         Aggregate tables (see the modules ``cohort``, ``response``, ``safety``, ``protocol``,
         ``strata``, ``model``).
     sentinel_cases, protocol_patients, screening_cases : DataFrame
@@ -73,6 +74,7 @@ ae_duration, protocol, screening, strata, funnel, quarterly, model : DataFrame
     adverse_events: pd.DataFrame
     ae_timing: pd.DataFrame
     ae_duration: pd.DataFrame
+    ae_followup: pd.DataFrame
     sentinel_cases: pd.DataFrame
     protocol: pd.DataFrame
     protocol_patients: pd.DataFrame
@@ -340,6 +342,7 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         density_change=response.density_change(c),
         adverse_events=safety.adverse_event_table(c),
         ae_timing=safety.ae_timing(c, numbers), ae_duration=safety.ae_duration(c),
+        ae_followup=safety.ae_followup_table(c),
         sentinel_cases=safety.sentinel_cases(c, numbers),
         protocol=protocol.protocol_table(c, pp), protocol_patients=pp,
         screening=protocol.screening_table(c, cases), screening_cases=cases,

@@ -143,6 +143,17 @@ SCHEMA: dict[str, FrameSpec] = {
                                 derived=_PROP | _BENCH | {"session_rate": "rate"},
                                 recompute="adverse_events"),
     "ae_timing": FrameSpec(keys=("term", "session_number"), counts=("events",)),
+    # issue 11 item 6 (spc-safety): incidence among the patients followed long enough; the
+    # Kaplan-Meier columns rest on patient times, not on the published counts: withheld
+    "ae_followup": FrameSpec(keys=("term", "min_followup_days", "km_days"),
+                             counts=("k", "n", "treated", "excluded", "excluded_recent",
+                                     "excluded_stopped", "events", "sessions", "km_at_risk",
+                                     "km_events"),
+                             derived=_PROP | {"per_100_sessions": "rate",
+                                              "km_cum_incidence": "estimate",
+                                              "km_ci_low": "interval",
+                                              "km_ci_high": "interval"},
+                             recompute="ae_followup"),
     "ae_duration": FrameSpec(keys=("term",), counts=("events",),
                              derived={"median_days": "summary", "q1_days": "summary",
                                       "q3_days": "summary", "min_days": "extreme",
@@ -516,6 +527,19 @@ def _r_adverse_events(df, definitions):
     return out
 
 
+def _r_ae_followup(df, definitions):
+    """Incidence from the published k and n; events per 100 sessions from the published
+    events and sessions; the Kaplan-Meier columns withheld (not rebuilt)."""
+    out = _proportion(df, definitions)
+    e, s = published_numbers(df["events"]), published_numbers(df["sessions"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["per_100_sessions"] = np.where(s > 0, 100 * e / s, np.nan)
+    for c in ("km_cum_incidence", "km_ci_low", "km_ci_high"):
+        if c in out:
+            out[c] = np.nan
+    return out
+
+
 def _r_strata(df, definitions):
     """Rates from the published counts; the homogeneity test per stratum (and Holm) over the
     levels whose counts are published (:func:`outcomes.strata.strata_tests`)."""
@@ -654,7 +678,8 @@ def _r_from_published(df, definitions):
 #: recompute name -> fn(published_frame, definitions) -> frame
 RECOMPUTE: dict[str, Callable[[pd.DataFrame, Any], pd.DataFrame]] = {
     "proportion": _r_proportion, "response": _r_response, "strata": _r_strata,
-    "adverse_events": _r_adverse_events, "coarse_mean": _r_coarse_mean,
+    "adverse_events": _r_adverse_events, "ae_followup": _r_ae_followup,
+    "coarse_mean": _r_coarse_mean,
     "keep_summaries": _r_keep_summaries, "keep_coefficients": _r_keep_coefficients,
     "funnel": _r_funnel, "p_chart": _r_p_chart, "table_one": _r_table_one,
     "from_published": _r_from_published,

@@ -331,6 +331,22 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
             resp, ["family", "group", "outcome"], level=float(defs.get("confidence", 0.95)),
             benchmark_k=bk, benchmark_n=bn), on=["family", "group", "outcome"], how="left")
     tables["adverse_events"] = _pool_adverse_events(files, defs)
+    df = _frame(files, "ae_followup")
+    if len(df):  # counts summed; Kaplan-Meier needs patient times: not poolable, left empty
+        out_f = _rates(_sum(df, "ae_followup"), defs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out_f["per_100_sessions"] = np.where(
+                out_f["sessions"] > 0, 100 * out_f["events"] / out_f["sessions"].clip(lower=1),
+                np.nan)
+        tables["ae_followup"] = out_f.assign(
+            min_followup_days=int(defs.get("safety_min_followup_days", 182)),
+            km_days=int(defs.get("safety_min_followup_days", 182)), km_at_risk=None,
+            km_events=None, km_cum_incidence=None, km_ci_low=None, km_ci_high=None)
+        from outcomes.safety import FOLLOWUP_COLUMNS
+
+        tables["ae_followup"] = tables["ae_followup"][list(FOLLOWUP_COLUMNS)]
+    else:
+        tables["ae_followup"] = df
     df = _frame(files, "strata")
     if len(df):
         prac = df["stratum"] == "practitioner"

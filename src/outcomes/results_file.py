@@ -38,6 +38,8 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "adverse_events": (("term",), ("k", "n", "events", "sessions")),
     "ae_timing": (("term", "session_number"), ("events",)),
     "ae_duration": (("term",), ("events",)),
+    "ae_followup": (("term",), ("k", "n", "treated", "excluded", "excluded_recent",
+                                "excluded_stopped", "events", "sessions")),
     "protocol": (("measure",), ("k", "n")),
     "screening": (("deviation",), ("sessions", "patients")),
     "strata": (("family", "outcome", "stratum", "level"), ("k", "n")),

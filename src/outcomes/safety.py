@@ -17,7 +17,8 @@ from outcomes.response import benchmark_columns
 from outcomes.vocabulary import SERIOUS_BY_NATURE, TERMS
 
 __all__ = ["AE_BENCHMARKS", "AE_COLUMNS", "SESSION_NUMBER_LEVELS", "adverse_event_table",
-           "event_session_numbers", "ae_timing", "ae_duration", "sentinel_cases"]
+           "event_session_numbers", "ae_timing", "ae_duration", "sentinel_cases",
+           "FOLLOWUP_COLUMNS", "followup_days", "ae_followup_table", "followup_sentence"]
 
 #: the row counting serious events (any event marked serious, or of a serious-by-nature term)
 SERIOUS = "serious"
@@ -200,3 +201,170 @@ def sentinel_cases(cohort: Cohort, session_numbers: pd.Series | None = None) -> 
     out.insert(4, "session_number", num[keep].reset_index(drop=True))
     out["reason"] = reason
     return out.sort_values(["onset_date", "event_id"], kind="stable").reset_index(drop=True)
+
+
+#: columns of :func:`ae_followup_table`
+FOLLOWUP_COLUMNS = ("term", "min_followup_days", "k", "n", "rate", "ci_low", "ci_high",
+                    "treated", "excluded", "excluded_recent", "excluded_stopped", "events",
+                    "sessions", "per_100_sessions", "km_days", "km_at_risk", "km_events",
+                    "km_cum_incidence", "km_ci_low", "km_ci_high")
+
+
+def followup_days(cohort: Cohort) -> pd.DataFrame:
+    """Follow-up of every treated patient.
+
+    Returns
+    -------
+    DataFrame
+        One row per treated patient (index: the cohort row, ``_pid``): ``followup_days``
+        (last contact - first session, days: the latest session, measurement or event onset
+        up to the cut-off), ``possible_days`` (cut-off - first session, days).
+
+    Notes
+    -----
+    Follow-up is what the clinic observed: a patient who never came back after the first
+    session has follow-up 0 however long ago that was, since an event after the last contact
+    would not be in the records. ``possible_days`` separates those who could not yet have been
+    followed long enough (a young clinic) from those who stopped attending.
+    """
+    p = cohort.patients
+    treated = np.flatnonzero(p["treated"].to_numpy(bool))
+    last = np.full(len(p), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for pid, dates in ((cohort.sessions["_pid"], cohort.sessions["session_date"]),
+                       (cohort.measurements["_pid"], cohort.measurements["measurement_date"]),
+                       (cohort.adverse_events["_pid"], cohort.adverse_events["onset_date"])):
+        latest = pd.Series(dates.to_numpy("datetime64[ns]")).groupby(
+            pid.to_numpy("int64")).max()
+        idx = latest.index.to_numpy("int64")
+        cur = last[idx]
+        new = latest.to_numpy("datetime64[ns]")
+        last[idx] = np.where(np.isnat(cur) | (new > cur), new, cur)
+    t0 = p["t0"].to_numpy("datetime64[ns]")
+    day = np.timedelta64(1, "D")
+    follow = ((last - t0) / day)[treated]
+    possible = ((np.datetime64(cohort.cutoff.to_datetime64(), "ns") - t0) / day)[treated]
+    return pd.DataFrame({"followup_days": np.clip(np.nan_to_num(follow), 0, None),
+                         "possible_days": possible}, index=pd.Index(treated, name="_pid"))
+
+
+def ae_followup_table(cohort: Cohort) -> pd.DataFrame:
+    """Adverse-event incidence with follow-up: the study's denominator, per 100 sessions, and
+    Kaplan-Meier cumulative incidence.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        Uses ``definitions.safety_min_followup_days`` (default 182: the study required six
+        months), ``confidence`` and ``interval_method``.
+
+    Returns
+    -------
+    DataFrame
+        One row per term of :data:`outcomes.vocabulary.TERMS`, then ``serious``; columns
+        :data:`FOLLOWUP_COLUMNS`:
+
+        - ``k``/``n``/``rate``/``ci_low``/``ci_high``: patients with the event (at any time up
+          to the cut-off) among the ``n`` treated patients followed at least
+          ``min_followup_days`` (:func:`followup_days`), as the study counted;
+        - ``treated``, ``excluded`` (= treated - n), split into ``excluded_recent`` (first
+          session less than ``min_followup_days`` before the cut-off) and
+          ``excluded_stopped`` (could have been followed that long but the last contact came
+          earlier);
+        - ``events``, ``sessions``, ``per_100_sessions``: every event and session of the
+          treated patients up to the cut-off (exposure-based, no follow-up restriction);
+        - ``km_*``: Kaplan-Meier over all treated patients, time from the first session to
+          the patient's first event of the term, censored at the last contact; read at
+          ``km_days`` (= ``min_followup_days``): ``km_at_risk`` (still followed, event-free,
+          at that day), ``km_events`` (first events by that day), ``km_cum_incidence``,
+          ``km_ci_low``, ``km_ci_high`` (:func:`outcomes.stats.km_cumulative_incidence`,
+          log-log interval at ``definitions.confidence``).
+    """
+    d = cohort.definitions
+    min_days = int(d.safety_min_followup_days)
+    fu = followup_days(cohort)
+    pids = fu.index.to_numpy("int64")
+    follow = fu["followup_days"].to_numpy(float)
+    followed = follow >= min_days
+    recent = fu["possible_days"].to_numpy(float) < min_days
+    ae = cohort.adverse_events
+    labels = list(TERMS) + [SERIOUS]
+    tagged = pd.concat([ae[["_pid", "term", "onset_date"]].astype({"term": object}),
+                        ae.loc[_is_serious(ae), ["_pid", "onset_date"]].assign(term=SERIOUS)],
+                       ignore_index=True)
+    events = tagged["term"].value_counts().reindex(labels, fill_value=0).to_numpy("int64")
+    first = tagged.groupby(["term", "_pid"])["onset_date"].min()
+    # a row position per treated patient, to place each term's first events
+    pos = np.full(len(cohort.patients), -1, dtype=np.int64)
+    pos[pids] = np.arange(pids.size)
+    t0 = cohort.patients["t0"].to_numpy("datetime64[ns]")
+    k = np.zeros(len(labels), dtype=np.int64)
+    km = np.full((len(labels), 5), np.nan)
+    for i, term in enumerate(labels):  # one pass per term (a dozen), vectorised inside
+        time, hit = follow.copy(), np.zeros(pids.size, dtype=bool)
+        if term in first.index.get_level_values(0):
+            f = first.loc[term]
+            at = pos[f.index.to_numpy("int64")]
+            ok = at >= 0
+            onset = ((f.to_numpy("datetime64[ns]")[ok] - t0[f.index.to_numpy("int64")[ok]])
+                     / np.timedelta64(1, "D"))
+            hit[at[ok]] = True
+            time[at[ok]] = np.clip(onset, 0, None)
+        k[i] = int((hit & followed).sum())
+        cum, lo, hi, risk = stats.km_cumulative_incidence(time, hit, min_days,
+                                                          level=d.confidence)
+        km[i] = (risk, int((hit & (time <= min_days)).sum()), cum, lo, hi)
+    n_followed = int(followed.sum())
+    n = np.full(len(labels), n_followed, dtype=np.int64)
+    props = stats.proportions(k, n, level=d.confidence, method=d.interval_method)
+    n_sessions = len(cohort.sessions)
+    per_100 = 100 * events / n_sessions if n_sessions else np.full(len(labels), np.nan)
+    out = pd.concat([pd.DataFrame({"term": pd.Series(labels, dtype=object),
+                                   "min_followup_days": min_days}),
+                     props[["k", "n", "rate", "ci_low", "ci_high"]],
+                     pd.DataFrame({
+                         "treated": pids.size, "excluded": pids.size - n_followed,
+                         "excluded_recent": int((~followed & recent).sum()),
+                         "excluded_stopped": int((~followed & ~recent).sum()),
+                         "events": events, "sessions": n_sessions, "per_100_sessions": per_100,
+                         "km_days": min_days, "km_at_risk": km[:, 0].astype("int64"),
+                         "km_events": km[:, 1].astype("int64"), "km_cum_incidence": km[:, 2],
+                         "km_ci_low": km[:, 3], "km_ci_high": km[:, 4]})], axis=1)
+    for col in ("min_followup_days", "treated", "excluded", "excluded_recent",
+                "excluded_stopped", "sessions", "km_days"):
+        out[col] = out[col].astype("int64")
+    return out[list(FOLLOWUP_COLUMNS)]
+
+
+def followup_sentence(followup: pd.DataFrame) -> str:
+    """The sentence stating the safety denominator and who it leaves out.
+
+    Parameters
+    ----------
+    followup : DataFrame
+        :func:`ae_followup_table` (its first row is read; counts may be suppressed labels
+        such as ``"<5"`` in shareable output).
+
+    Returns
+    -------
+    str
+        E.g. "Incidence is among the 134 of 295 treated patients followed at least 182 days
+        (last contact at least 182 days after the first session), as in the study; 161 are
+        left out: 120 started less than 182 days before the cut-off, 41 stopped attending
+        earlier. Events per 100 sessions count every session; the Kaplan-Meier column uses
+        every patient up to their last contact."
+    """
+    if followup is None or len(followup) == 0:
+        return "No treated patient: no adverse-event incidence."
+    r = followup.iloc[0]
+    days = int(r["min_followup_days"])
+
+    def c(v) -> str:
+        return v if isinstance(v, str) else f"{int(v):,}"
+
+    return (f"Incidence is among the {c(r['n'])} of {c(r['treated'])} treated patients "
+            f"followed at least {days} days (last contact at least {days} days after the first "
+            f"session), as in the study; {c(r['excluded'])} are left out: "
+            f"{c(r['excluded_recent'])} started less than {days} days before the cut-off, "
+            f"{c(r['excluded_stopped'])} stopped attending earlier. Events per 100 sessions "
+            f"count every session; the Kaplan-Meier column uses every patient up to their "
+            f"last contact.")

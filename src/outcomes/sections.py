@@ -31,7 +31,8 @@ __all__ = ["Section", "figure_html", "heading", "title", "provenance",
            "efficacy_summary", "who_was_assessed", "against_published", "hair_density",
            "practitioners_and_quarters", "patient_groups", "density_model",
            # 03 safety
-           "safety_summary", "adverse_events", "edema_by_session", "sentinel_events",
+           "safety_summary", "adverse_events", "safety_followup", "edema_by_session",
+           "sentinel_events",
            # 04 quarterly audit
            "headline", "headline_figure", "page_links", "patients", "response_summary",
            "safety_overview", "protocol_and_screening",
@@ -328,6 +329,23 @@ def adverse_events(ctx) -> Section:
                     f"over treated patients (the study's pain figure is {int(pain['k'])} of "
                     f"{int(pain['n'])} patients)."),
                  figure_html(), _table(adverse_event_table(ae)))
+
+
+def safety_followup(ctx) -> Section:
+    """Incidence among patients followed as long as the study required, who is left out,
+    events per 100 sessions and the Kaplan-Meier cumulative incidence (issue 11, item 6)."""
+    from outcomes.safety import followup_sentence
+    from outcomes.tables import ae_followup_table
+
+    f = ctx.frame("ae_followup")
+    days = int(ctx.analysis.definitions.safety_min_followup_days)
+    return _join(heading(f"Adverse events with follow-up ({days}+ days)"),
+                 _p(followup_sentence(f)),
+                 _p("The table above counts every treated patient, however short their "
+                    "follow-up; the Kaplan-Meier figure is the share with a first event of the "
+                    f"term by day {days} after the first session, each patient counted until "
+                    "their last contact."),
+                 _table(ae_followup_table(f, confidence=_conf(ctx))))
 
 
 def edema_by_session(ctx) -> Section:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from outcomes.text import FLOW_STEPS, fmt_ci, fmt_pct
 
-__all__ = ["table_one", "flow_table", "response_table", "adverse_event_table",
+__all__ = ["table_one", "flow_table", "response_table", "adverse_event_table", "ae_followup_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
            "density_change_table", "sensitivity_table", "model_table", "load_counts_table",
            "quarantine_table", "quarantine_summary", "published_records", "published_table",
@@ -211,6 +211,26 @@ def adverse_event_table(adverse_events: pd.DataFrame) -> pd.DataFrame:
                          "dermatitis, sperm abnormality), so there can be more than are marked "
                          "serious.")
     return out
+
+
+def ae_followup_table(followup: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """``Analysis.ae_followup`` -> incidence among the patients followed long enough, events
+    per 100 sessions and the Kaplan-Meier cumulative incidence by the same day.
+
+    ``confidence``: the interval level, for the headers (e.g. ``"95% CI"``).
+    """
+    f = followup.reset_index(drop=True)
+    days = int(f["min_followup_days"].iloc[0]) if len(f) else 182
+    ci = f"{100 * confidence:g}% CI"
+    per100 = pd.to_numeric(_col(f, "per_100_sessions").astype("object"), errors="coerce")
+    return pd.DataFrame({
+        "Event": [_word(t) for t in f["term"]], "Patients (k)": _count(f["k"]),
+        f"Followed {days}+ days (n)": _count(f["n"]), "Incidence": _pcts(f["rate"]),
+        ci: _cis(f["ci_low"], f["ci_high"]),
+        "Per 100 sessions": ["-" if np.isnan(v) else f"{v:.1f}" for v in per100],
+        f"By day {days} (Kaplan-Meier)": _pcts(_col(f, "km_cum_incidence")),
+        f"{ci} (KM)": _cis(_col(f, "km_ci_low"), _col(f, "km_ci_high")),
+        f"At risk on day {days}": _count(_col(f, "km_at_risk"))})
 
 
 def ae_duration_table(ae_duration: pd.DataFrame,
