@@ -142,6 +142,7 @@ def test_every_table_has_a_one_line_reading_aid_shown_under_it():
         "response_table": tables.response_table(A.response),
         "adverse_event_table": tables.adverse_event_table(A.adverse_events),
         "ae_duration_table": tables.ae_duration_table(A.ae_duration, A.adverse_events),
+        "ae_followup_table": tables.ae_followup_table(A.ae_followup),
         "protocol_table": tables.protocol_table(A.protocol),
         "screening_table": tables.screening_table(A.screening),
         "strata_table": tables.strata_table(A.strata),

@@ -223,14 +223,19 @@ def ae_followup_table(followup: pd.DataFrame, *, confidence: float = 0.95) -> pd
     days = int(f["min_followup_days"].iloc[0]) if len(f) else 182
     ci = f"{100 * confidence:g}% CI"
     per100 = pd.to_numeric(_col(f, "per_100_sessions").astype("object"), errors="coerce")
-    return pd.DataFrame({
-        "Event": [_word(t) for t in f["term"]], "Patients (k)": _count(f["k"]),
+    out = pd.DataFrame({
+        "Event": [_word(t) for t in f["term"]], "Patients with it (n)": _count(f["k"]),
         f"Followed {days}+ days (n)": _count(f["n"]), "Incidence": _pcts(f["rate"]),
         ci: _cis(f["ci_low"], f["ci_high"]),
-        "Per 100 sessions": ["-" if np.isnan(v) else f"{v:.1f}" for v in per100],
+        "Events per 100 sessions": ["-" if np.isnan(v) else f"{v:.1f}" for v in per100],
         f"By day {days} (Kaplan-Meier)": _pcts(_col(f, "km_cum_incidence")),
         f"{ci} (KM)": _cis(_col(f, "km_ci_low"), _col(f, "km_ci_high")),
         f"At risk on day {days}": _count(_col(f, "km_at_risk"))})
+    out.attrs["note"] = (f"Read across: patients with the event among those followed at least "
+                         f"{days} days (as the study counted), events per 100 sessions given, "
+                         f"and the share with a first event by day {days} counting every "
+                         f"patient until their last contact (Kaplan-Meier).")
+    return out
 
 
 def ae_duration_table(ae_duration: pd.DataFrame,
