@@ -293,3 +293,21 @@ def test_p_chart_properties(rows, min_n):
     assert not got.loc[~got["plotted"], flags].to_numpy().any()
     assert ((got["point_type"] == "common_cause")
             == (got["plotted"] & (got["special_cause"] == "Common Cause"))).all()
+
+
+def test_spc_sentence_names_signals_small_quarters_and_blind_spots():
+    from outcomes.text import spc_sentence
+
+    k = [0, 10, 10, 10, 10, 10, 10, 10, 1, 30, 100]
+    n = [0, 10, 10, 10, 10, 10, 10, 10, 2, 30, 200]
+    q = p_chart(k, n, min_n=5, centre=0.84).assign(
+        quarter=[f"20{20 + i // 4}Q{i % 4 + 1}" for i in range(11)])
+    s = spc_sentence(q, min_n=5)
+    assert s.startswith("Of 11 quarters, 9 are plotted (1 with fewer than 5 patients are not).")
+    assert "Special cause, improvement: 2020Q2 (7 Points Above CL);" in s
+    assert "Special cause, concern: 2022Q3 (Below LCL)." in s
+    # n = 10 and n = 30 at 84%: 100% cannot cross the upper limit (0.84^30 = 0.0054 > 0.00135)
+    assert "In 8 plotted quarters even 100% would not cross the upper limit" in s
+    calm = p_chart([40, 42, 41], [50, 50, 50]).assign(quarter=["2025Q1", "2025Q2", "2025Q3"])
+    assert "No special cause" in spc_sentence(calm)
+    assert spc_sentence(calm.iloc[:0]).startswith("No quarter")

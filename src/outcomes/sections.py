@@ -276,7 +276,7 @@ def hair_density(ctx) -> Section:
 
 
 def practitioners_and_quarters(ctx) -> Section:
-    from outcomes import figures
+    from outcomes import figures, text
 
     A = ctx.analysis
     figures.funnel_plot(ctx.frame("funnel"), levels=A.definitions.funnel_levels)
@@ -285,9 +285,15 @@ def practitioners_and_quarters(ctx) -> Section:
     return _join(heading("By practitioner and by quarter"),
                  _p("The funnel plot shows each practitioner's improved rate against the "
                     "clinic's, with exact binomial limits; the p-chart shows each quarter's "
-                    "rate (by the quarter of the 12-month assessment) with limits from its own "
-                    "denominator, marking points beyond the limits and runs on one side."),
-                 funnel, figure_html())
+                    "rate (by the quarter of the 12-month assessment) with exact binomial "
+                    "limits from its own denominator, read by the NHS Making Data Count rules: "
+                    "a point beyond the limits, 7 quarters in a row on one side of the centre, "
+                    "7 rising or falling, or 2 of 3 beyond the 2-sigma line; blue marks an "
+                    "improvement, orange a concern. Quarters with fewer than "
+                    f"{int(A.definitions.spc_min_n)} patients are not plotted."),
+                 funnel, figure_html(),
+                 _p(text.spc_sentence(ctx.frame("quarterly"),
+                                      min_n=int(A.definitions.spc_min_n))))
 
 
 def patient_groups(ctx) -> Section:

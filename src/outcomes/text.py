@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from outcomes.registry import benchmark
@@ -24,7 +25,7 @@ __all__ = ["fmt_pct", "fmt_ci", "fmt_date", "fmt_p", "fmt_points", "verdict",
            "comparison_verdict", "NO_DIFFERENCE", "response_sentence", "bound_sentence",
            "pooled_sentence",
            "ae_sentence", "multiplicity_sentence", "flow_sentence", "headline",
-           "not_recorded_sentences"]
+           "not_recorded_sentences", "spc_sentence"]
 
 _OUTCOME = {"improved": "improved rate", "dramatic": "marked-improvement rate",
             "worst_case_improved": "worst-case improved rate"}
@@ -576,3 +577,52 @@ FLOW_STEPS = {
     "excluded_after_cutoff_measurements": "Measurements after the cut-off (left out)",
     "excluded_after_cutoff_adverse_events": "Adverse events after the cut-off (left out)",
 }
+
+
+def spc_sentence(quarterly: pd.DataFrame, *, min_n: int = 5) -> str:
+    """What the quarterly p-chart says, in words (Making Data Count reading).
+
+    Parameters
+    ----------
+    quarterly : DataFrame
+        ``Analysis.quarterly`` of one family (:func:`outcomes.stats.p_chart` columns).
+    min_n : int, default 5
+        ``definitions.spc_min_n``, named when quarters are not plotted.
+
+    Returns
+    -------
+    str
+        E.g. "Of 19 quarters, 15 are plotted (4 with fewer than 5 patients are not). No special
+        cause: the quarters vary no more than chance would make them." or "Special cause,
+        improvement: 2025Q4 (Above UCL); ...". Quarters where no improvement could signal at
+        their size are counted.
+    """
+    if quarterly is None or len(quarterly) == 0:
+        return "No quarter with assessed patients yet: no p-chart."
+    q = quarterly
+    plotted = q["plotted"].astype("boolean").fillna(False).to_numpy(bool) \
+        if "plotted" in q else np.ones(len(q), dtype=bool)
+    n = pd.to_numeric(q["n"], errors="coerce").fillna(1).to_numpy(float)
+    small = int((~plotted & (n > 0)).sum())
+    out = f"Of {len(q)} quarters, {int(plotted.sum())} are plotted"
+    out += (f" ({small} with fewer than {min_n} patients are not). " if small else ". ")
+    kinds = q["point_type"].astype(str).to_numpy() if "point_type" in q else \
+        np.full(len(q), "common_cause")
+    parts = []
+    for kind, word in (("special_cause_improvement", "improvement"),
+                       ("special_cause_concern", "concern")):
+        sel = kinds == kind
+        if sel.any():
+            items = [f"{qq} ({why})" for qq, why in zip(q["quarter"][sel],
+                                                        q["special_cause"][sel])]
+            parts.append(f"Special cause, {word}: " + "; ".join(items) + ".")
+    out += " ".join(parts) if parts else ("No special cause: the plotted quarters vary no more "
+                                          "than chance would make them.")
+    if "high_possible" in q:
+        blind = int((plotted & ~q["high_possible"].astype("boolean").fillna(True)
+                     .to_numpy(bool)).sum())
+        if blind:
+            out += (f" In {blind} plotted quarter{'s' if blind != 1 else ''} even 100% would "
+                    f"not cross the upper limit (too few patients for the rate): an improvement "
+                    f"cannot show there as a single point.")
+    return out
