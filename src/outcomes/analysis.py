@@ -14,13 +14,13 @@ import sys
 import warnings
 from pathlib import Path
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from outcomes import protocol, registry, response, safety, strata
+from outcomes import audit, protocol, registry, response, safety, strata
 from outcomes.cohort import build_cohort
 from outcomes.completeness import NOT_RECORDED_COLUMNS, not_recorded_table
 from outcomes.errors import AnalysisError, OutcomesWarning
@@ -34,8 +34,7 @@ FORMAT_VERSION = 1
 #: aggregate frames written to the results JSON, in order
 SHARED_FRAMES = ("flow", "response", "density_sensitivity", "density_change",
                  "adverse_events", "ae_timing", "ae_duration", "ae_followup", "protocol",
-                 "screening",
-                 "strata", "funnel", "quarterly", "model")
+                 "screening", "strata", "funnel", "quarterly", "model", "periods")
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +60,9 @@ ae_duration, ae_followup, protocol, screening, strata, funnel, quarterly, model 
     not_recorded : DataFrame
         What each figure could not assess because a value was not recorded
         (:func:`outcomes.completeness.not_recorded_table`); aggregate counts.
+    periods : DataFrame
+        The audit periods' figures (the quarter holding the cut-off, the rolling 12 months,
+        the cumulative cohort): :func:`outcomes.audit.period_table`.
     """
 
     cutoff: _dt.date
@@ -87,6 +89,7 @@ ae_duration, ae_followup, protocol, screening, strata, funnel, quarterly, model 
     model_note: str
     not_recorded: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(
         columns=list(NOT_RECORDED_COLUMNS)))
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def cohort_counts(self) -> dict[str, int]:
         """``patients``, ``treated``, ``due_12m``, ``assessed_photographic``,
@@ -349,6 +352,7 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         strata=strata.strata_table(c), funnel=strata.funnel_table(c),
         quarterly=strata.quarterly_table(c), model=model_table, model_note=note,
         not_recorded=not_recorded_table(c, getattr(export, "report", None)),
+        periods=audit.period_table(c),
     )
     _warn_about(result)
     return result

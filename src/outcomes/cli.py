@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key-file", metavar="FILE",
                    help="the clinic's secret key for practitioner codes (default: "
                         "$OUTCOMES_CLINIC_KEY; without one, codes are random for this run)")
+    p.add_argument("--previous", nargs="+", metavar="RESULTS.json",
+                   help="earlier quarters' results files (analyze --json, or an internal "
+                   "report's results.json): the re-audit against them")
+    p.add_argument("--standards", metavar="FILE",
+                   help="audit standards (TOML) with targets; default: the protocol's")
+    p.add_argument("--actions", metavar="FILE",
+                   help="the action plan (CSV or TOML: action, owner, due, status, raised)")
     p.add_argument("--pdf", action="store_true",
                    help="also write the audit page as an A4 PDF (report.pdf) to circulate; "
                    "needs the Pango library (see the README)")

@@ -215,6 +215,28 @@ SCHEMA: dict[str, FrameSpec] = {
                                          "re_i2", "re_q_p_value", "re_heterogeneity",
                                          "re_p_value")},
         recompute="from_published"),
+    # the quarterly audit (outcomes.audit; issue 12): period labels hold quarter boundaries and
+    # the cut-off, never a patient's date; standards' texts come from the standards file
+    "periods": FrameSpec(keys=("period", "first_quarter", "last_quarter", "label", "measure"),
+                         counts=("k", "n"), derived=_PROP, recompute="proportion"),
+    "audit_trend": FrameSpec(keys=("quarter", "label", "measure"), counts=("k", "n"),
+                             derived=_PROP, recompute="proportion"),
+    "audit_changes": FrameSpec(keys=("measure", "quarter", "previous_quarter"),
+                               counts=("k", "n", "previous_k", "previous_n"),
+                               derived={"rate": "rate", "previous_rate": "rate",
+                                        "diff": "estimate", "diff_ci_low": "interval",
+                                        "diff_ci_high": "interval", "p_value": "test"},
+                               recompute="audit_changes"),
+    "audit_standards": FrameSpec(keys=("id", "standard", "measure", "target_text", "exceptions",
+                                       "period", "source"),
+                                 counts=("k", "n", "year_k", "year_n"),
+                                 derived={"target": "published", "rate": "rate",
+                                          "ci_low": "interval", "ci_high": "interval",
+                                          "year_rate": "rate", "year_ci_low": "interval",
+                                          "year_ci_high": "interval", "status": "flag",
+                                          "assurance": "flag"},
+                                 recompute="audit_standards"),
+    "safety_counts": FrameSpec(keys=("finding", "period"), counts=("cases", "patients")),
     "meta_funnel": FrameSpec(keys=("label", "family", "group", "outcome", "reference"),
                              counts=("k", "n"), derived={"rate": "rate", "p0": "rate",
                                                          "flag": "flag"},
@@ -676,6 +698,44 @@ def _r_from_published(df, definitions):
 
 
 #: recompute name -> fn(published_frame, definitions) -> frame
+def _r_audit_changes(df, definitions):
+    """Change between two quarters from the published counts: Newcombe and Fisher."""
+    from outcomes import stats
+
+    out = _proportion(df, definitions)
+    out = _proportion(out, definitions, "previous_k", "previous_n", prefix="previous_")
+    k1, n1, ok1 = _kn(df)
+    k2, n2, ok2 = _kn(df, "previous_k", "previous_n")
+    ok = ok1 & ok2 & (n1 > 0) & (n2 > 0)
+    level = float(_defs(definitions, "confidence", 0.95))
+    diff, low, high = stats.newcombe_difference(k1, n1, k2, n2, level=level)
+    p = np.full(len(df), np.nan)
+    if ok.any():
+        p[ok] = stats.fisher_test(k1[ok], n1[ok], k2[ok], n2[ok])
+    for c, v in (("diff", diff), ("diff_ci_low", low), ("diff_ci_high", high), ("p_value", p)):
+        out[c] = np.where(ok, np.asarray(v, float), np.nan)
+    return out
+
+
+def _r_audit_standards(df, definitions):
+    """Compliance rates, status and assurance of each standard from the published counts."""
+    from outcomes.audit import status_and_assurance
+
+    out = _proportion(df, definitions)
+    out = _proportion(out, definitions, "year_k", "year_n", prefix="year_")
+    by_year = (out["period"] == "rolling_year").to_numpy(bool)
+    pick = {c: np.where(by_year, out["year_" + c].to_numpy(object), out[c].to_numpy(object))
+            for c in ("k", "n", "ci_low", "ci_high")}
+    k = np.where([isinstance(v, str) for v in pick["k"]], np.nan, pick["k"])
+    n = np.where([isinstance(v, str) for v in pick["n"]], np.nan, pick["n"])
+    status, assurance = status_and_assurance(
+        k, n, pick["ci_low"].astype(float), pick["ci_high"].astype(float),
+        out["year_ci_low"].astype(float), out["year_ci_high"].astype(float),
+        pd.to_numeric(out["target"], errors="coerce"))
+    out["status"], out["assurance"] = status, assurance
+    return out
+
+
 RECOMPUTE: dict[str, Callable[[pd.DataFrame, Any], pd.DataFrame]] = {
     "proportion": _r_proportion, "response": _r_response, "strata": _r_strata,
     "adverse_events": _r_adverse_events, "ae_followup": _r_ae_followup,
@@ -683,6 +743,7 @@ RECOMPUTE: dict[str, Callable[[pd.DataFrame, Any], pd.DataFrame]] = {
     "keep_summaries": _r_keep_summaries, "keep_coefficients": _r_keep_coefficients,
     "funnel": _r_funnel, "p_chart": _r_p_chart, "table_one": _r_table_one,
     "from_published": _r_from_published,
+    "audit_changes": _r_audit_changes, "audit_standards": _r_audit_standards,
 }
 
 

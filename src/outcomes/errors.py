@@ -11,6 +11,7 @@ __all__ = [
     "DefinitionsError",
     "AnalysisError",
     "ResultsFileError",
+    "AuditError",
     "ReportError",
     "OutcomesWarning",
 ]
@@ -51,6 +52,11 @@ class AnalysisError(OutcomesError):
 class ResultsFileError(OutcomesError):
     """A results file (``results.json``) that is corrupted, of another format version,
     holds patient-level content, or whose definitions do not match others in a pool."""
+
+
+class AuditError(OutcomesError):
+    """An audit input that cannot be used: a standards or actions file, or an earlier
+    quarter's results file given to a re-audit."""
 
 
 class ReportError(OutcomesError):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from outcomes.errors import ReportError
 from outcomes.text import fmt_date
@@ -110,6 +110,11 @@ class ReportContext:
         When the report was produced (UTC).
     quarter : str or None
         The quarter reported (``"2026Q3"``), if one was given.
+    audit : Audit or None
+        The quarterly audit (:func:`outcomes.audit.quarterly_audit`): periods, re-audit,
+        standards, safety findings, action plan; its frames ``audit_trend``,
+        ``audit_changes``, ``audit_standards`` and ``safety_counts`` come through
+        :meth:`frame` like the others.
     """
 
     analysis: Analysis
@@ -119,6 +124,7 @@ class ReportContext:
     run_time: dt.datetime
     quarter: str | None = None
     coder: object = None
+    audit: Any = None
 
     def frame(self, name: str):
         """An Analysis frame as the audience may see it.
@@ -146,6 +152,8 @@ class ReportContext:
                 return df
         elif name == "density_histogram":
             df = disclosure.histogram_counts(a.cohort["density_rel_change"])
+        elif name in _AUDIT_FRAMES:
+            df = getattr(self.audit, _AUDIT_FRAMES[name])
         else:
             df = getattr(a, name)
         if not self.shareable:
@@ -230,12 +238,16 @@ def pooled_context(pooled_path) -> PooledContext:
 
 
 _PATIENT_LEVEL = frozenset({"cohort", "sentinel_cases", "screening_cases", "protocol_patients"})
+#: ReportContext.frame names of the quarterly audit's frames -> Audit attribute
+_AUDIT_FRAMES = {"audit_trend": "trend", "audit_changes": "changes",
+                 "audit_standards": "standards", "safety_counts": "finding_counts"}
 
 
 def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool = False,
                    mapping=None, cutoff=None, quarter=None, definitions=None,
                    shareable: bool = False, min_cell=None, analysis_path=None,
-                   key_file=None) -> ReportContext:
+                   key_file=None, previous=None, standards=None,
+                   actions=None) -> ReportContext:
     """The notebooks' first step: load and analyse (or read the pickled run), and the audience.
 
     Parameters
@@ -257,6 +269,12 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
     key_file : str or path, optional
         Shareable: the clinic key file for practitioner codes (default
         ``$OUTCOMES_CLINIC_KEY``; without either, codes are random for this run).
+    previous : list of str or path, optional
+        Earlier quarters' results files for the re-audit (``outcomes report --previous``).
+    standards : str or path, optional
+        A standards TOML file (default: the package's standards).
+    actions : str or path, optional
+        An actions file, CSV or TOML.
 
     Raises
     ------
@@ -289,8 +307,12 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
         disclosure.check_shareable_definitions(analysis.definitions, cutoff=analysis.cutoff)
         coder = pickled_coder or disclosure.PractitionerCoder(
             disclosure.clinic_key(key_file), rounding_key=analysis.data_key())
+    from outcomes.audit import quarterly_audit
+
+    audit = quarterly_audit(analysis, previous=previous or (), standards=standards,
+                            actions=actions)
     return ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
-                         min_cell=int(min_cell), quarter=quarter, coder=coder,
+                         min_cell=int(min_cell), quarter=quarter, coder=coder, audit=audit,
                          run_time=dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
@@ -605,7 +627,8 @@ def check_out_folder(out, *, force: bool = False) -> None:
 def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                  date_format: str = "ISO", decimal_comma: bool = False, mapping=None,
                  definitions=None, quarter: str | None = None, progress=None,
-                 pdf: bool = False, force: bool = False, key_file=None) -> list[Path]:
+                 pdf: bool = False, force: bool = False, key_file=None, previous=(),
+                 standards=None, actions=None) -> list[Path]:
     """Load, analyse, execute every notebook and write the HTML and ``results.json``.
 
     Parameters
@@ -623,6 +646,9 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         The quarter label shown in the titles.
     progress : callable, optional
         Called with one line of progress text per step (default: print to stderr).
+    previous, standards, actions
+        The quarterly audit's inputs (see :func:`prepare_report`); checked right after the
+        analysis, before any notebook runs.
     pdf : bool, default False
         Also write :data:`PDF_NAME`, the audit page on A4 (see :func:`write_pdf`); checked
         first, so that a missing PDF engine stops the run before any work.
@@ -659,6 +685,9 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         disclosure.check_shareable_definitions(analysis.definitions, cutoff=analysis.cutoff)
         coder = disclosure.PractitionerCoder(disclosure.clinic_key(key_file),
                                              rounding_key=analysis.data_key())
+    from outcomes.audit import quarterly_audit
+
+    quarterly_audit(analysis, previous=previous or (), standards=standards, actions=actions)
     say(f"[1/{steps}] load and analyse ... {time.perf_counter() - t:.1f} s")
     with tempfile.TemporaryDirectory(prefix="outcomes-report-") as tmp:
         pickled = Path(tmp) / "analysis.pickle"
@@ -670,7 +699,10 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                   "cutoff": cutoff.isoformat(), "quarter": quarter,
                   "definitions": str(Path(definitions).resolve()) if definitions else None,
                   "shareable": bool(shareable), "min_cell": None,
-                  "analysis_path": str(pickled)}
+                  "analysis_path": str(pickled),
+                  "previous": [str(Path(x).resolve()) for x in previous] if previous else None,
+                  "standards": str(Path(standards).resolve()) if standards else None,
+                  "actions": str(Path(actions).resolve()) if actions else None}
 
         # one kernel runs every notebook in turn, each from an empty namespace: the kernel
         # starts and the libraries are imported once, not once per notebook
@@ -716,7 +748,10 @@ def cli_report(args) -> int:
                            mapping=args.mapping, definitions=args.definitions,
                            quarter=quarter, pdf=bool(getattr(args, "pdf", False)),
                            force=bool(getattr(args, "force", False)),
-                           key_file=getattr(args, "key_file", None))
+                           key_file=getattr(args, "key_file", None),
+                           previous=getattr(args, "previous", None) or (),
+                           standards=getattr(args, "standards", None),
+                           actions=getattr(args, "actions", None))
     kind = "shareable report" if args.shareable else "internal report (do not share)"
     print(f"wrote the {kind} to {Path(args.out)}/ in {time.perf_counter() - t:.1f} s: "
           + ", ".join(p.name for p in written), file=sys.stderr)
