@@ -36,6 +36,9 @@ __all__ = ["Section", "figure_html", "heading", "title", "provenance",
            # 04 quarterly audit
            "headline", "headline_figure", "page_links", "patients", "response_summary",
            "safety_overview", "protocol_and_screening",
+           # 04 quarterly audit cycle (outcomes.audit_report)
+           "safety_findings", "audit_periods", "audit_standards", "reaudit", "action_plan",
+           "compared_with_published",
            # 05 protocol
            "protocol_adherence", "screening",
            # 90 pooled
@@ -624,3 +627,18 @@ def pooled_not_pooled(ctx) -> Section:
                     "durations keep the number of events and the shortest and longest "
                     "duration; medians cannot be summed. Practitioners are named per clinic "
                     "(clinic:practitioner)."))
+
+
+# ---------------------------------------------------------------------------------------------
+# 04 quarterly audit cycle: periods, standards, re-audit, safety findings, action plan
+# (written in outcomes.audit_report from outcomes.audit; listed here so that a notebook cell is
+# one ``sections.`` call like every other)
+# ---------------------------------------------------------------------------------------------
+from outcomes.audit_report import (  # noqa: E402
+    actions_section as action_plan,
+    compared_with_published,
+    periods_section as audit_periods,
+    reaudit_section as reaudit,
+    safety_box as safety_findings,
+    standards_section as audit_standards,
+)
