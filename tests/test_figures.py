@@ -173,8 +173,9 @@ def test_p_chart_marks_special_causes():
                       "centre": 55 / 80, "lcl": [0.45, 0.45, 0.47], "ucl": [0.93, 0.93, 0.9],
                       "beyond_limits": [False, True, False], "run_flag": [False, False, True]})
     ax = figures.p_chart_plot(q)   # an older frame: flags drawn, direction unknown
-    special = [c for c, label in zip(ax.collections, ax.get_legend_handles_labels()[1][-4:])
-               if label == "Special cause"]
+    handles, labels = ax.get_legend_handles_labels()
+    special = [h for h, label in zip(handles, labels) if label == "Special cause"]
+    assert "Special cause: improvement" not in labels   # no empty legend entry
     # readable ticks, never rotated: quarter over its n, the year under each year's first
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Q1\n25\n2025", "Q2\n25",
                                                             "Q3\n30"]

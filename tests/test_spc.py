@@ -304,7 +304,8 @@ def test_spc_sentence_names_signals_small_quarters_and_blind_spots():
         quarter=[f"20{20 + i // 4}Q{i % 4 + 1}" for i in range(11)])
     s = spc_sentence(q, min_n=5)
     assert s.startswith("Of 11 quarters, 9 are plotted (1 with fewer than 5 patients are not).")
-    assert "Special cause, improvement: 2020Q2 (7 Points Above CL);" in s
+    # the 8 quarters above the centre read as one stretch across the quarter not plotted
+    assert "Special cause, improvement: 2020Q2 to 2022Q2 (7 Points Above CL; 8 quarters)." in s
     assert "Special cause, concern: 2022Q3 (Below LCL)." in s
     # n = 10 and n = 30 at 84%: 100% cannot cross the upper limit (0.84^30 = 0.0054 > 0.00135)
     assert "In 8 plotted quarters even 100% would not cross the upper limit" in s

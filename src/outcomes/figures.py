@@ -479,6 +479,8 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
     for name, marker in (("common", "o"), ("improvement", "^"), ("concern", "v"),
                          ("neutral", "s")):
         pick = shown & (kind == name)
+        if name != "common" and not pick.any():
+            continue  # no empty legend entry for a signal that does not occur
         ax.scatter(x[pick], rate[pick], s=60 if name == "common" else 90, marker=marker,
                    color=SIGNAL_COLOURS[name], zorder=4, label=labels[name])
     ax.set_xticks(x, _quarter_ticks(q["quarter"], q["n"]), fontsize=7)

@@ -608,13 +608,27 @@ def spc_sentence(quarterly: pd.DataFrame, *, min_n: int = 5) -> str:
     out += (f" ({small} with fewer than {min_n} patients are not). " if small else ". ")
     kinds = q["point_type"].astype(str).to_numpy() if "point_type" in q else \
         np.full(len(q), "common_cause")
+    # consecutive plotted quarters with the same signal and rule read as one stretch (a
+    # quarter not plotted in between neither extends nor breaks it)
+    shown = np.flatnonzero(plotted)
+    kind_s = kinds[shown]
+    cause_s = q["special_cause"].astype(str).to_numpy()[shown] if "special_cause" in q \
+        else np.full(shown.size, "")
+    names = q["quarter"].astype(str).to_numpy()[shown]
+    start = np.r_[True, (kind_s[1:] != kind_s[:-1]) | (cause_s[1:] != cause_s[:-1])] \
+        if shown.size else np.zeros(0, dtype=bool)
+    group = np.cumsum(start) - 1
     parts = []
     for kind, word in (("special_cause_improvement", "improvement"),
                        ("special_cause_concern", "concern")):
-        sel = kinds == kind
-        if sel.any():
-            items = [f"{qq} ({why})" for qq, why in zip(q["quarter"][sel],
-                                                        q["special_cause"][sel])]
+        items = []
+        for g in np.unique(group[kind_s == kind]):
+            members = np.flatnonzero(group == g)
+            first, last = names[members[0]], names[members[-1]]
+            why = cause_s[members[0]]
+            items.append(f"{first} ({why})" if members.size == 1 else
+                         f"{first} to {last} ({why}; {members.size} quarters)")
+        if items:
             parts.append(f"Special cause, {word}: " + "; ".join(items) + ".")
     out += " ".join(parts) if parts else ("No special cause: the plotted quarters vary no more "
                                           "than chance would make them.")
