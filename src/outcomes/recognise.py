@@ -426,15 +426,17 @@ def recode_values(column: str, kind: str, values: pd.Series,
     """
     from outcomes.contract import CHOICES
 
-    keys = pd.Series(values, dtype="string").map(
-        lambda v: normalise_value(v) if isinstance(v, str) else None, na_action="ignore")
+    values = pd.Series(values, dtype="string")
     if kind == "bool":
         table = {**dict.fromkeys(YES_WORDS, "yes"), **dict.fromkeys(NO_WORDS, "no")}
     else:
         table = {**{normalise_value(k): v for k, v in CHOICES.get(column, {}).items()},
                  **VALUE_SYNONYMS.get(column, {})}
     table.update(mapped or {})
-    return keys.map(table).astype("string")
+    # a few distinct values: a plain loop is far cheaper than pandas' map machinery
+    out = [table.get(normalise_value(v)) if isinstance(v, str) else None
+           for v in values.tolist()]
+    return pd.Series(out, index=values.index, dtype="string")
 
 
 def suggest_by_content(table: str, values: pd.Series, candidates) -> list[str]:

@@ -239,13 +239,14 @@ class _Table:
 
     # -- per-column rules
     def check_columns(self, today: pd.Timestamp) -> None:
-        self.check_decimal_commas()
+        self.comma_values, self.dot_values, self.first_comma = 0, 0, ("", "")
         for col in COLUMNS[self.name]:
             s = self.text[col.name]
             if col.required:
                 self.add(col.name, s.isna(), f"a value is required; fill in {col.name}")
             present = s.notna().to_numpy()
             getattr(self, f"_check_{col.kind}")(col, s, present, today)
+        self.check_decimal_commas()
 
     def _check_id(self, col, s, present, today):
         self.parsed[col.name] = s
@@ -290,37 +291,42 @@ class _Table:
     def check_decimal_commas(self) -> None:
         """Stop when this table writes decimals only with a comma and the option is off.
 
-        Counted on distinct values of the number columns: values that parse only as decimal
-        commas (``1,5``) while no value uses a decimal point. With both kinds present the
-        comma values are quarantined one by one (with the hint) instead.
+        Counted by :meth:`_check_number` on the distinct values of the number columns:
+        values that are decimal commas (``1,5``) while no value uses a decimal point. With
+        both kinds present the comma values are quarantined one by one (with the hint)
+        instead.
         """
-        if self.decimal_comma:
+        if self.decimal_comma or not self.comma_values or self.dot_values:
             return
-        comma, first = 0, ("", "")
-        for col in COLUMNS[self.name]:
-            if col.kind not in ("int", "float"):
-                continue
-            u = pd.Series(pd.unique(self.text[col.name].dropna()), dtype="string")
-            if len(u) == 0:
-                continue
-            if u.str.contains(r"^\s*[+-]?\d*\.\d+\s*$", regex=True).any():
-                return                                # decimal points are used: no stop
-            has_comma = u.str.contains(r"^\s*[+-]?\d+,\d+\s*$", regex=True)
-            if has_comma.any():
-                comma += int(has_comma.sum())
-                first = first if first[0] else (col.name,
-                                                str(u[has_comma.to_numpy()].iloc[0]))
-        if comma:
-            column = self.raw.written.get(first[0], first[0])
-            raise LoadError(
-                f"{self.raw.file}, column {column!r}: numbers are written with a decimal "
-                f"comma ({first[1]!r}; {comma} distinct value(s) in this table) and none with "
-                "a decimal point.",
-                fix="Load with --decimal-comma (a European export); nothing was quarantined.",
-                file=self.raw.file, column=column)
+        name, value = self.first_comma
+        column = self.raw.written.get(name, name)
+        raise LoadError(
+            f"{self.raw.file}, column {column!r}: numbers are written with a decimal comma "
+            f"({value!r}; {self.comma_values} distinct value(s) in this table) and none with "
+            "a decimal point.",
+            fix="Load with --decimal-comma (a European export); nothing was quarantined.",
+            file=self.raw.file, column=column)
+
+    def _count_separators(self, name: str, uniques: pd.Series) -> None:
+        """Count distinct values written with a decimal point / a decimal comma."""
+        if self.decimal_comma or self.dot_values:
+            return
+        u = uniques.dropna()
+        if u.str.contains(r"^\s*[+-]?\d*\.\d+\s*$", regex=True).any():
+            self.dot_values += 1
+            return
+        comma = u.str.contains(r"^\s*[+-]?\d+,\d+\s*$", regex=True)
+        if comma.any():
+            self.comma_values += int(comma.sum())
+            if not self.first_comma[0]:
+                self.first_comma = (name, str(u[comma.to_numpy()].iloc[0]))
 
     def _check_number(self, col, s, present, whole: bool) -> pd.Series:
-        num, = _per_distinct(s, lambda v: parse_numbers(v, self.decimal_comma))
+        def parse(v: pd.Series) -> pd.Series:
+            self._count_separators(col.name, v)
+            return parse_numbers(v, self.decimal_comma)
+
+        num, = _per_distinct(s, parse)
         unparsed = present & num.isna().to_numpy()
         kind = "a whole number" if whole else "a number"
         rule = f"{kind} {_range_text(col)}; correct the value"
