@@ -463,8 +463,9 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
     ax.step(x, lcl, where="mid", color=PALETTE["grey"], linestyle="--")
     no_high = shown & ~_bools(q, "high_possible", np.ones(len(q), bool))
     if no_high.any():
-        ax.scatter(x[no_high], ucl[no_high], marker="_", s=200, color=PALETTE["black"],
-                   zorder=3, label="Upper limit at 100%: no improvement signal possible")
+        ax.scatter(x[no_high], np.minimum(ucl[no_high], 100), marker="_", s=250,
+                   linewidths=3, color=PALETTE["black"], zorder=5, clip_on=False,
+                   label="Upper limit at 100%: no improvement signal possible")
     ax.plot(x, centre, color=PALETTE["black"], linewidth=1, label="Centre line (pooled rate)")
     if "point_type" in q:
         kind = q["point_type"].astype(str).str.replace("special_cause_", "", regex=False)
@@ -487,7 +488,7 @@ def p_chart_plot(quarterly: pd.DataFrame, *, family: str | None = None, ax=None,
     for tick, ok in zip(ax.get_xticklabels(), shown):
         if not ok:
             tick.set_color(PALETTE["grey"])
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 103)  # room for a limit at 100%
     ax.set_xlabel("Quarter of the 12-month assessment (second line: patients assessed; "
                   "grey: not plotted)" if len(x) else "Quarter of the 12-month assessment")
     ax.set_ylabel("Patients improved (%)")
