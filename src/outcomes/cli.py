@@ -22,6 +22,7 @@ _COMMANDS = {
     "report": ("outcomes.report", "cli_report"),
     "pool": ("outcomes.pool_report", "cli_pool"),
     "template": ("outcomes.template", "cli_template"),
+    "mapping": ("outcomes.assistant", "cli_mapping"),
 }
 
 
@@ -116,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.xlsx", help="the Excel workbook to create")
     p.add_argument("--redcap", metavar="FILE.csv",
                    help="a REDCap data dictionary (CSV) of the same four instruments to create")
+
+    p = sub.add_parser("mapping", help="read an export and propose a mapping file for it "
+                                       "(guesses marked, TODO lines to fill)")
+    p.add_argument("data", help="the export: a folder of CSV/Parquet files or one .xlsx workbook")
+    p.add_argument("--out", required=True, metavar="FILE.toml",
+                   help="the mapping file to create (never overwritten)")
     return parser
 
 
