@@ -149,7 +149,7 @@ def test_multiplicity_sentence_counts_the_report_tests(sample):
     frames = {n: getattr(sample, n) for n in ("response", "adverse_events", "strata",
                                                "funnel", "quarterly", "model")}
     s = text.multiplicity_sentence(frames)
-    n_quarters = int((sample.quarterly["n"] > 0).sum())
+    n_quarters = int(sample.quarterly["plotted"].sum())   # quarters checked against limits
     n_pub = int(sample.response["p_value"].notna().sum()
                 + sample.adverse_events["p_value"].notna().sum())
     total = n_pub + 15 + 5 + n_quarters   # 3 outcomes x 5 strata; 5 practitioners; no model

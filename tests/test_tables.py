@@ -63,12 +63,22 @@ def test_input_not_modified_and_percentages_formatted():
     pd.testing.assert_frame_equal(r, before)
     row = t.iloc[0]
     assert row["Rate"] == "34.9%" and row["95% CI"] == "25.4\u201145.2%"  # no line break
-    assert row["Published"] == "38.4% (33/86)" and row["p, vs the published %"] == "<0.001"
+    assert row["Published"] == "38.4% (33/86)"
     assert row["p, vs the study's patients"] == "0.750"
     # a true minus sign and "to" between the bounds: never "-3.5 (-18.0--11.0)"
     assert row["Your rate minus the study's (95% CI)"] == "\u22123.5 (\u221218.0 to 11.0 points)"
     assert "global photographic assessment (GPA)" in t.attrs["note"]
+    # the fixed-rate test is labelled as such and comes after the comparison that decides
+    assert row["p, vs the published % taken as fixed"] == "<0.001"
     assert row["Outcome"] == "Marked improvement" and row["Group"] == "Mesotherapy alone"
+    cols = list(t.columns)
+    assert cols.index("p, vs the study's patients") \
+        < cols.index("p, vs the published % taken as fixed")
+    mdd = "Smallest difference detectable (80% power), points"
+    assert row[mdd] == "-"      # no mdd columns given
+    t = tables.response_table(r.assign(mdd_below=[-0.2], mdd_above=[0.225]), confidence=0.9)
+    assert t.loc[0, mdd] == "\u221220.0 / +22.5"
+    assert "90% CI" in t.columns and "Your rate minus the study's (90% CI)" in t.columns
 
 
 def test_suppressed_frames_show_label_and_dash():
@@ -148,6 +158,9 @@ def test_every_table_has_a_one_line_reading_aid_shown_under_it():
         "strata_table": tables.strata_table(A.strata),
         "density_change_table": tables.density_change_table(A.density_change),
         "sensitivity_table": tables.sensitivity_table(A.density_sensitivity),
+        "photographic_sensitivity_table": tables.photographic_sensitivity_table(
+            A.photographic_sensitivity),
+        "practitioner_table": tables.practitioner_table(A.funnel),
         "model_table": tables.model_table(A.model),
         "load_counts_table": tables.load_counts_table(A.load_report),
         "quarantine_table": tables.quarantine_table(A.load_report),

@@ -32,9 +32,9 @@ __all__ = ["Analysis", "analyze", "cli_analyze", "format_summary", "FORMAT_VERSI
 FORMAT_VERSION = 1
 
 #: aggregate frames written to the results JSON, in order
-SHARED_FRAMES = ("flow", "response", "density_sensitivity", "density_change",
-                 "adverse_events", "ae_timing", "ae_duration", "ae_followup", "protocol",
-                 "screening", "strata", "funnel", "quarterly", "model", "periods")
+SHARED_FRAMES = ("flow", "response", "density_sensitivity", "photographic_sensitivity",
+                 "density_change", "adverse_events", "ae_timing", "ae_duration", "ae_followup",
+                 "protocol", "screening", "strata", "funnel", "quarterly", "model", "periods")
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,8 +49,9 @@ class Analysis:
         The export's load report (None for frames built without the loader).
     cohort : DataFrame
         One row per patient (internal only); see :class:`outcomes.cohort.Cohort`.
-    flow, response, density_sensitivity, density_change, adverse_events, ae_timing, \
-ae_duration, ae_followup, protocol, screening, strata, funnel, quarterly, model : DataFrame
+    flow, response, density_sensitivity, photographic_sensitivity, density_change, \
+adverse_events, ae_timing, ae_duration, ae_followup, protocol, screening, strata, funnel, \
+quarterly, model : DataFrame
         Aggregate tables (see the modules ``cohort``, ``response``, ``safety``, ``protocol``,
         ``strata``, ``model``).
     sentinel_cases, protocol_patients, screening_cases : DataFrame
@@ -72,6 +73,7 @@ ae_duration, ae_followup, protocol, screening, strata, funnel, quarterly, model 
     flow: pd.DataFrame
     response: pd.DataFrame
     density_sensitivity: pd.DataFrame
+    photographic_sensitivity: pd.DataFrame
     density_change: pd.DataFrame
     adverse_events: pd.DataFrame
     ae_timing: pd.DataFrame
@@ -342,6 +344,7 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         load_report=getattr(export, "report", None), cohort=c.patients, flow=c.flow,
         response=response.response_table(c),
         density_sensitivity=response.density_sensitivity(c),
+        photographic_sensitivity=response.photographic_sensitivity(c),
         density_change=response.density_change(c),
         adverse_events=safety.adverse_event_table(c),
         ae_timing=safety.ae_timing(c, numbers), ae_duration=safety.ae_duration(c),

@@ -136,6 +136,8 @@ SCHEMA: dict[str, FrameSpec] = {
                           derived=_PROP | _BENCH, recompute="response"),
     "density_sensitivity": FrameSpec(keys=("threshold",), counts=("k", "n"), derived=_PROP,
                                      recompute="proportion"),
+    "photographic_sensitivity": FrameSpec(keys=("threshold",), counts=("k", "n"),
+                                          derived=_PROP, recompute="proportion"),
     "density_change": FrameSpec(keys=("measure",), counts=("n",),
                                 derived={"mean": "summary", "ci_low": "summary",
                                          "ci_high": "summary"}, recompute="coarse_mean"),

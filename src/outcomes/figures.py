@@ -267,7 +267,8 @@ def density_change_histogram(changes=None, *, counts: pd.DataFrame | None = None
 
 
 def density_sensitivity_plot(sensitivity: pd.DataFrame, *, chosen: float = 0.10, ax=None,
-                             title: str = "Density improved rate by threshold"):
+                             title: str = "Density improved rate by threshold",
+                             level: float = 0.95):
     """Improved rate (with interval) as the density threshold moves.
 
     Parameters
@@ -277,6 +278,8 @@ def density_sensitivity_plot(sensitivity: pd.DataFrame, *, chosen: float = 0.10,
     chosen : float, default 0.10
         The threshold in use, marked.
     ax : matplotlib.axes.Axes, optional
+    level : float, default 0.95
+        The intervals' confidence level (``definitions.confidence``), for the legend.
 
     Returns
     -------
@@ -286,7 +289,8 @@ def density_sensitivity_plot(sensitivity: pd.DataFrame, *, chosen: float = 0.10,
     t = 100 * _num(sensitivity["threshold"])
     rate, low, high = (100 * _num(sensitivity[c]) for c in ("rate", "ci_low", "ci_high"))
     ax = _axes(ax)
-    ax.fill_between(t, low, high, color=PALETTE["sky_blue"], alpha=0.35, label="95% CI")
+    ax.fill_between(t, low, high, color=PALETTE["sky_blue"], alpha=0.35,
+                    label=f"{100 * level:g}% CI")
     ax.plot(t, rate, "o-", color=CLINIC, label="Improved rate")
     ax.axvline(100 * chosen, color=PALETTE["black"], linestyle="--",
                label=f"Threshold used ({chosen:+.0%})")
@@ -392,7 +396,8 @@ def funnel_plot(funnel: pd.DataFrame, *, levels=(0.95, 0.998), ax=None,
     ax.scatter(n[shown & ~flagged], 100 * rate[shown & ~flagged], color=CLINIC, zorder=3,
                label=unit.capitalize())
     ax.scatter(n[shown & flagged], 100 * rate[shown & flagged], color=ALERT, marker="s",
-               zorder=3, label=f"{unit.capitalize()} outside 95% limits")
+               zorder=3, label=f"{unit.capitalize()} outside "
+                                   f"{100 * min(levels):g}% limits")
     for x, yv, name in zip(n[shown], rate[shown], funnel["practitioner_id"][shown]):
         ax.annotate(str(name), (x, 100 * yv), textcoords="offset points", xytext=(4, 4),
                     fontsize=7)
@@ -514,7 +519,7 @@ def _quarter_ticks(quarters, ns) -> list[str]:
 
 
 def ae_incidence_plot(adverse_events: pd.DataFrame, *, ax=None,
-                      title: str = "Adverse events: patients affected"):
+                      title: str = "Adverse events: patients affected", level: float = 0.95):
     """Patient incidence of each adverse-event term with its interval, beside the published
     rate where there is one.
 
@@ -523,6 +528,8 @@ def ae_incidence_plot(adverse_events: pd.DataFrame, *, ax=None,
     adverse_events : pandas.DataFrame
         ``Analysis.adverse_events`` (``term, k, n, rate, ci_low, ci_high, benchmark_rate``).
     ax : matplotlib.axes.Axes, optional
+    level : float, default 0.95
+        The intervals' confidence level (``definitions.confidence``), for the legend.
 
     Returns
     -------
@@ -534,7 +541,7 @@ def ae_incidence_plot(adverse_events: pd.DataFrame, *, ax=None,
     y = np.arange(len(ae))[::-1].astype(float)
     ax = _axes(ax, (8, 0.4 * len(ae) + 1.6))
     _interval(ax, y, _num(ae["rate"]), _num(ae["ci_low"]), _num(ae["ci_high"]),
-              colour=CLINIC, marker="o", label="Your clinic (95% CI)")
+              colour=CLINIC, marker="o", label=f"Your clinic ({100 * level:g}% CI)")
     bench = _num(ae["benchmark_rate"]) if "benchmark_rate" in ae else np.full(len(ae), np.nan)
     ok = ~np.isnan(bench)
     ax.scatter(100 * bench[ok], y[ok], marker="D", color=PUBLISHED, zorder=3,

@@ -265,9 +265,9 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
     dict
         The results shape (``format_version``, ``package_version``, ``kind``, ``cutoff``,
         ``definitions``, ``shareable``, ``cohort``, ``flow``, ``response``,
-        ``density_sensitivity``, ``density_change``, ``adverse_events``, ``ae_timing``,
-        ``ae_duration``, ``protocol``, ``screening``, ``strata``, ``funnel``, ``quarterly``,
-        ``model``, ``model_note``)
+        ``density_sensitivity``, ``photographic_sensitivity``, ``density_change``,
+        ``adverse_events``, ``ae_timing``, ``ae_duration``, ``protocol``, ``screening``,
+        ``strata``, ``funnel``, ``quarterly``, ``model``, ``model_note``)
         with counts summed and rates, intervals and tests recomputed, plus ``clinics``
         (list of {``label``, ``sha256``, ``package_version``, ``cutoff``}) and ``meta``
         ({``summary``, ``studies``, ``funnel``}: see :mod:`outcomes.meta`, one block per
@@ -318,7 +318,7 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
     for table in ("flow", "ae_timing", "screening"):
         df = _frame(files, table)
         tables[table] = _sum(df, table) if len(df) else df
-    for table in ("response", "density_sensitivity", "protocol"):
+    for table in ("response", "density_sensitivity", "photographic_sensitivity", "protocol"):
         df = _frame(files, table)
         tables[table] = _rates(_sum(df, table), defs) if len(df) else df
     if len(tables["response"]):

@@ -73,7 +73,8 @@ def render_pooled_report(pooled: Mapping, out) -> Path:
     """
     import tempfile
 
-    from outcomes.report import find_kernel, notebook_html, run_notebook
+    from outcomes.report import find_kernel, notebook_html, run_notebook, \
+        write_definitions_page
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,6 +88,7 @@ def render_pooled_report(pooled: Mapping, out) -> Path:
              + (" (shareable)" if pooled.get("shareable") else ""))
     html_path = out / "index.html"
     html_path.write_text(notebook_html(nb, title), encoding="utf-8")
+    write_definitions_page(out)
     return html_path
 
 

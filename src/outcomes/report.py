@@ -525,6 +525,34 @@ def notebook_html(nb, title: str) -> str:
     return body
 
 
+def definitions_html() -> str:
+    """The outcome definitions page (``docs/outcome-definitions.md``, shipped as
+    ``outcomes/data/outcome-definitions.md``) as one self-contained HTML page."""
+    import mistune
+
+    text = resources.files("outcomes").joinpath("data", "outcome-definitions.md").read_text(
+        encoding="utf-8")
+    body = mistune.create_markdown(plugins=["table"])(text)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<title>Outcome definitions</title><style>"
+            "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;"
+            "padding:0 1rem;line-height:1.5;color:#222}table{border-collapse:collapse;"
+            "margin:1rem 0}th,td{border-bottom:1px solid #ccc;padding:.3rem .6rem;"
+            "text-align:left;vertical-align:top}code{font-size:.9em}"
+            f"</style></head><body><main>{body}</main></body></html>\n")
+
+
+def write_definitions_page(out) -> Path:
+    """Write :func:`definitions_html` to ``out/outcome-definitions.html`` (the page every
+    report page links to, :data:`outcomes.sections.DEFINITIONS_PAGE`)."""
+    from outcomes.sections import DEFINITIONS_PAGE
+
+    path = Path(out) / DEFINITIONS_PAGE
+    path.write_text(definitions_html(), encoding="utf-8")
+    return path
+
+
 #: The PDF written by ``outcomes report --pdf``: the audit page (``index.html``) on A4.
 PDF_NAME = "report.pdf"
 
@@ -588,7 +616,10 @@ def write_pdf(html: str, path) -> int:
 
 def report_files() -> frozenset[str]:
     """Names of the files ``outcomes report`` writes (the HTML pages, the PDF, results.json)."""
-    return frozenset({html for _, _, html in NOTEBOOKS} | {PDF_NAME, "results.json"})
+    from outcomes.sections import DEFINITIONS_PAGE
+
+    return frozenset({html for _, _, html in NOTEBOOKS}
+                     | {PDF_NAME, "results.json", DEFINITIONS_PAGE})
 
 
 def check_out_folder(out, *, force: bool = False) -> None:
@@ -728,6 +759,7 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         pages = write_pdf((out / "index.html").read_text(encoding="utf-8"), out / PDF_NAME)
         written.append(out / PDF_NAME)
         say(f"[{steps}/{steps}] PDF, {pages} A4 pages ... {time.perf_counter() - start:.1f} s")
+    written.append(write_definitions_page(out))
     results = out / "results.json"
     results.write_text(json.dumps(analysis.to_dict(shareable=shareable, coder=coder), indent=2,
                                   default=str) + "\n", encoding="utf-8")

@@ -16,7 +16,8 @@ import pandas as pd
 from outcomes import registry, stats
 from outcomes.cohort import THRESHOLD_TOLERANCE, Cohort, comparable_mask
 
-__all__ = ["BENCHMARKS", "RESPONSE_COLUMNS", "response_table", "density_sensitivity",
+__all__ = ["BENCHMARKS", "RESPONSE_COLUMNS", "GPA_SENSITIVITY_THRESHOLDS", "response_table",
+           "density_sensitivity", "photographic_sensitivity",
            "density_change", "benchmark_columns"]
 
 #: (family, outcome) -> registry id of the figure it is compared with. The worst case
@@ -32,6 +33,10 @@ RESPONSE_COLUMNS = (
     "benchmark_id", "benchmark_rate", "benchmark_k", "benchmark_n", "p_value", "fisher_p_value",
     "diff", "diff_ci_low", "diff_ci_high", "mdd_below", "mdd_above",
 )
+
+#: GPA thresholds of the photographic sensitivity table: every positive step of the -3..+3
+#: scale (+1 is the improved definition's default, +2 the marked one's)
+GPA_SENSITIVITY_THRESHOLDS = (1, 2, 3)
 
 #: power at which the smallest detectable difference (``mdd_below``, ``mdd_above``) is given
 MDD_POWER = 0.8
@@ -182,6 +187,29 @@ def density_sensitivity(cohort: Cohort) -> pd.DataFrame:
     props = stats.proportions(k, np.full(thr.size, rel.size), level=d.confidence,
                               method=d.interval_method)
     return pd.concat([pd.DataFrame({"threshold": thr}),
+                      props[["k", "n", "rate", "ci_low", "ci_high"]]], axis=1)
+
+
+def photographic_sensitivity(cohort: Cohort) -> pd.DataFrame:
+    """How the photographic rate moves with the GPA threshold (all photographed patients).
+
+    Returns
+    -------
+    DataFrame
+        One row per threshold of :data:`GPA_SENSITIVITY_THRESHOLDS` (+1, +2, +3):
+        ``threshold`` (GPA points, int), ``k`` (patients whose 12-month GPA score, the median
+        of the raters, is >= threshold), ``n`` (photographically assessed patients),
+        ``rate``, ``ci_low``, ``ci_high`` (interval method and level from the definitions).
+        As :func:`density_sensitivity`.
+    """
+    d = cohort.definitions
+    p = cohort.patients
+    score = p.loc[p["gpa_assessed"].to_numpy(bool), "gpa_12m"].to_numpy(float)
+    thr = np.asarray(GPA_SENSITIVITY_THRESHOLDS, dtype=float)
+    k = (score[:, None] >= thr[None, :] - THRESHOLD_TOLERANCE).sum(axis=0)
+    props = stats.proportions(k, np.full(thr.size, score.size), level=d.confidence,
+                              method=d.interval_method)
+    return pd.concat([pd.DataFrame({"threshold": thr.astype("int64")}),
                       props[["k", "n", "rate", "ci_low", "ci_high"]]], axis=1)
 
 

@@ -34,6 +34,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "flow": (("step",), ("n",)),
     "response": (("family", "group", "outcome"), ("k", "n")),
     "density_sensitivity": (("threshold",), ("k", "n")),
+    "photographic_sensitivity": (("threshold",), ("k", "n")),
     "density_change": (("measure",), ("n",)),
     "adverse_events": (("term",), ("k", "n", "events", "sessions")),
     "ae_timing": (("term", "session_number"), ("events",)),

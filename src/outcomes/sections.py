@@ -45,7 +45,7 @@ __all__ = ["Section", "figure_html", "heading", "title", "provenance",
            "pooled_intro", "pooled_clinics", "pooled_flow", "pooled_response",
            "pooled_heterogeneity", "pooled_clinic_rates", "pooled_funnel",
            "pooled_against_published", "pooled_adverse_events", "pooled_protocol",
-           "pooled_not_pooled"]
+           "pooled_not_pooled", "reading_notes", "DEFINITIONS_PAGE"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,31 @@ def title(ctx, page: str) -> Section:
 
     return _join(banner_html(ctx.shareable, ctx.min_cell),
                  heading(f"{_TITLES.get(page, page)}: {ctx.period}", 1))
+
+
+#: the page holding every outcome definition, written beside the report pages
+DEFINITIONS_PAGE = "outcome-definitions.html"
+
+
+def reading_notes(ctx) -> Section:
+    """Every page: how many comparisons the report makes (multiplicity) and where every
+    outcome definition is written (:data:`DEFINITIONS_PAGE`)."""
+    from outcomes import text
+
+    if hasattr(ctx, "analysis"):
+        frames = {name: (ctx.analysis.model if name == "model" else ctx.frame(name))
+                  for name in ("response", "adverse_events", "strata", "funnel", "quarterly",
+                               "model")}
+        conf = _conf(ctx)
+    else:   # the pooled report
+        frames = {name: ctx.frames.get(name) for name in ("response", "adverse_events",
+                                                          "strata", "funnel", "quarterly")}
+        conf = float(ctx.definitions.get("confidence", 0.95))
+    return _join(heading("Reading the numbers"),
+                 _p(text.multiplicity_sentence(frames, confidence=conf)),
+                 f'<p>What every figure counts (improved, marked improvement, worst case, '
+                 f'the comparable group, the published figures and their denominators): '
+                 f'<a href="{DEFINITIONS_PAGE}">outcome definitions</a>.</p>')
 
 
 def provenance(ctx) -> Section:
@@ -247,15 +272,24 @@ def against_published(ctx) -> Section:
     from outcomes.tables import benchmark_labels, published_records, published_table, \
         response_table
 
+    from outcomes.tables import photographic_sensitivity_table
+
     response = ctx.frame("response")
     others = published_records(published_figures(),
                                exclude=ctx.analysis.response["benchmark_id"].dropna())
     figures.forest_plot(response, published=others, level=_conf(ctx),
                         benchmark_labels=benchmark_labels(published_figures()))
+    d = ctx.analysis.definitions
     return _join(heading("Against the published figures"), _p(_published_sentence()),
-                 figure_html(), _table(response_table(response)),
+                 figure_html(), _table(response_table(response, confidence=_conf(ctx))),
                  _p("Other published figures in the plot, and how comparable they are:"),
-                 _table(published_table(others)))
+                 _table(published_table(others)),
+                 heading("Photographic threshold", 3),
+                 _p(f"How the photographic rate moves with the GPA threshold (improved is "
+                    f">= {d.gpa_improved:+d}, marked improvement >= {d.gpa_dramatic:+d}), "
+                    "among all photographed patients:"),
+                 _table(photographic_sensitivity_table(ctx.frame("photographic_sensitivity"),
+                                                       confidence=_conf(ctx))))
 
 
 def hair_density(ctx) -> Section:
@@ -264,13 +298,16 @@ def hair_density(ctx) -> Section:
 
     A = ctx.analysis
     parts = [heading("Hair density"),
-             _table(density_change_table(ctx.frame("density_change")))]
+             _table(density_change_table(ctx.frame("density_change"),
+                                         confidence=_conf(ctx)))]
     _, (ax1, ax2) = _ax_pair(12, 4.2)
     figures.density_change_histogram(counts=ctx.frame("density_histogram"),
                                      threshold=A.definitions.density_improved, ax=ax1)
     figures.density_sensitivity_plot(ctx.frame("density_sensitivity"),
-                                     chosen=A.definitions.density_improved, ax=ax2)
-    parts += [figure_html(), _table(sensitivity_table(ctx.frame("density_sensitivity")))]
+                                     chosen=A.definitions.density_improved, ax=ax2,
+                                     level=_conf(ctx))
+    parts += [figure_html(), _table(sensitivity_table(ctx.frame("density_sensitivity"),
+                                                      confidence=_conf(ctx)))]
     if not ctx.shareable:
         figures.density_trajectories(ctx.export.measurements, A.cohort)
         parts += [heading("Density over time (internal: one line per patient)", 3),
@@ -280,6 +317,7 @@ def hair_density(ctx) -> Section:
 
 def practitioners_and_quarters(ctx) -> Section:
     from outcomes import figures, text
+    from outcomes.tables import practitioner_table
 
     A = ctx.analysis
     figures.funnel_plot(ctx.frame("funnel"), levels=A.definitions.funnel_levels)
@@ -296,13 +334,20 @@ def practitioners_and_quarters(ctx) -> Section:
                     f"{int(A.definitions.spc_min_n)} patients are not plotted."),
                  funnel, figure_html(),
                  _p(text.spc_sentence(ctx.frame("quarterly"),
-                                      min_n=int(A.definitions.spc_min_n))))
+                                      min_n=int(A.definitions.spc_min_n))),
+                 _p("Each practitioner against the clinic: the exact test and, because the "
+                    "practitioners are read together, its Holm adjustment."),
+                 _table(practitioner_table(ctx.frame("funnel"))))
 
 
 def patient_groups(ctx) -> Section:
     from outcomes.tables import strata_table
 
-    return _join(heading("By patient group"), _table(strata_table(ctx.frame("strata"))))
+    return _join(heading("By patient group"),
+                 _p("For each grouping, one test that the rate is the same in every recorded "
+                    "level (chi-squared); the groupings of one outcome are read together, so "
+                    "the Holm-adjusted p-value is shown beside it."),
+                 _table(strata_table(ctx.frame("strata"), confidence=_conf(ctx))))
 
 
 def density_model(ctx) -> Section:
@@ -311,7 +356,7 @@ def density_model(ctx) -> Section:
     A = ctx.analysis
     parts = [heading("Density model"), _p(ctx.model_note)]
     if len(A.model):
-        parts.append(_table(model_table(ctx.frame("model"))))
+        parts.append(_table(model_table(ctx.frame("model"), confidence=_conf(ctx))))
     return _join(*parts)
 
 
@@ -332,12 +377,12 @@ def adverse_events(ctx) -> Section:
 
     pain = published_figures().set_index("id").loc["saceda2022_pain"]
     ae = ctx.frame("adverse_events")
-    figures.ae_incidence_plot(ae)
+    figures.ae_incidence_plot(ae, level=_conf(ctx))
     return _join(heading("Adverse events against the published figures"),
                  _p("Patient incidence: treated patients with at least one event of the term, "
                     f"over treated patients (the study's pain figure is {int(pain['k'])} of "
                     f"{int(pain['n'])} patients)."),
-                 figure_html(), _table(adverse_event_table(ae)))
+                 figure_html(), _table(adverse_event_table(ae, confidence=_conf(ctx))))
 
 
 def safety_followup(ctx) -> Section:
@@ -446,13 +491,14 @@ def patients(ctx) -> Section:
 def response_summary(ctx) -> Section:
     from outcomes.tables import response_table
 
-    return _join(heading("Response"), _table(response_table(ctx.frame("response"))))
+    return _join(heading("Response"),
+                 _table(response_table(ctx.frame("response"), confidence=_conf(ctx))))
 
 
 def safety_overview(ctx) -> Section:
     from outcomes import figures
 
-    figures.ae_incidence_plot(ctx.frame("adverse_events"))
+    figures.ae_incidence_plot(ctx.frame("adverse_events"), level=_conf(ctx))
     return _join(heading("Safety"), figure_html())
 
 
@@ -460,7 +506,7 @@ def protocol_and_screening(ctx) -> Section:
     from outcomes.tables import protocol_table, screening_table
 
     return _join(heading("Protocol and screening"),
-                 _table(protocol_table(ctx.frame("protocol"))),
+                 _table(protocol_table(ctx.frame("protocol"), confidence=_conf(ctx))),
                  _table(screening_table(ctx.frame("screening"))))
 
 
@@ -480,7 +526,7 @@ def protocol_adherence(ctx) -> Section:
     from outcomes.tables import protocol_table
 
     return _join(_p(_schedule_sentence(ctx.analysis.definitions)),
-                 _table(protocol_table(ctx.frame("protocol"))))
+                 _table(protocol_table(ctx.frame("protocol"), confidence=_conf(ctx))))
 
 
 def screening(ctx) -> Section:
@@ -531,7 +577,7 @@ def pooled_flow(ctx) -> Section:
 
 
 def pooled_response(ctx) -> Section:
-    from outcomes import figures, meta
+    from outcomes import figures, meta, text
     from outcomes.registry import published_figures
     from outcomes.tables import benchmark_labels, response_table
 
@@ -539,10 +585,17 @@ def pooled_response(ctx) -> Section:
     others = meta.published_studies("photographic", "improved")
     others = others[~others["benchmark_id"].isin(F["response"]["benchmark_id"].dropna())]
     figures.forest_plot(F["response"], published=others.assign(outcome="improved"),
+                        level=float(ctx.definitions.get("confidence", 0.95)),
                         title="The clinics pooled against the published figures",
                         benchmark_labels=benchmark_labels(published_figures()))
+    conf = float(ctx.definitions.get("confidence", 0.95))
+    resp = F["response"]
+    rows = resp[(resp["family"] == "photographic") & (resp["group"] == "comparable")
+                & resp["outcome"].isin(["improved", "dramatic"])]
     return _join(heading("Response against the published figures (pooled counts)"),
-                 _table(response_table(F["response"])), figure_html())
+                 _sentences(text.pooled_sentence(r, confidence=conf)
+                            for _, r in rows.iterrows()),
+                 _table(response_table(resp, confidence=conf)), figure_html())
 
 
 def pooled_heterogeneity(ctx) -> Section:
@@ -608,16 +661,19 @@ def pooled_adverse_events(ctx) -> Section:
     from outcomes import figures
     from outcomes.tables import adverse_event_table
 
-    figures.ae_incidence_plot(ctx.frames["adverse_events"])
+    conf = float(ctx.definitions.get("confidence", 0.95))
+    figures.ae_incidence_plot(ctx.frames["adverse_events"], level=conf)
     return _join(heading("Adverse events (pooled)"),
-                 _table(adverse_event_table(ctx.frames["adverse_events"])), figure_html())
+                 _table(adverse_event_table(ctx.frames["adverse_events"], confidence=conf)),
+                 figure_html())
 
 
 def pooled_protocol(ctx) -> Section:
     from outcomes.tables import protocol_table, screening_table
 
     return _join(heading("Protocol and screening (pooled)"),
-                 _table(protocol_table(ctx.frames["protocol"])),
+                 _table(protocol_table(ctx.frames["protocol"], confidence=float(
+                     ctx.definitions.get("confidence", 0.95)))),
                  _table(screening_table(ctx.frames["screening"])))
 
 

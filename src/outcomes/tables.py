@@ -18,7 +18,8 @@ from outcomes.text import FLOW_STEPS, fmt_ci, fmt_pct
 
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table", "ae_followup_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
-           "density_change_table", "sensitivity_table", "model_table", "load_counts_table",
+           "density_change_table", "sensitivity_table", "photographic_sensitivity_table",
+           "practitioner_table", "ci_label", "model_table", "load_counts_table",
            "quarantine_table", "quarantine_summary", "published_records", "published_table",
            "benchmark_labels", "sentinel_table", "screening_cases_table", "provenance_table",
            "to_html", "banner_html",
@@ -166,39 +167,66 @@ def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def response_table(response: pd.DataFrame) -> pd.DataFrame:
+def ci_label(confidence: float = 0.95) -> str:
+    """The interval's header from the confidence setting: ``0.9 -> "90% CI"``."""
+    return f"{100 * float(confidence):g}% CI"
+
+
+def _points(values) -> list[str]:
+    """Signed percentage points: ``-0.139 -> "−13.9"``, ``0.109 -> "+10.9"``; missing: "-"."""
+    v = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(float)
+    return ["-" if np.isnan(x) else f"{100 * x:+.1f}".replace("-", "\u2212") for x in v]
+
+
+def response_table(response: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     """``Analysis.response`` -> one row per family, group and outcome, with the published
-    figure, the exact test against its rate and Fisher's test and the Newcombe difference
-    against its counts."""
+    figure, Fisher's test and the Newcombe difference against the study's counts (what the
+    verdict rests on), the differences detectable with 80% power, and the exact test against
+    the published rate taken as a fixed figure (shown for reference). A pooled response adds
+    the random-effects rate across clinics (``re_*`` columns)."""
+    ci = ci_label(confidence)
     r = response.reset_index(drop=True)
     bk, bn = _count(_col(r, "benchmark_k")), _count(_col(r, "benchmark_n"))
     bench = [("-" if p == "-" else p + (f" ({k}/{n})" if k != "-" else ""))
              for p, k, n in zip(_pcts(_col(r, "benchmark_rate")), bk, bn)]
     diff = _diff_points(_col(r, "diff"), _col(r, "diff_ci_low"), _col(r, "diff_ci_high"))
+    below, above = _points(_col(r, "mdd_below")), _points(_col(r, "mdd_above"))
     out = pd.DataFrame({
         "Measure": [_word(f) for f in r["family"]], "Group": [_word(g) for g in r["group"]],
         "Outcome": [_word(o) for o in r["outcome"]], "With the outcome (n)": _count(r["k"]),
         "Assessed (n)": _count(r["n"]), "Rate": _pcts(r["rate"]),
-        "95% CI": _cis(r["ci_low"], r["ci_high"]), "Published": bench,
-        "Your rate minus the study's (95% CI)": diff,
+        ci: _cis(r["ci_low"], r["ci_high"]), "Published": bench,
+        f"Your rate minus the study's ({ci})": diff,
         "p, vs the study's patients": _p(_col(r, "fisher_p_value")),
-        "p, vs the published %": _p(_col(r, "p_value"))})
+        "Smallest difference detectable (80% power), points": [
+            "-" if b == "-" and a == "-" else f"{b} / {a}" for b, a in zip(below, above)],
+        "p, vs the published % taken as fixed": _p(_col(r, "p_value"))})
+    if "re_estimate" in r:
+        out.insert(7, f"Random effects across clinics ({ci})", [
+            "-" if e == "-" else f"{e} ({c})" for e, c in
+            zip(_pcts(r["re_estimate"]), _cis(r["re_ci_low"], r["re_ci_high"]))])
     out.attrs["note"] = (f"Read across: n of the assessed patients had the outcome. {GPA}; "
                          "improved and marked improvement as set in the definitions "
                          "(Provenance). Worst case: every patient due but not assessed counted "
-                         "as not improved. p below 0.05: a difference chance alone would rarely "
-                         "give (Fisher's test against the study's patients; exact test against "
-                         "the published percentage).")
+                         "as not improved (a bound, not compared). The comparison with the "
+                         "study's patients (the difference and Fisher's test) decides; p below "
+                         f"{1 - confidence:.2g}: a difference chance alone would rarely give. "
+                         "The smallest difference detectable is how far below / above the "
+                         "study's rate this comparison would notice 4 times in 5. The exact test "
+                         "against the published % taken as fixed ignores that the % is itself "
+                         "an estimate, and is shown for reference only.")
     return out
 
 
-def adverse_event_table(adverse_events: pd.DataFrame) -> pd.DataFrame:
+def adverse_event_table(adverse_events: pd.DataFrame, *,
+                        confidence: float = 0.95) -> pd.DataFrame:
     """``Analysis.adverse_events`` -> patient incidence, session rate and published rate."""
     a = adverse_events.reset_index(drop=True)
     out = pd.DataFrame({
         "Event": [_word(t) for t in a["term"]], "Patients with it (n)": _count(a["k"]),
         "Treated (n)": _count(a["n"]), "Patients affected": _pcts(a["rate"]),
-        "95% CI": _cis(a["ci_low"], a["ci_high"]), "Events (n)": _count(_col(a, "events")),
+        ci_label(confidence): _cis(a["ci_low"], a["ci_high"]),
+        "Events (n)": _count(_col(a, "events")),
         "Sessions (n)": _count(_col(a, "sessions")),
         "Events per 100 sessions": [("-" if v == "-" else v[:-1])
                                     for v in _pcts(_col(a, "session_rate"))],
@@ -280,16 +308,17 @@ def ae_duration_table(ae_duration: pd.DataFrame,
 
 
 def _rate_table(df: pd.DataFrame, first: str, first_values,
-                count: str = "Meeting it (n)") -> pd.DataFrame:
+                count: str = "Meeting it (n)", *, confidence: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame({first: first_values, count: _count(df["k"]),
                          "Of (n)": _count(df["n"]), "Rate": _pcts(df["rate"]),
-                         "95% CI": _cis(df["ci_low"], df["ci_high"])})
+                         ci_label(confidence): _cis(df["ci_low"], df["ci_high"])})
 
 
-def protocol_table(protocol: pd.DataFrame) -> pd.DataFrame:
-    """``Analysis.protocol`` -> ``Measure, Meeting it (k), Of (n), Rate, 95% CI``."""
+def protocol_table(protocol: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """``Analysis.protocol`` -> ``Measure, Meeting it (k), Of (n), Rate, 95% CI`` (the
+    interval's level from ``confidence``)."""
     p = protocol.reset_index(drop=True)
-    out = _rate_table(p, "Measure", [_word(m) for m in p["measure"]])
+    out = _rate_table(p, "Measure", [_word(m) for m in p["measure"]], confidence=confidence)
     out.attrs["note"] = ("Read across: intervals between sessions (or patients, or sessions "
                          "per year) that kept to the protocol's schedule, of all counted.")
     return out
@@ -306,22 +335,51 @@ def screening_table(screening: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def strata_table(strata: pd.DataFrame) -> pd.DataFrame:
+def strata_table(strata: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     """``Analysis.strata`` -> ``Measure, Outcome, By, Level, Improved (k), Of (n), Rate,
-    95% CI``."""
+    95% CI`` and, when the frame has them, ``p (same rate in every level)`` and ``p (Holm)``
+    (shown on the first row of each stratum)."""
     s = strata.reset_index(drop=True)
     out = _rate_table(s, "Measure", [_word(f) for f in s["family"]],
-                      count="With the outcome (n)")
+                      count="With the outcome (n)", confidence=confidence)
     out.insert(1, "Outcome", [_word(o) for o in s["outcome"]])
     out.insert(2, "By", [_word(x) for x in s["stratum"]])
     out.insert(3, "Level", s["level"].astype("object").fillna("Not recorded").astype(str)
                .to_list())
-    out.attrs["note"] = ("Read across: the rate within each group of patients; small groups "
-                         "have wide intervals, so compare intervals, not rates alone.")
+    note = ("Read across: the rate within each group of patients; small groups have wide "
+            "intervals, so compare intervals, not rates alone.")
+    if "p_value" in s:
+        first = ~s[["family", "outcome", "stratum"]].astype(str).duplicated().to_numpy()
+        for col, name in (("p_value", "p, same rate in every group"),
+                          ("p_value_holm", "p (Holm)")):
+            if col in s:
+                out[name] = [v if f else "" for v, f in zip(_p(s[col]), first)]
+        note += (" p, on the first row of each way of grouping: a test that the rate is the "
+                 "same in every recorded group; p (Holm): the same adjusted for the several "
+                 "groupings read together.")
+    out.attrs["note"] = note
     return out
 
 
-def density_change_table(density_change: pd.DataFrame) -> pd.DataFrame:
+def practitioner_table(funnel: pd.DataFrame) -> pd.DataFrame:
+    """``Analysis.funnel`` -> ``Practitioner, Improved (k), Assessed (n), Rate, Clinic rate,
+    Funnel, p (vs clinic), p (Holm)``: each practitioner against the clinic (exact binomial
+    test, and Holm-adjusted across the practitioners read together)."""
+    f = funnel.reset_index(drop=True)
+    out = pd.DataFrame({
+        "Practitioner": f["practitioner_id"].astype(str).to_list(),
+        "Improved (n)": _count(f["k"]), "Assessed (n)": _count(f["n"]),
+        "Rate": _pcts(f["rate"]), "Clinic rate": _pcts(_col(f, "p0")),
+        "Funnel plot": _col(f, "flag").astype("object").fillna("-").astype(str).to_list(),
+        "p, vs the clinic": _p(_col(f, "p_value")), "p (Holm)": _p(_col(f, "p_value_holm"))})
+    out.attrs["note"] = ("Read across: each practitioner's improved rate against the clinic's "
+                         "(exact test); p (Holm) allows for reading all the practitioners "
+                         "together, so a single low p is less likely to be chance.")
+    return out
+
+
+def density_change_table(density_change: pd.DataFrame, *,
+                         confidence: float = 0.95) -> pd.DataFrame:
     """``Analysis.density_change`` -> ``Measure, Mean (95% CI), Patients (n)``."""
     d = density_change.reset_index(drop=True)
     mean, lo, hi = (pd.to_numeric(d[c].astype("object"), errors="coerce").to_numpy(float)
@@ -331,30 +389,46 @@ def density_change_table(density_change: pd.DataFrame) -> pd.DataFrame:
     text = ["-" if np.isnan(m) else f"{m * s:+.1f} ({a * s:+.1f} to {b * s:+.1f})"
             for m, a, b, s in zip(mean, lo, hi, scale)]
     out = pd.DataFrame({"Measure": [_word(m) for m in d["measure"]],
-                        "Mean change (95% CI)": text, "Patients (n)": _count(d["n"])})
+                        f"Mean change ({ci_label(confidence)})": text,
+                        "Patients (n)": _count(d["n"])})
     out.attrs["note"] = ("Read across: the average change in hair density from the start to "
                          "12 months; above 0 means more hair.")
     return out
 
 
-def sensitivity_table(density_sensitivity: pd.DataFrame) -> pd.DataFrame:
+def sensitivity_table(density_sensitivity: pd.DataFrame, *,
+                      confidence: float = 0.95) -> pd.DataFrame:
     """``Analysis.density_sensitivity`` -> improved rate at each density threshold."""
     s = density_sensitivity.reset_index(drop=True)
     out = _rate_table(s, "Improved if density rose by at least",
                       [f"{100 * t:+.0f}%" for t in s["threshold"].astype(float)],
-                      count="Improved (n)")
+                      count="Improved (n)", confidence=confidence)
     out.attrs["note"] = ("Read down: how the improved rate changes with the density rise "
                          "counted as improvement; the report's rate uses the definition's "
                          "threshold (Provenance).")
     return out
 
 
-def model_table(model: pd.DataFrame) -> pd.DataFrame:
+def photographic_sensitivity_table(photographic_sensitivity: pd.DataFrame, *,
+                                   confidence: float = 0.95) -> pd.DataFrame:
+    """``Analysis.photographic_sensitivity`` -> the rate at each GPA threshold (+1, +2, +3)."""
+    s = photographic_sensitivity.reset_index(drop=True)
+    out = _rate_table(s, "Photographs scored at least", [f"{int(t):+d}" for t in
+                                                         pd.to_numeric(s["threshold"])],
+                      count="Patients (n)", confidence=confidence)
+    out.attrs["note"] = ("Read down: how the photographic rate changes with the score counted "
+                         "(+1 is improved and +2 marked improvement by default), among all "
+                         "patients with photographs scored at 12 months.")
+    return out
+
+
+def model_table(model: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     """``Analysis.model`` -> ``Term, Estimate (95% CI), p``."""
     m = model.reset_index(drop=True)
     est = [f"{c:.3g} ({a:.3g} to {b:.3g})" for c, a, b in
            zip(m["coef"].astype(float), m["ci_low"].astype(float), m["ci_high"].astype(float))]
-    out = pd.DataFrame({"Term": m["term"].astype(str).to_list(), "Estimate (95% CI)": est,
+    out = pd.DataFrame({"Term": m["term"].astype(str).to_list(),
+                        f"Estimate ({ci_label(confidence)})": est,
                         "p": _p(m["p_value"])})
     out.attrs["note"] = ("Read down: each term's effect on hair density (hairs/cm²) in the "
                          "mixed model, other terms held equal.")

@@ -448,8 +448,12 @@ def _test_counts(frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
                ["family", "outcome", "stratum"]].drop_duplicates().shape[0])
     out["practitioners"] = n_p(frames.get("funnel"))
     q = frames.get("quarterly")
-    out["quarters"] = 0 if q is None or "n" not in q else int(
-        (pd.to_numeric(q["n"], errors="coerce") > 0).sum())
+    if q is None or "n" not in q:
+        out["quarters"] = 0
+    elif "plotted" in q:    # quarters too small to plot are not checked against limits
+        out["quarters"] = int(q["plotted"].fillna(False).astype(bool).sum())
+    else:
+        out["quarters"] = int((pd.to_numeric(q["n"], errors="coerce") > 0).sum())
     out["model"] = n_p(frames.get("model"))
     return out
 
