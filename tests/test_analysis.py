@@ -187,3 +187,43 @@ def test_speed_without_model():
     elapsed = time.perf_counter() - start
     assert a.cohort["treated"].sum() == 10_000
     assert elapsed < 4.0, f"analyze of 10k patients took {elapsed:.2f} s"
+
+
+def test_ids_coded_by_the_loader_give_the_same_analysis_as_hashing_them(tmp_path):
+    """The loader codes ids once (Export.keys); the metrics must give exactly what hashing the
+    id texts gives, also when rows were quarantined (positions shift) and events name no
+    session or a session after the cut-off."""
+    import shutil
+    import warnings
+
+    import pandas as pd
+
+    from outcomes import OutcomesWarning
+    from outcomes.loader import load
+    from outcomes.sample import sample_path
+
+    folder = tmp_path / "export"
+    shutil.copytree(sample_path(), folder)
+    p = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    p.loc[[3, 50, 120], "sex"] = "X"           # three patients quarantined, and their rows
+    p.to_csv(folder / "patients.csv", index=False)
+    s = pd.read_csv(folder / "sessions.csv", dtype=str, keep_default_na=False)
+    s.loc[[10, 400], "volume_ml"] = "lots"      # two sessions quarantined, and their events
+    s.to_csv(folder / "sessions.csv", index=False)
+    e = pd.read_csv(folder / "adverse_events.csv", dtype=str, keep_default_na=False)
+    e.loc[e.index[::7], "session_id"] = ""      # placed by date instead of by id
+    e.to_csv(folder / "adverse_events.csv", index=False)
+
+    export = load(folder)
+    assert export.keys is not None
+    quarantined = export.report.counts.set_index("table")["quarantined"]
+    assert quarantined["patients"] == 3 and quarantined["sessions"] > 2  # 2 + cascade
+    hashed = dataclasses.replace(export, keys=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutcomesWarning)
+        for cutoff in ("2026-09-30", "2025-03-31"):
+            a = analyze(export, cutoff=cutoff, model=False)
+            b = analyze(hashed, cutoff=cutoff, model=False)
+            assert a.to_dict() == b.to_dict()
+            pd.testing.assert_frame_equal(a.sentinel_cases, b.sentinel_cases)
+            pd.testing.assert_frame_equal(a.cohort, b.cohort)

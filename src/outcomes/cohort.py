@@ -68,13 +68,16 @@ class Cohort:
         ``step, n, note``: registered, treated, due, assessed, lost, comparable, excluded rows.
     sessions : DataFrame
         Sessions on or before the cut-off of treated patients, plus ``_pid`` (int64: the
-        patient's row in ``patients``), ``t0``, ``day`` (days since t0, int64) and
-        ``session_number`` (1 for the first, int64), sorted by patient and date.
+        patient's row in ``patients``), ``_row`` (int64: the row in the export's sessions),
+        ``t0``, ``day`` (days since t0, int64) and ``session_number`` (1 for the first,
+        int64), sorted by patient and date.
     measurements : DataFrame
         Measurements on or before the cut-off of treated patients, plus ``_pid``, ``t0`` and
         ``day``.
     adverse_events : DataFrame
-        Adverse events with onset on or before the cut-off of treated patients, plus ``_pid``.
+        Adverse events with onset on or before the cut-off of treated patients, plus ``_pid``
+        and, for an export from :func:`outcomes.load`, ``_srow`` (int64: the event's session
+        as a row of ``sessions`` above; -1 when it names none on or before the cut-off).
     patient_table : DataFrame
         The clean ``patients`` table (RangeIndex; row i is the patient of cohort row i), for
         the attributes the cohort does not carry (childbearing potential, contraception,
@@ -220,6 +223,35 @@ def minoxidil_level(patients: pd.DataFrame) -> np.ndarray:
                     np.where(mino.fillna(False), "yes", "no")).astype(object)
 
 
+def _patient_codes(export) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each session's, measurement's and event's patient as a row of ``export.patients``, and
+    each event's session as a row of ``export.sessions`` (-1: none; None when not known).
+
+    :func:`outcomes.load` coded the ids once (``Export.keys``); other exports (frames built
+    by hand) are coded here, and must hold unique patient ids that every row refers to.
+    """
+    keys = getattr(export, "keys", None)
+    if keys is not None:
+        return (keys["sessions"], keys["measurements"], keys["adverse_events"],
+                keys["adverse_events.session"])
+    patients = export.patients
+    n_pat = len(patients)
+    codes, _ = pd.factorize(pd.concat(
+        [patients["patient_id"], export.sessions["patient_id"],
+         export.measurements["patient_id"], export.adverse_events["patient_id"]],
+        ignore_index=True))
+    bounds = np.cumsum([n_pat, len(export.sessions), len(export.measurements)])
+    s_code, m_code, e_code = np.split(codes, bounds)[1:]
+    if codes[:n_pat].size and (codes[:n_pat] != np.arange(n_pat)).any():
+        raise AnalysisError("patients: patient_id values repeat; load the export with "
+                            "outcomes.load(), which quarantines duplicates.")
+    unknown = (s_code >= n_pat).any() or (m_code >= n_pat).any() or (e_code >= n_pat).any()
+    if unknown:
+        raise AnalysisError("a session, measurement or adverse event names a patient_id that "
+                            "is not in patients; load the export with outcomes.load().")
+    return s_code, m_code, e_code, None
+
+
 def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
     """Build the per-patient cohort from the clean tables.
 
@@ -254,18 +286,7 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
 
     # ---- integer patient codes (position in `patients`): fast sorts, group-bys and look-ups
     n_pat = len(patients)
-    codes, _ = pd.factorize(pd.concat(
-        [patients["patient_id"], sessions["patient_id"], measurements["patient_id"],
-         events["patient_id"]], ignore_index=True))
-    bounds = np.cumsum([n_pat, len(sessions), len(measurements)])
-    s_code, m_code, e_code = np.split(codes, bounds)[1:]
-    if codes[:n_pat].size and (codes[:n_pat] != np.arange(n_pat)).any():
-        raise AnalysisError("patients: patient_id values repeat; load the export with "
-                            "outcomes.load(), which quarantines duplicates.")
-    unknown = (s_code >= n_pat).any() or (m_code >= n_pat).any() or (e_code >= n_pat).any()
-    if unknown:
-        raise AnalysisError("a session, measurement or adverse event names a patient_id that "
-                            "is not in patients; load the export with outcomes.load().")
+    s_code, m_code, e_code, e_session = _patient_codes(export)
 
     # ---- cut-off -------------------------------------------------------------------------
     s_keep = (sessions["session_date"] <= cut).to_numpy(bool)
@@ -280,7 +301,7 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
                             "nothing to analyse; check the export's sessions file.")
 
     # ---- sessions: t0, first practitioner, numbering (ties on a date: export order) -------
-    sess = sessions.loc[s_keep].assign(_pid=s_code[s_keep])
+    sess = sessions.loc[s_keep].assign(_pid=s_code[s_keep], _row=np.flatnonzero(s_keep))
     sess = sess.sort_values(["_pid", "session_date"], kind="stable").reset_index(drop=True)
     spid = sess["_pid"].to_numpy()
     is_first = np.r_[True, spid[1:] != spid[:-1]]
@@ -352,7 +373,12 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
     cohort = cohort[list(COHORT_COLUMNS)]
 
     e_treated = e_keep & treated[e_code] if len(e_code) else e_keep
-    ae = events.loc[e_treated].assign(_pid=e_code[e_treated]).reset_index(drop=True)
+    ae = events.loc[e_treated].assign(_pid=e_code[e_treated])
+    if e_session is not None:  # the event's session as a row of `sess` (-1: none or later)
+        row_in_sess = np.full(len(sessions) + 1, -1, dtype=np.int64)
+        row_in_sess[sess["_row"].to_numpy()] = np.arange(len(sess))
+        ae["_srow"] = row_in_sess[e_session[e_treated]]
+    ae = ae.reset_index(drop=True)
     flow = _flow(cohort, cut, d, excluded=(int((~s_keep).sum()), int((~m_keep).sum()),
                                            int((~e_keep).sum())))
     return Cohort(patients=cohort, flow=flow, sessions=sess, measurements=meas,

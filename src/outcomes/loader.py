@@ -104,6 +104,8 @@ class Export:
     measurements: pd.DataFrame
     adverse_events: pd.DataFrame
     report: LoadReport
+    #: the ids coded once by the loader (see :attr:`outcomes.validate.Validated.keys`)
+    keys: dict | None = field(default=None, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The four clean tables by name."""
@@ -171,7 +173,7 @@ def load(path: str | Path, *, date_format: str = "ISO", decimal_comma: bool = Fa
                         files=raw.files, notes=raw.notes,
                         unmapped_terms=checked.unmapped_terms, absent_columns=absent)
     tables = {t: checked.tables[t][list(CLEAN_COLUMNS[t])] for t in TABLES}
-    return Export(**tables, report=report)
+    return Export(**tables, report=report, keys=checked.keys)
 
 
 # ------------------------------------------------------------------------------ CLI

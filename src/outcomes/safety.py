@@ -92,10 +92,15 @@ def event_session_numbers(cohort: Cohort) -> pd.Series:
     """
     ae = cohort.adverse_events
     s = cohort.sessions
-    codes, _ = pd.factorize(pd.concat([s["session_id"], ae["session_id"]], ignore_index=True))
-    s_code, e_code = codes[:len(s)], codes[len(s):]
-    number = np.full(codes.max() + 2 if codes.size else 1, np.nan)
-    number[s_code] = s["session_number"].to_numpy(float)
+    if "_srow" in ae:  # the loader coded the ids: each event's session as a row of `s`
+        e_code = ae["_srow"].to_numpy()
+        number = np.r_[s["session_number"].to_numpy(float), np.nan]
+    else:
+        codes, _ = pd.factorize(pd.concat([s["session_id"], ae["session_id"]],
+                                          ignore_index=True))
+        s_code, e_code = codes[:len(s)], codes[len(s):]
+        number = np.full(codes.max() + 2 if codes.size else 1, np.nan)
+        number[s_code] = s["session_number"].to_numpy(float)
     via_id = pd.Series(np.where(e_code >= 0, number[e_code], np.nan), index=ae.index)
     # the by-date fallback only for the events their session_id did not place (sorting every
     # event and session by date cost seconds at a million patients)

@@ -51,6 +51,12 @@ class Validated:
     unmapped_terms : DataFrame
         ``term_as_written, events``: each of ``other_terms`` with its number of accepted
         events, most events first.
+    keys : dict of str -> ndarray of int64
+        The ids, coded once: ``"sessions"``, ``"measurements"``, ``"adverse_events"`` give
+        each accepted row's patient as a row position in the clean ``patients`` table;
+        ``"adverse_events.session"`` each accepted event's session as a row position in the
+        clean ``sessions`` table (-1: no session_id). The metrics use them instead of hashing
+        the id texts again.
     """
 
     tables: dict
@@ -58,6 +64,7 @@ class Validated:
     counts: pd.DataFrame
     other_terms: tuple
     unmapped_terms: pd.DataFrame = None
+    keys: dict | None = None
 
 
 # ------------------------------------------------------------------------------ parsers
@@ -569,9 +576,10 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
             [f"not before the patient's first session ({str(d)[:10]}); correct the date or "
              "the patient_id" for d in first[early]], dtype=object))
 
-    clean, counts = {}, []
+    clean, counts, accepted = {}, [], {}
     for name, table in t.items():
         bad = table.bad_rows()
+        accepted[name] = ~bad
         frame = table.frame(~bad)
         if name == "measurements":
             frame["site"] = frame["site"].str.lower().fillna("target")
@@ -598,7 +606,17 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     unmapped = (unmapped.sort_values(["events", "term_as_written"], ascending=[False, True],
                                      kind="stable").reset_index(drop=True)
                 .astype({"term_as_written": "string", "events": "int64"}))
-    return Validated(tables=clean, quarantine=quarantine,
+    # every accepted child row's parent is accepted (the cascade), so its position among the
+    # accepted parents is the running count of accepted parents before it
+    p_new = np.cumsum(accepted["patients"]) - 1
+    s_new = np.cumsum(accepted["sessions"]) - 1
+    e_session = in_s["adverse_events"][accepted["adverse_events"]]
+    keys = {"sessions": p_new[s_patient[accepted["sessions"]]],
+            "measurements": p_new[m_patient[accepted["measurements"]]],
+            "adverse_events": p_new[e_patient[accepted["adverse_events"]]],
+            "adverse_events.session": np.where(e_session >= 0,
+                                               s_new[np.maximum(e_session, 0)], -1)}
+    return Validated(tables=clean, quarantine=quarantine, keys=keys,
                      counts=pd.DataFrame(counts).astype(
                          {"read": "int64", "accepted": "int64", "quarantined": "int64"}),
                      other_terms=other_terms, unmapped_terms=unmapped)
