@@ -150,3 +150,7 @@ def test_absent_optional_columns_are_not_recorded_on_the_first_screen(clinic, tm
             in said)
     assert any(s.startswith(f"Minoxidil use not recorded for {treated} of {treated}")
                for s in said)
+    events = int(nr.loc["severity", "total"])
+    assert events > 0 and nr.loc["severity", "not_recorded"] == events
+    assert (f"Adverse-event severity: severity not recorded for {events} of {events} adverse "
+            "events (the column is not in the export)." in said)     # absent: always said

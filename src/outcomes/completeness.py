@@ -43,8 +43,9 @@ def not_recorded_table(cohort, load_report=None) -> pd.DataFrame:
         ``total`` and ``not_recorded`` (int64: treated patients, patients due at 12 months, or
         events up to the cut-off; and how many of them have no value), ``share`` (fraction,
         NaN when total is 0), ``absent`` (bool: the column is not in the export at all),
-        ``first_screen`` (bool: it touches a headline or safety figure and something is not
-        recorded -- for the term row, when the share is above :data:`OTHER_SHARE_THRESHOLD`).
+        ``first_screen`` (bool: something is not recorded and it touches a headline or safety
+        figure -- for the term row, when the share is above :data:`OTHER_SHARE_THRESHOLD` -- or
+        the whole column is absent from the export).
     """
     p, pt, ae = cohort.patients, cohort.patient_table, cohort.adverse_events
     treated = p["treated"].to_numpy(bool)
@@ -78,9 +79,11 @@ def not_recorded_table(cohort, load_report=None) -> pd.DataFrame:
         share = n / total if total else np.nan
         if screen is None:                      # the term row: above the threshold only
             screen = bool(total) and share > OTHER_SHARE_THRESHOLD
+        absent = _absent(load_report, table, column)
+        screen = screen or absent               # a whole column missing is always said
         out.append({"figure": figure, "column": column, "unit": unit, "total": total,
                     "not_recorded": n, "share": share,
-                    "absent": _absent(load_report, table, column),
+                    "absent": absent,
                     "first_screen": bool(screen and n > 0)})
     return pd.DataFrame(out, columns=list(NOT_RECORDED_COLUMNS)).astype(
         {"figure": object, "column": object, "unit": object, "total": "int64",

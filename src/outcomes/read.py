@@ -191,9 +191,10 @@ def _to_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _too_big(label: str, what: str, expanded: float, size: int) -> LoadError:
+    small = f"{size / 2**20:,.1f} MB" if size >= 2**20 else f"{max(size, 1) / 1024:,.0f} KB"
     return LoadError(
         f"{label}: {what} would expand to about {expanded / 2**20:,.0f} MB from a "
-        f"{size / 2**20:,.1f} MB file (the bound is {MAX_EXPANDED_BYTES / 2**20:,.0f} MB, or "
+        f"{small} file (the bound is {MAX_EXPANDED_BYTES / 2**20:,.0f} MB, or "
         f"{MAX_RATIO} times the file's size); it was not read.",
         fix="Export the tables again as plain CSV files (UTF-8); if this file is genuine "
             "and this large, split it by year.", file=label)
