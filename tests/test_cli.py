@@ -6,7 +6,7 @@ import sys
 def test_help_lists_every_command():
     out = subprocess.run([sys.executable, "-m", "outcomes.cli", "--help"],
                          capture_output=True, text=True, check=True).stdout
-    for command in ("validate", "sample", "analyze", "report", "pool", "template"):
+    for command in ("validate", "sample", "analyze", "report", "pool", "template", "mapping"):
         assert command in out
 
 

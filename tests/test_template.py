@@ -318,3 +318,57 @@ def test_cli_template_end_to_end(tmp_path):
     assert {p: (tmp_path / p).read_bytes() for p in before} == before
     proc = _run("template", cwd=tmp_path)
     assert proc.returncode == 2 and "nothing to write" in proc.stderr
+
+
+def _redcap_export(folder: Path) -> Path:
+    """The sample as REDCap exports the dictionary's instruments, one CSV per instrument
+    ("raw" data: the record ID, REDCap's repeat columns, the fields with their codes, the
+    form's complete status), built from the dictionary's own field names and codes."""
+    dd = redcap_dictionary()
+    folder.mkdir(parents=True, exist_ok=True)
+    field_of = {a.split(": ")[1]: f for f, a in zip(dd["Variable / Field Name"],
+                                                    dd["Field Annotation"])}
+    for table in TABLES:
+        df = pd.read_csv(sample_path() / f"{table}.csv", dtype=str, keep_default_na=False)
+        out = pd.DataFrame({"patient_id": df["patient_id"],
+                            "redcap_repeat_instrument": "" if table == "patients" else table,
+                            "redcap_repeat_instance": "" if table == "patients" else
+                            df.groupby("patient_id").cumcount().add(1).astype(str)})
+        for c in COLUMNS[table]:
+            if c.name == "patient_id":
+                continue
+            v = df[c.name]
+            if c.kind == "bool":
+                v = v.map({"yes": "1", "no": "0", "": ""})
+            elif c.kind == "choice":
+                v = v.map(lambda x: re.sub(r"[^A-Za-z0-9]+", "_", x).lower() if len(x) > 1
+                          else x)
+            elif c.name == "term":
+                v = map_terms(v)
+            out[field_of[f"{table}.{c.name}"]] = v
+        out[f"{table}_complete"] = "2"
+        out.to_csv(folder / f"{table}.csv", index=False)
+    return folder
+
+
+def test_a_redcap_export_loads_with_the_proposed_mapping(tmp_path):
+    """REDCap's raw export of the four instruments: the mapping assistant maps the prefixed
+    session IDs and sets REDCap's own columns aside; the load equals the sample's."""
+    from outcomes.assistant import propose_mapping
+
+    export = _redcap_export(tmp_path / "redcap")
+    proposal = propose_mapping(export)
+    assert proposal.todos == 0 and not proposal.stops, proposal.text
+    assert '"meas_session_id" = "session_id"' in proposal.text
+    assert '"ae_session_id" = "session_id"' in proposal.text
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(proposal.text, encoding="utf-8")
+    got = load(export, mapping=mapping, today=TODAY, **proposal.options)
+    want = load(sample_path(), today=TODAY)
+    assert got.report.n_quarantined == 0
+    for table in TABLES:
+        g, w = got.tables()[table], want.tables()[table]
+        if table == "adverse_events":        # REDCap holds the vocabulary code, not the words
+            assert g["term_as_written"].tolist() == g["term"].tolist()
+            g, w = g.drop(columns="term_as_written"), w.drop(columns="term_as_written")
+        pd.testing.assert_frame_equal(g, w, check_exact=True)

@@ -167,6 +167,8 @@ def _counts(col: pa.ChunkedArray) -> pd.Series:
 
 
 def _examples(values: pd.Series, n: int = 4) -> str:
+    if len(values) == 0:
+        return "all empty"
     shown = [repr(str(v)) for v in values[:n]]
     return ", ".join(shown) + (", ..." if len(values) > n else "")
 
