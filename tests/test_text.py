@@ -53,6 +53,7 @@ def test_with_the_study_counts_fisher_and_newcombe_decide():
     assert comparison_verdict(0.1, 0.01, 0.2, 0.06) == "borderline above"
     assert comparison_verdict(0.1, -0.01, 0.2, 0.04) == "borderline above"
     assert fmt_points(0.033) == "+3.3" and fmt_points(-0.0004) == "0.0"
+    assert fmt_points(-0.067) == "\u22126.7"
 
 
 def test_bound_sentence():

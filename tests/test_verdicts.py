@@ -50,8 +50,8 @@ CASES = {
                + FIXED.format(p="p < 0.001")),
     "worse": (50, 100, 1.757587131e-05, 2.139250663e-11,
               "Your improved rate (photographs, mesotherapy alone), 50.0% (95% CI 40.4-59.6%, "
-              f"50 of 100), is below {DERIVED}: difference -30.2 points (95% CI -42.2 to "
-              "-16.6), Fisher's exact test p < 0.001. With 100 patients here and 86 in the "
+              f"50 of 100), is below {DERIVED}: difference \u221230.2 points (95% CI \u221242.2 to "
+              "\u221216.6), Fisher's exact test p < 0.001. With 100 patients here and 86 in the "
               "study, this comparison has 80% power only for differences of at least 18.5 "
               "points below or 13.4 points above the study's rate. "
               + FIXED.format(p="p < 0.001")),
@@ -59,7 +59,7 @@ CASES = {
     "no evidence": (778, 931, 0.4496827934, 0.006022351142,
                     "Your improved rate (photographs, mesotherapy alone), 83.6% (95% CI "
                     f"81.0-85.8%, 778 of 931), shows no evidence of a difference from {DERIVED}"
-                    ": difference +3.3 points (95% CI -4.1 to +13.2), Fisher's exact test "
+                    ": difference +3.3 points (95% CI \u22124.1 to +13.2), Fisher's exact test "
                     "p = 0.450. With 931 patients here and 86 in the study, this comparison "
                     "has 80% power only for differences of at least 13.9 points below or 10.9 "
                     "points above the study's rate. " + FIXED.format(p="p = 0.006")),

@@ -165,11 +165,13 @@ def comparison_verdict(diff, diff_ci_low, diff_ci_high, p_value, *,
 
 
 def fmt_points(x, digits: int = 1) -> str:
-    """A difference of fractions in percentage points with its sign: ``0.033 -> "+3.3"``."""
+    """A difference of fractions in percentage points with its sign: ``0.033 -> "+3.3"``,
+    ``-0.067 -> "−6.7"`` (a true minus sign, as the tables, never read as a dash)."""
     if _missing(x):
         return "-"
     v = round(100 * float(x), digits)
-    return f"{'+' if v > 0 else ''}{v:.{digits}f}".replace("-0.0", "0.0")
+    text = f"{'+' if v > 0 else ''}{v:.{digits}f}".replace("-0.0", "0.0")
+    return text.replace("-", "\u2212")
 
 
 def _detectable(row: Mapping, n_clinic: int) -> str:
