@@ -255,3 +255,18 @@ def test_first_screen_flag_for_terms_follows_the_threshold(tmp_path):
         a = outcomes.analyze(export, cutoff="2026-06-01", model=False)
     row = a.not_recorded.set_index("column").loc["term"]
     assert (row["total"], row["not_recorded"], bool(row["first_screen"])) == (3, 1, True)
+
+
+def test_serious_not_recorded_says_how_it_was_counted():
+    from outcomes.text import not_recorded_sentences
+
+    frame = pd.DataFrame({"figure": ["serious adverse events"], "column": ["serious"],
+                          "unit": ["events"], "total": [75], "not_recorded": [8],
+                          "share": [8 / 75], "absent": [False], "first_screen": [True]})
+    assert not_recorded_sentences(frame) == [
+        "Serious adverse events: whether the event was serious is not recorded for 8 of 75 "
+        "adverse events; they are not counted as serious unless serious by nature (review "
+        "them)."]
+    # shareable: a small count shows as "<5" and is still said
+    frame["not_recorded"] = pd.Series(["<5"], dtype=object)
+    assert "is not recorded for <5 of 75" in not_recorded_sentences(frame)[0]

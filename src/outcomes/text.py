@@ -514,6 +514,10 @@ def not_recorded_sentences(not_recorded: pd.DataFrame | None,
         elif r.column == "minoxidil":
             out.append(f"Minoxidil use not recorded for {n} of {total} treated patients"
                        f"{where}: they are left out of the mesotherapy-alone comparison.")
+        elif r.column == "serious":
+            out.append(f"Serious adverse events: whether the event was serious is not recorded "
+                       f"for {n} of {total} adverse events{where}; they are not counted as "
+                       "serious unless serious by nature (review them).")
         elif r.unit == "events":
             out.append(f"{r.figure[0].upper()}{r.figure[1:]}: {r.column} not recorded for {n} "
                        f"of {total} adverse events{where}.")
