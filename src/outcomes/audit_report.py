@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import audit as _audit
-from outcomes.text import fmt_ci, fmt_pct
+from outcomes.text import fmt_pct
 
 __all__ = ["Section", "safety_box", "periods_section", "standards_section",
            "reaudit_section", "actions_section", "compared_with_published", "AUDIT_CSS",
@@ -107,7 +107,8 @@ def _cell(k, n, rate=None, low=None, high=None, *, interval: bool = True) -> str
     head = f"{_count_text(k)}/{_count_text(n)}"
     if np.isnan(_num(rate)):
         return head
-    tail = f" ({fmt_ci(low, high)})" if interval and not np.isnan(_num(low)) else ""
+    tail = (f" ({100 * _num(low):.1f} to {100 * _num(high):.1f}%)"
+            if interval and not np.isnan(_num(low)) else "")
     return f"{head} = {fmt_pct(rate)}{tail}"
 
 
