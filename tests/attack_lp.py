@@ -75,6 +75,7 @@ class Policy:
     min_cell: int = 5
     round_base: int = 1  # 1: counts >= min_cell published exactly
     small_lo: int = 1  # "<5" means small_lo..4: 1 when zeros are always shown as 0
+    half: int | None = None  # a published v means v-half..v+half (default round_base // 2)
 
     @classmethod
     def of(cls, published: dict) -> Policy:
@@ -86,8 +87,11 @@ class Policy:
         m = re.search(r"base[ _-]?(\d+)|nearest (\d+)|round(?:ed|ing)?[^0-9]{0,20}(\d+)", text)
         # a named policy may hide a zero too (complementary suppression): "<5" is 0..4 then
         small_lo = 0 if text.strip() else 1
+        # keyed random rounding (outcomes-sdc-1): "a published v means v-4 to v+4"
+        h = re.search(r"v-(\d+) to v\+(\d+)", text)
         if m:
-            return cls(min_cell, int(next(g for g in m.groups() if g)), small_lo)
+            return cls(min_cell, int(next(g for g in m.groups() if g)), small_lo,
+                       int(h[1]) if h else None)
         counts = [v for v in iter_counts(published) if isinstance(v, int) and v >= min_cell]
         if counts and all(v % 5 == 0 for v in counts) and len(counts) >= 10:
             return cls(min_cell, 5, 0)
@@ -103,7 +107,7 @@ class Policy:
             if v == 0:
                 return (0, 0)
             if self.round_base > 1:
-                half = self.round_base // 2
+                half = self.half if self.half is not None else self.round_base // 2
                 return (max(v - half, self.min_cell), v + half)
             return (v, v)
         s = str(value).strip().replace(",", "")

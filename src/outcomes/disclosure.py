@@ -211,6 +211,9 @@ SCHEMA: dict[str, FrameSpec] = {
                                   "estimate", "ci_low", "ci_high", "logit_estimate",
                                   "logit_se", "tau2", "i2", "q", "q_p_value")},
                               recompute="from_published"),
+    # the pooled output's list of clinics: no SHA-256 of a pooling file (of exact counts, it
+    # would confirm a guess of another clinic's counts)
+    "clinics": FrameSpec(keys=("label", "cutoff", "package_version"), internal=("sha256",)),
     "pooled_random_effects": FrameSpec(
         keys=("family", "group", "outcome", "re_method", "re_clinics"),
         derived={c: "estimate" for c in ("re_estimate", "re_ci_low", "re_ci_high", "re_tau2",

@@ -439,6 +439,8 @@ def _publish(out: dict, tables: dict, files, defs: dict, *, coder=None) -> dict:
     out["cohort"] = disclosure.control_cohort_counts(cohort.iloc[0].to_dict(), min_cell,
                                                      coder=coder)
     out["meta"] = _published_meta(files, defs, min_cell, coder)
+    out["clinics"] = json_records(disclosure.control_frame(
+        "clinics", pd.DataFrame.from_records(out["clinics"]), min_cell=min_cell, coder=coder))
     out["disclosure_control"] = {
         "policy": disclosure.POLICY, "description": disclosure.policy_text(min_cell),
         "pooled": "a pooled count that a participating clinic could reduce to 1 to "

@@ -564,8 +564,12 @@ def pooled_clinics(ctx) -> Section:
     from outcomes import figures
     from outcomes.tables import to_html
 
-    clinics = ctx.frames["clinics"].assign(sha256=lambda d: d["sha256"].str[:12] + "...")
-    clinics.columns = ["Clinic", "File SHA-256", "outcomes version", "Cut-off"]
+    clinics = ctx.frames["clinics"]
+    if "sha256" in clinics:   # the exact pooled dict (network-internal) only
+        clinics = clinics.assign(sha256=lambda d: d["sha256"].str[:12] + "...")
+    clinics = clinics.rename(columns={"label": "Clinic", "sha256": "File SHA-256",
+                                      "package_version": "outcomes version",
+                                      "cutoff": "Cut-off"})
     return _join(heading("Clinics pooled"), to_html(clinics),
                  to_html(ctx.frames["cohort"].rename(columns=figures.pretty)))
 
