@@ -124,7 +124,6 @@ def test_attack_model_holds_for_the_truth(single_results, quarter_results,
 # ---------------------------------------------------------------------------------------------
 # the promise
 # ---------------------------------------------------------------------------------------------
-@LEAKS_TODAY
 def test_no_small_count_pinned_within_one_report(single_results):
     assert not _fail_message(single_results), _fail_message(single_results)
 
@@ -133,7 +132,6 @@ def test_no_change_of_1_to_4_published_between_quarters(quarter_results):
     assert not _fail_message(quarter_results), _fail_message(quarter_results)
 
 
-@LEAKS_TODAY
 def test_no_small_count_pinned_between_definitions(definition_results):
     assert not _fail_message(definition_results), _fail_message(definition_results)
 
