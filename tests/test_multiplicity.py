@@ -160,3 +160,15 @@ def test_multiplicity_sentence_counts_the_report_tests(sample):
     assert "Holm-adjusted" in s
     s90 = text.multiplicity_sentence(frames, confidence=0.9)
     assert "at the 10% level" in s90 and f"about {0.1 * total:.1f} of them" in s90
+
+
+def test_detectable_difference_matches_r_pwr():
+    # library(pwr); h <- pwr.2p2n.test(n1 = n1, n2 = n2, sig.level = 0.05, power = 0.8)$h
+    # phi <- asin(sqrt(p0)); c(sin(phi - h/2)^2 - p0, sin(phi + h/2)^2 - p0)
+    # (R 4.2.2, pwr 1.3-0; pwr solves for h with uniroot, both tails counted: ~1e-5 apart)
+    r_values = {(931, 86, 0.8): (-0.1390523933, 0.1093868149),
+                (68, 86, 69 / 86): (-0.2055987290, 0.1441759894),
+                (68, 86, 33 / 86): (-0.2017402669, 0.2253643975),
+                (20, 541, 0.45): (-0.2864397940, 0.3061066009)}
+    for (n1, n2, p0), want in r_values.items():
+        assert_allclose(stats.detectable_difference(n1, n2, p0), want, atol=5e-5)

@@ -12,7 +12,7 @@ R 4.2.2 for the numbers in the sentences (benchmark: Saceda-Corralo 2022, 69 of 
     binom.test(190, 200, 0.8)$p.value   # 2.446636229e-09
     binom.test(50, 100, 0.8)$p.value    # 2.139250663e-11
     binom.test(778, 931, 0.8)$p.value   # 0.006022351142
-    library(pwr)   # smallest differences with 80% power: tests/test_multiplicity.py
+    library(pwr)   # smallest differences with 80% power: tests/test_multiplicity.py (pwr.2p2n.test)
 """
 from __future__ import annotations
 

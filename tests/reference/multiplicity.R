@@ -17,3 +17,11 @@ cat(sprintf("%.15g", p), "\n"); cat(sprintf("%.15g", p.adjust(p, "holm")), "\n")
 k <- c(26,33,21,10,15); n <- c(34,39,28,17,17)
 b <- sapply(1:5, function(i) binom.test(k[i], n[i], 105/135)$p.value)
 cat(sprintf("%.15g", b), "\n"); cat(sprintf("%.15g", p.adjust(b, "holm")), "\n")
+# smallest differences detectable with 80% power (stats.detectable_difference), R pwr 1.3-0
+library(pwr)
+f <- function(n1, n2, p0) {
+  h <- pwr.2p2n.test(n1 = n1, n2 = n2, sig.level = 0.05, power = 0.8)$h
+  phi <- asin(sqrt(p0)); c(sin(phi - h / 2)^2 - p0, sin(phi + h / 2)^2 - p0)
+}
+for (a in list(c(931, 86, 0.8), c(68, 86, 69 / 86), c(68, 86, 33 / 86), c(20, 541, 0.45)))
+  cat(sprintf("%.10f", f(a[1], a[2], a[3])), "\n")
