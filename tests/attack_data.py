@@ -115,7 +115,7 @@ def label(seed: int) -> str:
 
 @cache
 def pooled(seeds: tuple) -> dict:
-    from outcomes.pool import pool_results
+    from outcomes.pooling import pool_results
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

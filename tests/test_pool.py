@@ -1,4 +1,4 @@
-"""Tests of outcomes.pool: reading, refusing and pooling clinics' results files."""
+"""Tests of outcomes.pooling: reading, refusing and pooling clinics' results files."""
 import copy
 import json
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from outcomes import meta, pool, stats
+from outcomes import meta, stats
+from outcomes import pooling as pool
 from outcomes.cli import main
 from outcomes.errors import ResultsFileError
 

@@ -103,7 +103,7 @@ def shareable_outputs(tmp_path_factory):
     """{output name: text} of every shareable output, and the forbidden strings."""
     from outcomes.analysis import analyze
     from outcomes.loader import load
-    from outcomes.pool import pool_results, render_pooled_report
+    from outcomes.pooling import pool_results, render_pooled_report
     from outcomes.report import write_report
 
     tmp = tmp_path_factory.mktemp("walk")

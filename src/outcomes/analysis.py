@@ -232,7 +232,7 @@ quarterly, model : DataFrame
         Exact aggregate counts (small ones included: pooling needs them) with practitioners as
         keyed codes, no model, no patient row and no date but the cut-off. Only the network's
         pooling coordinator sees it (docs/disclosure-control.md); what the network publishes
-        passes the disclosure-control policy (:func:`outcomes.pool.pool_results`).
+        passes the disclosure-control policy (:func:`outcomes.pooling.pool_results`).
 
         Parameters
         ----------

@@ -18,7 +18,7 @@ omission), a column declared ``internal`` is dropped, and
 
 :func:`check_shareable_definitions` refuses settings that weaken the policy. No other module
 suppresses: they take frames from here (``ReportContext.frame``, ``Analysis.to_dict``,
-:func:`outcomes.pool.pool_results`). See docs/disclosure-control.md for the policy and why.
+:func:`outcomes.pooling.pool_results`). See docs/disclosure-control.md for the policy and why.
 """
 from __future__ import annotations
 
@@ -195,8 +195,8 @@ SCHEMA: dict[str, FrameSpec] = {
     # withheld in shareable output, the sentences then give the published counts only
     "not_recorded": FrameSpec(keys=("figure", "column", "unit", "absent", "first_screen"),
                               counts=("total", "not_recorded"), derived={"share": "rate"}),
-    # pooled output: the meta-analysis blocks (outcomes.pool), built from the clinics'
-    # PUBLISHED counts only (outcomes.pool._published_meta)
+    # pooled output: the meta-analysis blocks (outcomes.pooling), built from the clinics'
+    # PUBLISHED counts only (outcomes.pooling._published_meta)
     "meta_studies": FrameSpec(keys=("label", "family", "group", "outcome", "benchmark_id"),
                               counts=("k", "n"),
                               derived={"rate": "rate", "ci_low": "interval",
@@ -698,7 +698,7 @@ def _r_table_one(df, definitions):
 
 def _r_from_published(df, definitions):
     """Frames built only from published counts (the pooled meta-analysis, see
-    :func:`outcomes.pool._published_meta`): their derived columns are kept as built."""
+    :func:`outcomes.pooling._published_meta`): their derived columns are kept as built."""
     return df.copy()
 
 

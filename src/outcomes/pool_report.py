@@ -1,7 +1,7 @@
 """Rendering pooled results: the pooled notebook into HTML, the JSON, ``outcomes pool``.
 
 Everything here receives a pooled dict already built (and, for anything leaving the network,
-already published under the disclosure-control policy) by :func:`outcomes.pool.pool_results`.
+already published under the disclosure-control policy) by :func:`outcomes.pooling.pool_results`.
 """
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def cli_pool(args) -> int:
     Pools the files, prints a short summary (or the JSON with ``--json -``), writes the
     shareable pooled JSON and/or HTML report. Returns 0.
     """
-    from outcomes.pool import pool_results
+    from outcomes.pooling import pool_results
 
     pooled = pool_results(args.results, shareable=True)
     if args.json:

@@ -204,7 +204,7 @@ class PooledContext:
     Attributes
     ----------
     frames : dict of str to DataFrame
-        :func:`outcomes.pool.pooled_frames` of the pooled results.
+        :func:`outcomes.pooling.pooled_frames` of the pooled results.
     definitions : dict
         The definitions the clinics shared.
     shareable : bool
@@ -226,7 +226,7 @@ def pooled_context(pooled_path) -> PooledContext:
     ReportError
         When no file is given (the notebook is run by hand without one).
     """
-    from outcomes.pool import pooled_frames
+    from outcomes.pooling import pooled_frames
 
     if pooled_path is None:
         raise ReportError("run `outcomes pool A.json B.json ... --out DIR`, or set pooled_path "

@@ -5,7 +5,7 @@ The file a clinic sends for pooling is its **pooling file**, written by
 exact aggregate counts (small ones included: they are needed to pool exactly), practitioners as
 keyed codes (never names), no model, no patient row, no date but the cut-off. It is seen by the
 network's pooling coordinator only, under the network's data-sharing agreement; what the network
-publishes is the shareable pooled output (:func:`outcomes.pool.pool_results` with
+publishes is the shareable pooled output (:func:`outcomes.pooling.pool_results` with
 ``shareable=True``), which passes the disclosure-control policy (docs/disclosure-control.md).
 
 :func:`read_results` refuses a file holding patient-level content, a suppressed or rounded
