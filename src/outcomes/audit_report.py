@@ -353,7 +353,15 @@ def reaudit_section(ctx) -> Section:
                  if q in sub.index else "-" for q in quarters]
         trows.append([_e(_audit.MEASURES[measure][0][:1].upper()
                          + _audit.MEASURES[measure][0][1:]), *cells])
+    from outcomes.figures import audit_trend_plot
+    from outcomes.sections import figure_html
+
+    shown = ("photographic_improved_comparable", "followed_up_photographic",
+             "pregnancy_test_wocbp", "year_one_intervals_on_schedule")
+    audit_trend_plot(tr, shown, labels={m: _audit.MEASURES[m][0] for m in shown},
+                     level=ctx.analysis.definitions.confidence)
     parts += [f"<h4>Trend over the quarters given ({_e(quarters[0])} to {_e(quarters[-1])})</h4>",
+              figure_html(alt="Quarterly rates over the quarters given, with intervals"),
               _table(["Measure", *[_e(q) for q in quarters]], trows),
               _note("Each quarter's figure as its own report computed it, with the same "
                     "definitions (files with other definitions are refused).")]

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 
-__all__ = ["PALETTE", "CLINIC", "PUBLISHED", "forest_plot", "cohort_flow_plot",
+__all__ = ["PALETTE", "CLINIC", "PUBLISHED", "forest_plot", "cohort_flow_plot", "audit_trend_plot",
            "density_change_histogram", "density_sensitivity_plot", "density_trajectories",
            "funnel_plot", "p_chart_plot", "ae_incidence_plot", "edema_by_session_plot",
            "pretty"]
@@ -595,3 +595,51 @@ def edema_by_session_plot(ae_timing: pd.DataFrame, *, term: str = "frontal_edema
                  + (" shown)" if hidden else ")"))
     ax.margins(y=0.15)
     return ax
+
+
+def audit_trend_plot(trend: pd.DataFrame, measures, *, labels=None, level: float = 0.95,
+                     axes=None):
+    """Each measure's quarterly rate over the quarters of a re-audit, with its interval.
+
+    Parameters
+    ----------
+    trend : DataFrame
+        :func:`outcomes.audit.quarter_trend` (``quarter``, ``measure``, ``k``, ``n``, ``rate``,
+        ``ci_low``, ``ci_high``; counts may be ``"<5"`` in shareable mode: no point then).
+    measures : sequence of str
+        The measures drawn, one panel each.
+    labels : dict, optional
+        Measure -> panel title.
+    level : float
+        Confidence level named in the legend.
+
+    Returns
+    -------
+    array of Axes
+    """
+    import matplotlib.pyplot as plt
+
+    measures = [m for m in measures if m in set(trend["measure"])]
+    if axes is None:
+        _, axes = plt.subplots(1, max(len(measures), 1), figsize=(3.1 * max(len(measures), 1),
+                                                                   2.8),
+                               sharey=True, layout="constrained", squeeze=False)
+        axes = axes[0]
+    quarters = sorted(trend["quarter"].unique())
+    x = np.arange(len(quarters))
+    for ax, m in zip(axes, measures):
+        sub = trend.loc[trend["measure"] == m].set_index("quarter").reindex(quarters)
+        rate, low, high = (_num(sub[c]) * 100 for c in ("rate", "ci_low", "ci_high"))
+        ok = ~np.isnan(rate)
+        ax.vlines(x[ok], low[ok], high[ok], color=CLINIC, lw=2, alpha=0.6)
+        ax.plot(x[ok], rate[ok], "o-", color=CLINIC, ms=5)
+        ax.set_xticks(x, quarters, fontsize=9)
+        ax.set_ylim(0, 102)
+        import textwrap
+
+        title = str((labels or {}).get(m, pretty(m)))
+        ax.set_title("\n".join(textwrap.wrap(title[:1].upper() + title[1:], 30)), fontsize=9)
+        ax.set_xlim(-0.5, len(quarters) - 0.5)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel(f"rate, % ({100 * level:g}% interval)")
+    return axes
