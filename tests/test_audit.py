@@ -354,3 +354,50 @@ def test_sections_internal_and_shareable(sample_export, sample_two_quarters, tmp
     ac = audit_report.actions_section(internal)._repr_html_()
     assert ac.count("carried forward from 2026Q2") == 2 and "overdue" in ac
     assert all(role in ac for role in audit.DEFAULT_SIGN_OFF)
+
+
+# --- property-based: the status and assurance rules, the change interval -------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from outcomes import stats  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(k=st.integers(0, 300), extra=st.integers(0, 300), yk=st.integers(0, 1000),
+       yextra=st.integers(0, 1000), target=st.sampled_from([0.5, 0.706, 0.8, 0.85, 0.95, 1.0]))
+def test_status_and_assurance_properties(k, extra, yk, yextra, target):
+    n, yn = k + extra, yk + yextra
+    lo, hi = stats.proportion_ci(k, n) if n else (np.nan, np.nan)
+    ylo, yhi = stats.proportion_ci(yk, yn) if yn else (np.nan, np.nan)
+    (status,), (assurance,) = audit.status_and_assurance([k], [n], [lo], [hi], [ylo], [yhi],
+                                                         [target])
+    if n == 0:
+        assert status == "no data"
+    else:
+        assert (status == "green") == (k / n >= target - 1e-12)
+        assert (status == "red") == (k / n < target - 1e-12 and hi < target - 1e-12)
+        if target == 1.0:
+            assert status in ("green", "red")        # a 100% standard: met or missed
+    if yn:
+        assert (assurance == "consistently met") == (ylo >= target - 1e-12 and target < 1)
+        assert (assurance == "consistently not met") == (yhi < target - 1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(k1=st.integers(0, 200), e1=st.integers(0, 200), k2=st.integers(0, 200),
+       e2=st.integers(0, 200))
+def test_quarter_change_interval_holds_the_difference(k1, e1, k2, e2):
+    n1, n2 = k1 + e1, k2 + e2
+    trend = pd.DataFrame({"quarter": ["2026Q2", "2026Q3"], "label": ["", ""],
+                          "measure": ["pregnancy_test_wocbp"] * 2,
+                          "k": pd.array([k2, k1], dtype="Int64"),
+                          "n": pd.array([n2, n1], dtype="Int64")})
+    ch = audit.quarter_changes(audit._with_rates(trend, level=0.95, method="wilson")).iloc[0]
+    if n1 and n2:
+        assert ch["diff"] == pytest.approx(k1 / n1 - k2 / n2)
+        assert -1 - 1e-9 <= ch["diff_ci_low"] <= ch["diff"] + 1e-12
+        assert ch["diff"] - 1e-12 <= ch["diff_ci_high"] <= 1 + 1e-9
+        assert 0 <= ch["p_value"] <= 1 + 1e-9
+    else:
+        assert np.isnan(ch["diff"]) and np.isnan(ch["p_value"])
