@@ -550,7 +550,7 @@ def add_report(prog: Program, prefix, pub: dict, policy: Policy, *, exact=False,
             prog.le(F("registered"), K("load", rk, "accepted"), "registered <= accepted")
     if observe and not exact:
         _ratios(prog, prefix, pub, policy, conf)
-        add_percentages(prog, prefix, pub)
+        add_percentages(prog, prefix, pub, policy)
 
 
 def _ratios(prog, prefix, pub, policy, conf):
@@ -936,13 +936,22 @@ def _t1_value(cell: str):
     return None, None
 
 
-def add_percentages(prog: Program, prefix, pub: dict) -> None:
-    """Table 1 percentages (one decimal) of treated: |n - p T| <= 0.0005 T."""
+def add_percentages(prog: Program, prefix, pub: dict, policy: Policy) -> None:
+    """Table 1 percentages (one decimal) of treated: |n - p T| <= 0.0005 T, unless they are
+    percentages of the published (rounded) counts."""
     T = key(prefix, "flow", ("treated",), "n")
-    for row in pub.get("table_one") or []:
+    rows = pub.get("table_one") or []
+    total = next((r.get("n") for r in rows if r.get("characteristic") == "Patients treated"),
+                 None)
+    for row in rows:
         p = row.get("pct")
         if p is None:
             continue
+        if isinstance(total, int) and total > 0:
+            shown = [row["n"]] if isinstance(row.get("n"), int) else (
+                range(0, total + 1, policy.round_base) if policy.round_base > 1 else [])
+            if any(abs(100 * m / total - p) <= 0.0501 for m in shown):
+                continue  # a percentage of the published counts: says nothing more
         n = key(prefix, "table_one", (str(row["characteristic"]), str(row["level"])), "n")
         p = p / 100
         prog.add({n: 1.0, T: -(p + 0.0005)}, -np.inf, 1e-9, "Table 1 % (upper)")

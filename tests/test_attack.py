@@ -160,11 +160,11 @@ def _with_html(seed, cutoff=D.Q3, bands=None):
 @pytest.fixture(scope="session")
 def html_reports():
     return {"q2": _with_html(HTML_SEED, D.Q2), "q3": _with_html(HTML_SEED, D.Q3),
-            "a": _with_html(102, D.Q3, D.BANDS_A), "b": _with_html(102, D.Q3, D.BANDS_B)}
+            "a": _with_html(102, D.Q3, D.DEF_PAIRS[-1][0]),
+            "b": _with_html(102, D.Q3, D.DEF_PAIRS[-1][1])}
 
 
 @pytest.mark.slow
-@LEAKS_TODAY
 def test_html_pages_within_one_report_and_between_quarters(html_reports):
     pub, ex = html_reports["q3"]
     assert pub["table_one"] and pub["load"], "Table 1 / load counts not found in the HTML"
