@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from outcomes import load
 from outcomes.assistant import TODO, _toml, propose_mapping
-from outcomes.contract import CHOICES, TABLES
+from outcomes.contract import CHOICES, COLUMNS, TABLES
 from outcomes.errors import LoadError
 from outcomes.recognise import (VALUE_SYNONYMS, Mapping, normalise_header, normalise_value,
                                 read_mapping)
@@ -209,6 +209,16 @@ def test_every_line_says_what_it_is(exports):
         assert m, f"a line without its status: {line}"
         if m.group(3).startswith("guess"):
             assert 0 < float(m.group(4)) <= 1
+
+
+def test_a_conformant_export_needs_nothing():
+    proposal = propose_mapping(sample_path())
+    assert (proposal.guesses, proposal.todos, proposal.stops, proposal.options) == \
+        (0, 0, (), {})
+    terms = _sample()["adverse_events"]["term"].map(normalise_term).nunique()
+    # 4 sheets, every column, every distinct term (listed in [terms] for the user to see)
+    assert proposal.recognised == 4 + sum(len(c) for c in COLUMNS.values()) + terms
+    assert set(proposal.tables) == set(TABLES)
 
 
 def test_ambiguous_sex_codes_are_asked_never_guessed(exports, tmp_path):

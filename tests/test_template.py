@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from outcomes import load
@@ -372,3 +374,51 @@ def test_a_redcap_export_loads_with_the_proposed_mapping(tmp_path):
             assert g["term_as_written"].tolist() == g["term"].tolist()
             g, w = g.drop(columns="term_as_written"), w.drop(columns="term_as_written")
         pd.testing.assert_frame_equal(g, w, check_exact=True)
+
+
+# ------------------------------------------------------------------------------ properties
+
+_day = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2026, 11, 29))
+_session = st.fixed_dictionaries({
+    "session_date": _day,
+    # the contract's ranges, both ends included where the contract includes them; at most
+    # 15 significant digits, as Excel keeps of a typed number
+    "volume_ml": st.floats(min_value=0, max_value=10, exclude_min=True,
+                           allow_nan=False).map(lambda x: float(f"{x:.15g}")),
+    "concentration_pct": st.floats(min_value=0, max_value=100, exclude_min=True,
+                                   allow_nan=False).map(lambda x: float(f"{x:.15g}")),
+    "pregnancy_test": st.sampled_from(["negative", "positive", "not_done", None]),
+})
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ages=st.lists(st.integers(18, 100), min_size=1, max_size=4),
+       sessions=st.lists(_session, min_size=1, max_size=4))
+def test_any_value_the_input_checks_allow_loads_unchanged(workbook, tmp_path, ages, sessions):
+    """What a clinic can type past the template's checks (whole numbers, numbers, dates in
+    the contract's ranges, list values) is read back exactly: as typed, as a number or
+    date cell, it is neither quarantined nor changed."""
+    wb = load_workbook(workbook)
+    ws = wb["patients"]
+    for i, age in enumerate(ages, start=2):     # women who may be pregnant: tests apply
+        for j, v in enumerate([f"P{i}", "F", age, None, None, "yes", "yes"], start=1):
+            ws.cell(i, j, v)
+    ws = wb["sessions"]
+    for i, s in enumerate(sessions, start=2):
+        row = [f"S{i}", "P2", dt.datetime.combine(s["session_date"], dt.time()), None,
+               s["volume_ml"], s["concentration_pct"], s["pregnancy_test"]]
+        for j, v in enumerate(row, start=1):
+            ws.cell(i, j, v)
+    path = tmp_path / "typed.xlsx"
+    wb.save(path)
+    got = load(path, today=TODAY)
+    assert got.report.n_quarantined == 0, got.report.quarantine
+    assert got.patients["age"].tolist() == ages
+    assert got.sessions["volume_ml"].tolist() == [s["volume_ml"] for s in sessions]
+    assert got.sessions["concentration_pct"].tolist() == \
+        [s["concentration_pct"] for s in sessions]
+    assert got.sessions["session_date"].dt.date.tolist() == \
+        [s["session_date"] for s in sessions]
+    assert got.sessions["pregnancy_test"].tolist() == \
+        [s["pregnancy_test"] if s["pregnancy_test"] else pd.NA for s in sessions]
