@@ -58,6 +58,11 @@ FRAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "funnel": (("practitioner_id",), ("k", "n")),
     "quarterly": (("family", "quarter"), ("k", "n")),
     "table_one": (("characteristic", "level"), ("n",)),
+    "photographic_sensitivity": (("threshold",), ("k", "n")),
+    "ae_followup": (("term",), ("k", "n", "treated", "excluded", "excluded_recent",
+                                "excluded_stopped", "events", "sessions", "km_at_risk",
+                                "km_events")),
+    "periods": (("period", "first_quarter", "last_quarter", "measure"), ("k", "n")),
     "load": (("table",), ("read", "accepted", "quarantined")),
 }
 COHORT_TO_FLOW = {"patients": "registered", "treated": "treated", "due_12m": "due_12m",
@@ -529,6 +534,77 @@ def add_report(prog: Program, prefix, pub: dict, policy: Policy, *, exact=False,
         for c in ("k", "n"):
             prog.total(R(fam, "all", "improved", c), [K("quarterly", rk, c) for rk in rks],
                        f"quarters sum to the {fam} total {c}")
+    # the photographic sensitivity table: nested thresholds, ends = improved / marked
+    ps = sorted(present["photographic_sensitivity"], key=lambda r: float(r[0]))
+    for rk in ps:
+        prog.same(K("photographic_sensitivity", rk, "n"), F("assessed_photographic"))
+        for out, thr in (("improved", defs.get("gpa_improved")),
+                         ("dramatic", defs.get("gpa_dramatic"))):
+            if thr is not None and abs(float(rk[0]) - float(thr)) < 1e-9:
+                prog.same(K("photographic_sensitivity", rk, "k"),
+                          R("photographic", "all", out, "k"))
+    for a, b in zip(ps[1:], ps[:-1]):
+        prog.le(K("photographic_sensitivity", a, "k"), K("photographic_sensitivity", b, "k"),
+                "nested GPA thresholds")
+    # AE incidence among patients followed long enough
+    for rk in present["ae_followup"]:
+        A_ = lambda c, rk=rk: K("ae_followup", rk, c)  # noqa: E731
+        prog.same(A_("treated"), F("treated"))
+        if rk in present["adverse_events"]:
+            prog.same(A_("sessions"), K("adverse_events", rk, "sessions"))
+            prog.same(A_("events"), K("adverse_events", rk, "events"))
+            prog.le(A_("k"), K("adverse_events", rk, "k"), "followed-up k <= all treated k")
+        prog.total(A_("treated"), [A_("n"), A_("excluded")], "followed + excluded = treated")
+        prog.total(A_("excluded"), [A_("excluded_recent"), A_("excluded_stopped")],
+                   "excluded = recent + stopped")
+        prog.le(A_("k"), A_("n"), "k<=n")
+        prog.le(A_("k"), A_("events"), "k<=events")
+        prog.le(A_("km_events"), A_("events"), "KM events <= events")
+        prog.le(A_("km_at_risk"), A_("treated"), "at risk <= treated")
+    # audit periods: the cumulative rows are the report's own totals
+    cum = {rk[3]: rk for rk in present["periods"] if rk[0] == "cumulative"}
+    for rk in present["periods"]:
+        prog.le(K("periods", rk, "k"), K("periods", rk, "n"), "k<=n")
+        if rk[0] != "cumulative":
+            if rk[3] in cum:  # a quarter or a year is part of the whole
+                for c in ("k", "n"):
+                    prog.le(K("periods", rk, c), K("periods", cum[rk[3]], c),
+                            f"{rk[0]} {rk[3]} {c} <= cumulative")
+            continue
+        m = rk[3]
+        ident = {"followed_up_photographic": (F("assessed_photographic"), F("due_12m")),
+                 "photographic_improved_all": ("photographic", "all", "improved"),
+                 "photographic_improved_comparable": ("photographic", "comparable", "improved"),
+                 "photographic_dramatic_comparable": ("photographic", "comparable", "dramatic"),
+                 "photographic_improved_worst_case": ("photographic", "all",
+                                                      "worst_case_improved"),
+                 "density_improved_all": ("density", "all", "improved")}.get(m)
+        if ident and isinstance(ident[0], tuple):
+            prog.same(K("periods", rk, "k"), ident[0])
+            prog.same(K("periods", rk, "n"), ident[1])
+        elif ident:
+            for c in ("k", "n"):
+                prog.same(K("periods", rk, c), R(*ident, c))
+        elif m in ("patients_treated", "new_patients"):
+            prog.same(K("periods", rk, "k"), F("treated"))
+        elif m == "sessions_given" and present["adverse_events"]:
+            prog.same(K("periods", rk, "k"), K("adverse_events", present["adverse_events"][0],
+                                               "sessions"))
+        elif m in ("pain_patients", "serious_event_patients"):
+            term = ("injection_site_pain" if m == "pain_patients" else "serious",)
+            if term in present["adverse_events"]:
+                for c in ("k", "n"):
+                    prog.same(K("periods", rk, c), K("adverse_events", term, c))
+        elif m in ("no_positive_test_session", "no_hypersensitivity_session"):
+            dev = ("positive_pregnancy_test" if m == "no_positive_test_session"
+                   else "hypersensitivity_5ari",)
+            if present["adverse_events"]:
+                prog.same(K("periods", rk, "n"), K("adverse_events", present["adverse_events"][0],
+                                                   "sessions"))
+            if dev in present["screening"]:
+                prog.total(K("periods", rk, "n"), [K("periods", rk, "k"),
+                                                   K("screening", dev, "sessions")],
+                           f"{m}: sessions = without + with the deviation")
     # Table 1 and load counts (from the HTML pages, when given)
     t1 = defaultdict(list)
     for rk in present["table_one"]:
