@@ -235,10 +235,16 @@ def efficacy_summary(ctx) -> Section:
     from outcomes import text
 
     response = ctx.frame("response")
-    return Section(_sentences(
-        [text.flow_sentence(ctx.frame("flow"), ctx.analysis.cutoff)]
-        + [text.response_sentence(r, confidence=_conf(ctx)) for _, r in response.iterrows()
-           if r["family"] == "photographic"]))
+    photo = response[response["family"] == "photographic"]
+    lines = [text.flow_sentence(ctx.frame("flow"), ctx.analysis.cutoff)]
+    # the group comparable with the study first; each group's worst case as a bound
+    for group in ("comparable", "all"):
+        g = photo[photo["group"] == group].set_index("outcome", drop=False)
+        lines += [text.response_sentence(g.loc[o], confidence=_conf(ctx))
+                  for o in ("improved", "dramatic") if o in g.index]
+        if {"improved", "worst_case_improved"} <= set(g.index):
+            lines.append(text.bound_sentence(g.loc["improved"], g.loc["worst_case_improved"]))
+    return Section(_sentences(lines))
 
 
 def who_was_assessed(ctx) -> Section:
