@@ -194,7 +194,8 @@ SCHEMA: dict[str, FrameSpec] = {
     # what each figure could not assess (outcomes.completeness; issue 10): the share is
     # withheld in shareable output, the sentences then give the published counts only
     "not_recorded": FrameSpec(keys=("figure", "column", "unit", "absent", "first_screen"),
-                              counts=("total", "not_recorded"), derived={"share": "rate"}),
+                              counts=("total", "not_recorded"), derived={"share": "rate"},
+                              recompute="not_recorded"),
     # pooled output: the meta-analysis blocks (outcomes.pooling), built from the clinics'
     # PUBLISHED counts only (outcomes.pooling._published_meta)
     "meta_studies": FrameSpec(keys=("label", "family", "group", "outcome", "benchmark_id"),
@@ -582,6 +583,15 @@ def _r_strata(df, definitions):
     return out
 
 
+def _r_not_recorded(df, definitions):
+    """The share not recorded, from the published counts."""
+    out = df.copy()
+    nr, tot = published_numbers(df["not_recorded"]), published_numbers(df["total"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["share"] = np.where(tot > 0, nr / tot, np.nan)
+    return out
+
+
 def _r_coarse_mean(df, definitions):
     """Means and t intervals of a continuous change, coarsened (0.1 hairs/cm², 0.1 points)."""
     out = df.copy()
@@ -743,6 +753,7 @@ def _r_audit_standards(df, definitions):
 
 RECOMPUTE: dict[str, Callable[[pd.DataFrame, Any], pd.DataFrame]] = {
     "proportion": _r_proportion, "response": _r_response, "strata": _r_strata,
+    "not_recorded": _r_not_recorded,
     "adverse_events": _r_adverse_events, "ae_followup": _r_ae_followup,
     "coarse_mean": _r_coarse_mean,
     "keep_summaries": _r_keep_summaries, "keep_coefficients": _r_keep_coefficients,

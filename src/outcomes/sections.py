@@ -146,7 +146,7 @@ def reading_notes(ctx) -> Section:
     from outcomes import text
 
     if hasattr(ctx, "analysis"):
-        frames = {name: (ctx.analysis.model if name == "model" else ctx.frame(name))
+        frames = {name: ctx.frame(name)
                   for name in ("response", "adverse_events", "strata", "funnel", "quarterly",
                                "model")}
         conf = _conf(ctx)
