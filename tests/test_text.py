@@ -188,3 +188,14 @@ def test_pooled_sentence_uses_random_effects_when_clinics_differ():
     assert s.startswith("The pooled improved rate (photographs, mesotherapy alone), 62.8% "
                         "(95% CI 56.7-68.5%, 162 of 258), is below the published 80%")
     assert "is below it" in pooled_sentence({**r, "re_p_value": 0.01})
+
+
+def test_bound_sentence_with_rounded_counts_states_no_difference():
+    # attack F3: 15 due and 10 assessed (rounded) is not "5 patients due but not assessed"
+    c = {"family": "photographic", "group": "comparable", "k": 10, "n": 10, "rate": 1.0}
+    w = {"family": "photographic", "group": "comparable", "k": 10, "n": 15, "rate": 10 / 15}
+    s = bound_sentence(c, w, rounded=True)
+    assert "counting the patients due but not assessed" in s and "rounded to 5" in s
+    assert "the 5 patients" not in s
+    equal = bound_sentence(c, {**w, "n": 10, "rate": 1.0}, rounded=True)
+    assert "every patient due was assessed" not in equal

@@ -243,7 +243,8 @@ def efficacy_summary(ctx) -> Section:
         lines += [text.response_sentence(g.loc[o], confidence=_conf(ctx))
                   for o in ("improved", "dramatic") if o in g.index]
         if {"improved", "worst_case_improved"} <= set(g.index):
-            lines.append(text.bound_sentence(g.loc["improved"], g.loc["worst_case_improved"]))
+            lines.append(text.bound_sentence(g.loc["improved"], g.loc["worst_case_improved"],
+                                             rounded=ctx.shareable))
     return Section(_sentences(lines))
 
 
@@ -458,7 +459,8 @@ def headline(ctx) -> Section:
 
     return Section(_sentences(text.headline(
         ctx.frame("response"), ctx.frame("adverse_events"), ctx.frame("flow"),
-        ctx.analysis.cutoff, confidence=_conf(ctx), not_recorded=ctx.frame("not_recorded"))))
+        ctx.analysis.cutoff, confidence=_conf(ctx), not_recorded=ctx.frame("not_recorded"),
+        rounded=ctx.shareable)))
 
 
 def headline_figure(ctx) -> Section:

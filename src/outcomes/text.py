@@ -267,10 +267,14 @@ def _verb(word: str) -> str:
     return f"shows {word}" if word == NO_DIFFERENCE else f"is {word}"
 
 
-def bound_sentence(complete: Mapping, worst: Mapping) -> str:
+def bound_sentence(complete: Mapping, worst: Mapping, *, rounded: bool = False) -> str:
     """The rate as a bound: complete case (assessed patients) and worst case (due patients,
     the unassessed counted as not improved), from two rows of ``Analysis.response`` of the
     same family and group.
+
+    ``rounded``: the counts are shareable output's (rounded to multiples of 5): the number of
+    patients due but not assessed is then not stated (a difference of two rounded counts is
+    not a count), nor that every patient due was assessed.
 
     Examples
     --------
@@ -294,6 +298,12 @@ like those assessed (complete case, 69 of 86).'
         return (f"{what} as a bound (complete case to worst case) is not shown: it rests on "
                 f"fewer than {_threshold(k, n, due, worst.get('k'))} patients.")
     missing = int(due) - int(n)
+    if rounded:
+        return (f"{what} counting the patients due but not assessed: between "
+                f"{fmt_pct(worst['rate'])} if none of them improved (worst case, "
+                f"{int(worst['k'])} of {int(due)}) and {fmt_pct(complete['rate'])} if they fared "
+                f"like those assessed (complete case, {int(k)} of {int(n)}; counts rounded "
+                "to 5).")
     if missing == 0:
         return (f"{what}: every patient due was assessed, so the complete-case rate "
                 f"{fmt_pct(complete['rate'])} ({int(k)} of {int(n)}) is also the worst case.")
@@ -531,7 +541,8 @@ def not_recorded_sentences(not_recorded: pd.DataFrame | None,
 
 def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.DataFrame,
              cutoff, *, confidence: float = 0.95,
-             not_recorded: pd.DataFrame | None = None) -> list[str]:
+             not_recorded: pd.DataFrame | None = None,
+             rounded: bool = False) -> list[str]:
     """The report's first sentences: the cohort, the comparable (mesotherapy-alone) headline
     rates against the published 80% and 38%, the comparable improved rate as a bound
     (complete case to worst case, :func:`bound_sentence`), and the adverse events with a
@@ -547,6 +558,8 @@ def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.Data
     not_recorded : DataFrame, optional
         ``Analysis.not_recorded``: adds :func:`not_recorded_sentences` (what a headline or
         safety figure could not assess).
+    rounded : bool, default False
+        Shareable counts (rounded to 5): see :func:`bound_sentence`.
 
     Returns
     -------
@@ -562,7 +575,7 @@ def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.Data
     if {"improved", "worst_case_improved"} <= set(comp.index):
         out.append(bound_sentence(comp.loc["improved"].to_dict() | {"group": "comparable"},
                                   comp.loc["worst_case_improved"].to_dict()
-                                  | {"group": "comparable"}))
+                                  | {"group": "comparable"}, rounded=rounded))
     with_bench = adverse_events.dropna(subset=["benchmark_rate"]) \
         if "benchmark_rate" in adverse_events else adverse_events.iloc[:0]
     for _, row in with_bench.iterrows():
