@@ -132,7 +132,7 @@ def test_no_page_of_any_report_refers_outside_itself(reports, pooled_report):
             assert outside_references(page, folder) == [], (kind, path.name)
             assert page.count("data:image/png;base64,") >= ("<img" in page), (kind, path.name)
             seen += 1
-    assert seen == 5 + 5 + 1
+    assert seen == 5 + 5 + 1 + 3   # and outcome-definitions.html beside each report
 
 
 def test_every_page_reads_on_a_phone(reports, pooled_report):

@@ -533,6 +533,9 @@ def definitions_html() -> str:
     text = resources.files("outcomes").joinpath("data", "outcome-definitions.md").read_text(
         encoding="utf-8")
     body = mistune.create_markdown(plugins=["table"])(text)
+    # every table in a box that scrolls sideways on a phone, as the report pages
+    body = body.replace("<table>", '<div class="outcomes-scroll"><table>').replace(
+        "</table>", "</table></div>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<title>Outcome definitions</title><style>"
@@ -540,6 +543,8 @@ def definitions_html() -> str:
             "padding:0 1rem;line-height:1.5;color:#222}table{border-collapse:collapse;"
             "margin:1rem 0}th,td{border-bottom:1px solid #ccc;padding:.3rem .6rem;"
             "text-align:left;vertical-align:top}code{font-size:.9em}"
+            ".outcomes-scroll{overflow-x: auto}"
+            "@media (max-width: 640px){body{margin:1rem auto;font-size:15px}}"
             f"</style></head><body><main>{body}</main></body></html>\n")
 
 
