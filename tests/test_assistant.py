@@ -457,3 +457,26 @@ def test_corpus_loads_equal_after_accepting_the_proposal(name, real, tmp_path):
             g, w = g.drop(columns="term_as_written"), w.drop(columns="term_as_written")
         pd.testing.assert_frame_equal(g, w, check_exact=True)
     assert got.report.other_terms == ref.report.other_terms
+
+
+def test_parquet_export_with_spanish_file_names(tmp_path, base):
+    """Typed Parquet columns (dates, numbers) are read as the loader reads them."""
+    from outcomes.sample import write_export
+
+    dates = {"sessions": ["session_date"], "measurements": ["measurement_date"],
+             "adverse_events": ["onset_date"]}
+    tables = {t: pd.read_csv(sample_path() / f"{t}.csv", keep_default_na=False,
+                             na_values=[""], parse_dates=dates.get(t, []))
+              for t in TABLES}
+    assert str(tables["sessions"]["session_date"].dtype).startswith("datetime64")
+    folder = tmp_path / "pq"
+    write_export(tables, folder, "parquet")
+    for t, stem in zip(TABLES, ("pacientes", "sesiones", "mediciones", "efectos adversos")):
+        (folder / f"{t}.parquet").rename(folder / f"{stem}.parquet")
+    proposal = propose_mapping(folder)
+    assert (proposal.todos, proposal.guesses) == (0, 0), proposal.text
+    path = tmp_path / "m.toml"
+    path.write_text(proposal.text, encoding="utf-8")
+    got = load(folder, mapping=path, today=TODAY, **proposal.options)
+    for t in TABLES:
+        pd.testing.assert_frame_equal(got.tables()[t], base.tables()[t], check_exact=True)
