@@ -6,6 +6,8 @@ import warnings
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import LOAD_TODAY, SMALL_EXPORT, write_export
 
 from outcomes.errors import LoadError, OutcomesWarning
@@ -270,3 +272,20 @@ def test_serious_not_recorded_says_how_it_was_counted():
     # shareable: a small count shows as "<5" and is still said
     frame["not_recorded"] = pd.Series(["<5"], dtype=object)
     assert "is not recorded for <5 of 75" in not_recorded_sentences(frame)[0]
+
+
+_ALL_SYNONYMS = [(t, c, w) for t, cols in __import__("outcomes.recognise", fromlist=["x"])
+                 .HEADER_SYNONYMS.items() for c, words in cols.items() for w in (c, *words)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(item=st.sampled_from(_ALL_SYNONYMS), upper=st.lists(st.booleans(), min_size=60,
+                                                          max_size=60),
+       sep=st.sampled_from([" ", "_", "-", ".", "  ", " - ", "/"]),
+       unit=st.sampled_from(["", " (mL)", " [%]", " (hairs/cm²)", " (µm)", " (días)"]))
+def test_any_synonym_written_any_way_is_recognised(item, upper, sep, unit):
+    """Case, separators and a unit in brackets never change what a header means."""
+    table, column, word = item
+    text = "".join(ch.upper() if up else ch.lower() for ch, up in zip(word, upper + [False] * 99))
+    text = sep.join(text.replace("_", " ").split()) + unit
+    assert match_header(table, text) == column
