@@ -257,6 +257,24 @@ def test_tables_known_by_their_headers_are_guesses(exports):
     assert '# "resumen": not read (nothing in it resembles a table)' in text
 
 
+def test_identifiers_are_export_fixes_and_never_copied(tmp_path):
+    """A column named like an identifier, or holding e-mail addresses or phone numbers under
+    an innocent header, is reported as a fix to the export; its values are not in the file."""
+    folder = tmp_path / "ids"
+    folder.mkdir()
+    (folder / "patients.csv").write_text(
+        "patient_id,sex,age,Surname,Contacto\nP1,F,40,Smith,ana.perez@example.com\n"
+        "P2,M,50,Jones,+34 600 123 456\n", encoding="utf-8")
+    (folder / "sessions.csv").write_text("session_id,patient_id,session_date\n"
+                                         "S1,P1,2025-01-01\n", encoding="utf-8")
+    proposal = propose_mapping(folder)
+    assert len(proposal.stops) == 2
+    assert "'Surname' looks like it holds a name" in proposal.stops[0]
+    assert "'Contacto' holds e-mail addresses or phone/card numbers" in proposal.stops[1]
+    for value in ("Smith", "Jones", "ana.perez", "600 123"):
+        assert value not in proposal.text
+
+
 def test_two_sheets_for_one_table_are_asked(tmp_path):
     folder = tmp_path / "two"
     folder.mkdir()

@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 
 from outcomes import read as _read
 from outcomes.contract import (CHOICES, COLUMNS, FALSE_SPELLINGS, REQUIRED_TABLES, TABLES,
-                               TRUE_SPELLINGS, identifier_reason, normalise_name)
+                               TRUE_SPELLINGS, identifier_reason, looks_like_contact,
+                               normalise_name)
 from outcomes.errors import LoadError, OutcomesError
 from outcomes.recognise import (ambiguous_sex_codes, header_index, match_header, match_sheet,
                                 normalise_header, normalise_value, recode_values,
@@ -289,6 +290,10 @@ def _columns(table: str, source: _Source) -> tuple[dict[str, int], list[_Line], 
         header = source.headers[i]
         absent = [c.name for c in COLUMNS[table] if c.name not in found]
         values = _distinct(source.columns[i])
+        if len(values) and looks_like_contact(values).any():
+            stops.append(f"{source.label}: column {header!r} holds e-mail addresses or "
+                         "phone/card numbers, identifiers: remove it from the export")
+            continue
         # values alone never decide: a yes/no column may be minoxidil or anything else
         by_content = suggest_by_content(table, values, absent) if absent else []
         numeric = [c for c in absent if _KIND[table][c] in ("int", "float")]
