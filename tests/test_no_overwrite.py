@@ -121,3 +121,15 @@ def test_report_folder_rules(tmp_path):
     with pytest.raises(ReportError, match="existing file"):
         check_out_folder(earlier / "notes.txt", force=True)
     assert {"index.html", "results.json", "report.pdf"} <= report_files()
+
+
+def test_an_earlier_report_is_recognised_as_one(reports):
+    """Every file ``outcomes report`` writes is one of report_files(), so a second run into the
+    same folder (the next quarter's report over the last) needs no --force (slow: uses the
+    session's rendered reports)."""
+    for kind in ("internal", "shareable"):
+        folder, proc = reports[kind]
+        assert proc.returncode == 0, proc.stderr
+        written = {p.name for p in folder.iterdir()}
+        assert written and written <= report_files(), written - report_files()
+        check_out_folder(folder)
