@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 QUARTER ?= 2026Q3
 
-.PHONY: help demo lint test lab bench clean
+.PHONY: help demo lint test lab bench screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,7 +24,24 @@ lint: $(BIN)/outcomes  ## the code gates: ruff (lint) and mypy (types), configur
 	$(BIN)/mypy
 
 test: lint  ## the gates, then the test suite (unit, reference, property-based, CLI and notebook end-to-end)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+SHOTS    := docs/screenshots
+CHROMIUM ?= chromium
+SHOOT     = $(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
+	--user-data-dir=build/screenshots/profile
+
+screenshots: $(BIN)/outcomes  ## photograph the first screen of the sample's internal and shareable reports into docs/screenshots/ (needs Chromium)
+	@command -v $(CHROMIUM) >/dev/null || { echo "make screenshots needs Chromium: apt-get install chromium (or CHROMIUM=/path/to/chrome)"; exit 2; }
+	rm -rf build/screenshots && mkdir -p $(SHOTS) build/screenshots
+	$(BIN)/outcomes report data/sample --quarter $(QUARTER) --out build/screenshots/internal
+	$(BIN)/outcomes report data/sample --quarter $(QUARTER) --out build/screenshots/shareable --shareable
+	for kind in internal shareable; do \
+	  $(SHOOT) --window-size=1280,900 --screenshot=$(SHOTS)/$$kind.png "file://$(CURDIR)/build/screenshots/$$kind/index.html" 2>/dev/null; \
+	  $(SHOOT) --window-size=390,844 --screenshot=$(SHOTS)/$$kind-phone.png "file://$(CURDIR)/build/screenshots/$$kind/index.html" 2>/dev/null; \
+	done
+	@ls -l $(SHOTS)/*.png
 
 lab: $(BIN)/outcomes  ## open the notebooks in JupyterLab
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
@@ -34,4 +51,4 @@ bench: $(BIN)/outcomes  ## print the speed and memory figures (benchmarks/)
 	$(BIN)/python benchmarks/run.py
 
 clean:  ## remove the virtual environment and generated reports
-	rm -rf $(VENV) reports/ .pytest_cache
+	rm -rf $(VENV) reports/ build/ .pytest_cache

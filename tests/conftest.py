@@ -76,11 +76,31 @@ SPLIT_CUTOFF = "2026-09-30"
 
 def pytest_collection_modifyitems(config, items):
     """Tests using a report fixture execute notebooks: they are ``slow`` (``-m "not slow"``
-    runs the rest in a few tens of seconds)."""
+    runs the rest in a few tens of seconds).
+
+    Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) the tests of one module
+    run on one worker (module fixtures are built once), and every test reading the shared
+    reports runs on one worker, so that each report is still executed once per session."""
     heavy = {"reports", "pooled_report", "split_root"}
     for item in items:
         if heavy & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("reports"))
+        else:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+@pytest.fixture(scope="session")
+def sample_context():
+    """The bundled sample loaded and analysed once (quarter 2026Q3, with the model), as the
+    report notebooks' set-up call gives it (:func:`outcomes.report.report_context`)."""
+    import warnings
+
+    from outcomes.report import report_context
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # OutcomesWarning notes (derived benchmark counts)
+        return report_context(quarter="2026Q3")
 
 
 @pytest.fixture(scope="session")

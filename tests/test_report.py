@@ -235,6 +235,7 @@ def test_context_frames_are_suppressed_and_patient_lists_refused_when_shareable(
     assert internal.frame("cohort") is analysis.cohort
 
 
+@pytest.mark.slow
 def test_a_notebook_runs_standalone_on_the_bundled_sample(tmp_path):
     """As in JupyterLab: no parameters given, it loads and analyses the sample itself."""
     import papermill as pm

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from outcomes import sections
-from outcomes.report import NOTEBOOKS, ReportContext, report_context
+from outcomes.report import NOTEBOOKS, ReportContext
 
 PAGE_SECTIONS = {
     "data_quality": ["data_quality_intro", "load_counts", "quarantine_reasons",
@@ -26,8 +26,8 @@ PAGE_SECTIONS = {
 
 
 @pytest.fixture(scope="module")
-def internal_ctx() -> ReportContext:
-    return report_context(quarter="2026Q3")
+def internal_ctx(sample_context) -> ReportContext:
+    return sample_context
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +37,32 @@ def shareable_ctx(internal_ctx) -> ReportContext:
     return replace(internal_ctx, shareable=True)
 
 
-@pytest.mark.parametrize("page", sorted(PAGE_SECTIONS))
-def test_every_section_renders(page, internal_ctx, shareable_ctx):
-    for ctx in (internal_ctx, shareable_ctx):
-        out = sections.title(ctx, page).html
-        assert "2026Q3 (data to 30 September 2026)" in out and "<h1" in out
-        for name in PAGE_SECTIONS[page] + ["provenance"]:
-            html = getattr(sections, name)(ctx)._repr_html_()
-            assert isinstance(html, str), name
-            if name == "quarantine_rows" and ctx.shareable:
-                assert html == ""  # the rows list patients: internal report only
-                continue
-            assert html.strip(), name
-            assert "<script" not in html and "Traceback" not in html, name
-            assert not re.search(r'src="(?!data:)', html), name  # figures inlined
+@pytest.fixture(scope="module")
+def rendered(internal_ctx, shareable_ctx) -> dict[str, dict[tuple[str, str], str]]:
+    """Every section of every page, internal and shareable, rendered once for this module:
+    ``{"internal": {(page, section): html}, "shareable": ...}``."""
+    out = {}
+    for kind, ctx in (("internal", internal_ctx), ("shareable", shareable_ctx)):
+        out[kind] = {(page, name): getattr(sections, name)(ctx)._repr_html_()
+                     for page, names in PAGE_SECTIONS.items()
+                     for name in names + ["provenance"]}
+        out[kind] |= {(page, "title"): sections.title(ctx, page).html for page in PAGE_SECTIONS}
+    return out
+
+
+@pytest.mark.parametrize("kind", ["internal", "shareable"])
+def test_every_section_renders(kind, rendered):
+    for (page, name), html in rendered[kind].items():
+        assert isinstance(html, str), name
+        if name == "title":
+            assert "2026Q3 (data to 30 September 2026)" in html and "<h1" in html
+            continue
+        if name == "quarantine_rows" and kind == "shareable":
+            assert html == ""  # the rows list patients: internal report only
+            continue
+        assert html.strip(), (page, name)
+        assert "<script" not in html and "Traceback" not in html, name
+        assert not re.search(r'src="(?!data:)', html), name  # figures inlined
 
 
 def test_figures_are_inlined_png(internal_ctx):
@@ -76,14 +88,14 @@ def test_words_come_from_the_definitions_and_the_registry(internal_ctx):
         sections.against_published(internal_ctx).html
 
 
-def test_shareable_sections_hold_no_patient(internal_ctx, shareable_ctx):
+def test_shareable_sections_hold_no_patient(internal_ctx, rendered):
     ids = set(internal_ctx.analysis.cohort["patient_id"].astype(str))
-    internal = sections.sentinel_events(internal_ctx).html + sections.screening(internal_ctx).html
+    internal = rendered["internal"][("safety", "sentinel_events")] + \
+        rendered["internal"][("protocol", "screening")]
     assert ids & set(re.findall(r"[\w-]+", internal))  # the internal lists do name patients
-    shared = "".join(getattr(sections, name)(shareable_ctx).html
-                     for names in PAGE_SECTIONS.values() for name in names)
+    shared = "".join(rendered["shareable"].values())
     assert not ids & set(re.findall(r"[\w-]+", shared))
-    assert "internal report only" in sections.sentinel_events(shareable_ctx).html
+    assert "internal report only" in rendered["shareable"][("safety", "sentinel_events")]
 
 
 # --- the committed notebooks are thin --------------------------------------------------------

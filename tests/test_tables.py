@@ -139,13 +139,11 @@ def test_load_tables_and_provenance():
     assert "outcomes version" in items
 
 
-def test_every_table_has_a_one_line_reading_aid_shown_under_it():
+def test_every_table_has_a_one_line_reading_aid_shown_under_it(sample_context):
     """Every table builder sets attrs['note']; to_html prints it under the table."""
     import inspect
 
-    from outcomes.report import report_context
-
-    ctx = report_context(quarter="2026Q3")
+    ctx = sample_context
     A = ctx.analysis
     built = {
         "table_one": tables.table_one(A.cohort), "flow_table": tables.flow_table(A.flow),
