@@ -74,20 +74,44 @@ SAMPLE = ROOT / "data" / "sample"
 SPLIT_CUTOFF = "2026-09-30"
 
 
-def pytest_collection_modifyitems(config, items):
-    """Tests using a report fixture execute notebooks: they are ``slow`` (``-m "not slow"``
-    runs the rest in a few tens of seconds).
+HEAVY_FIXTURES = frozenset({"reports", "pooled_report", "split_root"})
 
-    Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) the tests of one module
-    run on one worker (module fixtures are built once), and every test reading the shared
-    reports runs on one worker, so that each report is still executed once per session."""
-    heavy = {"reports", "pooled_report", "split_root"}
-    for item in items:
-        if heavy & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("reports"))
-        else:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+def pytest_itemcollected(item):
+    """Tests using a report fixture execute notebooks: they are ``slow`` (``-m "not slow"``
+    runs the rest in a few tens of seconds)."""
+    if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.slow)
+
+
+def _build_once(request, tmp_path_factory, name: str, build):
+    """``build(folder)`` (returning something JSON can hold) run once per test session, also
+    across pytest-xdist workers (``make test`` runs ``-n 2 --dist loadfile``): the first worker
+    builds into a folder both share, under a file lock; the other waits and reads it.
+    Returns ``(folder, value)``."""
+    import json
+
+    if not hasattr(request.config, "workerinput"):  # no xdist: a plain session fixture
+        folder = tmp_path_factory.mktemp(name)
+        return folder, build(folder)
+    try:
+        import fcntl
+    except ImportError:  # Windows: each worker builds its own
+        folder = tmp_path_factory.mktemp(name)
+        return folder, build(folder)
+    root = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    done = root.parent / f"shared-{name}.json"
+    with open(root.parent / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if done.exists():
+                return root, json.loads(done.read_text(encoding="utf-8"))
+            root.mkdir(parents=True, exist_ok=True)
+            value = build(root)
+            done.write_text(json.dumps(value), encoding="utf-8")
+            return root, value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
@@ -104,39 +128,39 @@ def sample_context():
 
 
 @pytest.fixture(scope="session")
-def reports(tmp_path_factory):
+def reports(request, tmp_path_factory):
     """The sample's internal report (with ``--pdf``) and its shareable report, produced side
-    by side by ``outcomes report``: ``{"internal": (folder, CompletedProcess), "shareable":
-    ...}``."""
+    by side by ``outcomes report``, once per session: ``{"internal": (folder,
+    CompletedProcess), "shareable": ...}``."""
     import subprocess
     import sys
 
-    def start(out: Path, *extra: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "outcomes.cli", "report", str(SAMPLE),
-                                 "--quarter", "2026Q3", "--out", str(out), *extra],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def build(root: Path) -> dict:
+        def start(out: Path, *extra: str) -> subprocess.Popen:
+            return subprocess.Popen([sys.executable, "-m", "outcomes.cli", "report",
+                                     str(SAMPLE), "--quarter", "2026Q3", "--out", str(out),
+                                     *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
 
-    outs = {kind: tmp_path_factory.mktemp(kind) for kind in ("internal", "shareable")}
-    procs = {"internal": start(outs["internal"], "--pdf"),
-             "shareable": start(outs["shareable"], "--shareable")}
-    done = {}
-    for kind, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=900)
-        done[kind] = (outs[kind], subprocess.CompletedProcess(proc.args, proc.returncode,
-                                                              stdout, stderr))
-    return done
+        procs = {"internal": start(root / "internal", "--pdf"),
+                 "shareable": start(root / "shareable", "--shareable")}
+        done = {}
+        for kind, proc in procs.items():
+            stdout, stderr = proc.communicate(timeout=900)
+            done[kind] = {"args": proc.args, "returncode": proc.returncode,
+                          "stdout": stdout, "stderr": stderr}
+        return done
+
+    root, done = _build_once(request, tmp_path_factory, "reports", build)
+    return {kind: (root / kind, subprocess.CompletedProcess(**d)) for kind, d in done.items()}
 
 
-@pytest.fixture(scope="session")
-def split_root(tmp_path_factory):
-    """One synthetic export split by patient into three clinics; each and the whole analysed
-    with ``outcomes analyze --no-model --pooling-file`` (one clinic key). Returns the folder."""
+def _split(root: Path) -> None:
     import numpy as np
 
     from outcomes.cli import main
     from outcomes.sample import generate_sample, write_export
 
-    root = tmp_path_factory.mktemp("split")
     tables = generate_sample(240, seed=11, end=SPLIT_CUTOFF)
     ids = tables["patients"]["patient_id"].to_numpy()
     clinic_of = dict(zip(ids, np.random.default_rng(5).integers(0, 3, len(ids)), strict=True))
@@ -145,17 +169,22 @@ def split_root(tmp_path_factory):
                    df[df["patient_id"].map(clinic_of).to_numpy() == part].reset_index(drop=True))
                for t, df in tables.items()}
         write_export(sub, root / name)
-        # the pooling file (exact counts, practitioners coded with the clinic key)
-        key = root / "clinic.key"
-        key.write_text("a clinic key of 32 random characters")
         assert main(["analyze", str(root / name), "--no-model", "--cutoff", SPLIT_CUTOFF,
-                     "--pooling-file", str(root / f"{name}.json"),
-                     "--key-file", str(key)]) == 0
-    return root
+                     "--json", str(root / f"{name}.json")]) == 0
 
 
 @pytest.fixture(scope="session")
-def pooled_report(split_root, tmp_path_factory):
+def split_root(request, tmp_path_factory):
+    """One synthetic export split by patient into three clinics; each and the whole analysed
+    with ``outcomes analyze --no-model --json``. Returns the folder."""
+    def build(root: Path) -> None:
+        _split(root)
+
+    return _build_once(request, tmp_path_factory, "split", build)[0]
+
+
+@pytest.fixture(scope="session")
+def pooled_report(request, split_root, tmp_path_factory):
     """``outcomes pool`` of the three clinics of :func:`split_root` with ``--out``: (folder,
     exit status, stderr)."""
     import contextlib
@@ -163,9 +192,12 @@ def pooled_report(split_root, tmp_path_factory):
 
     from outcomes.cli import main
 
-    out = tmp_path_factory.mktemp("pooled")
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        status = main(["pool", *(str(split_root / f"clinic_{c}.json") for c in "abc"),
-                       "--out", str(out)])
-    return out, status, err.getvalue()
+    def build(root: Path) -> list:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            status = main(["pool", *(str(split_root / f"clinic_{c}.json") for c in "abc"),
+                           "--out", str(root / "out")])
+        return [status, err.getvalue()]
+
+    root, (status, stderr) = _build_once(request, tmp_path_factory, "pooled", build)
+    return root / "out", status, stderr
