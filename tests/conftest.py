@@ -169,14 +169,19 @@ def _split(root: Path) -> None:
                    df[df["patient_id"].map(clinic_of).to_numpy() == part].reset_index(drop=True))
                for t, df in tables.items()}
         write_export(sub, root / name)
+        # the pooling file (exact counts, practitioners coded with the clinic key)
+        key = root / "clinic.key"
+        key.write_text("a clinic key of 32 random characters")
         assert main(["analyze", str(root / name), "--no-model", "--cutoff", SPLIT_CUTOFF,
-                     "--json", str(root / f"{name}.json")]) == 0
+                     "--pooling-file", str(root / f"{name}.json"),
+                     "--key-file", str(key)]) == 0
 
 
 @pytest.fixture(scope="session")
 def split_root(request, tmp_path_factory):
     """One synthetic export split by patient into three clinics; each and the whole analysed
-    with ``outcomes analyze --no-model --json``. Returns the folder."""
+    with ``outcomes analyze --no-model --pooling-file`` (one clinic key). Returns the
+    folder."""
     def build(root: Path) -> None:
         _split(root)
 

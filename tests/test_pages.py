@@ -132,6 +132,7 @@ def test_no_page_of_any_report_refers_outside_itself(reports, pooled_report):
             assert outside_references(page, folder) == [], (kind, path.name)
             assert page.count("data:image/png;base64,") >= ("<img" in page), (kind, path.name)
             seen += 1
+        assert (folder / "index.html").is_file(), kind
     assert seen == 5 + 5 + 1 + 3   # and outcome-definitions.html beside each report
 
 
@@ -145,7 +146,8 @@ def test_every_page_reads_on_a_phone(reports, pooled_report):
             assert "max-width: 640px" in page and "overflow-x: auto" in page, path.name
             tables = len(re.findall(r"<table\b", page))
             wrapped = len(re.findall(r'<div class="outcomes-scroll"><table\b', page))
-            assert tables == wrapped and tables > 0, (kind, path.name, tables, wrapped)
+            assert tables == wrapped, (kind, path.name, tables, wrapped)
+            assert tables > 0 or path.name == "outcome-definitions.html", (kind, path.name)
 
 
 # --- the PDF ------------------------------------------------------------------------------

@@ -336,7 +336,7 @@ def practitioners_and_quarters(ctx) -> Section:
                     "rate (by the quarter of the 12-month assessment) with exact binomial "
                     "limits from its own denominator, read by the NHS Making Data Count rules: "
                     "a point beyond the limits, 7 quarters in a row on one side of the centre, "
-                    "7 rising or falling, or 2 of 3 beyond the 2-sigma line; blue marks an "
+                    "7 rising or falling, or two of three beyond the 2-sigma line; blue marks an "
                     "improvement, orange a concern. Quarters with fewer than "
                     f"{int(A.definitions.spc_min_n)} patients are not plotted."),
                  funnel, figure_html(),
