@@ -532,7 +532,7 @@ def definitions_html() -> str:
 
     text = resources.files("outcomes").joinpath("data", "outcome-definitions.md").read_text(
         encoding="utf-8")
-    body = mistune.create_markdown(plugins=["table"])(text)
+    body = str(mistune.create_markdown(plugins=["table"])(text))
     # every table in a box that scrolls sideways on a phone, as the report pages
     body = body.replace("<table>", '<div class="outcomes-scroll"><table>').replace(
         "</table>", "</table></div>")
