@@ -293,25 +293,39 @@ def ae_followup_table(cohort: Cohort) -> pd.DataFrame:
     recent = fu["possible_days"].to_numpy(float) < min_days
     ae = cohort.adverse_events
     labels = list(TERMS) + [SERIOUS]
-    tagged = pd.concat([ae[["_pid", "term", "onset_date"]].astype({"term": object}),
-                        ae.loc[_is_serious(ae), ["_pid", "onset_date"]].assign(term=SERIOUS)],
-                       ignore_index=True)
-    events = tagged["term"].value_counts().reindex(labels, fill_value=0).to_numpy("int64")
-    first = tagged.groupby(["term", "_pid"])["onset_date"].min()
+    # every event as (label code, patient, onset): its term's code, and again as SERIOUS when
+    # serious; integer keys, so the per-term first events are one sort, not a dozen look-ups
+    serious = _is_serious(ae)
+    term_code = pd.Categorical(ae["term"], categories=list(TERMS)).codes.astype(np.int64)
+    code = np.r_[term_code, np.full(int(serious.sum()), len(TERMS), dtype=np.int64)]
+    e_pid = ae["_pid"].to_numpy("int64")
+    e_pid = np.r_[e_pid, e_pid[serious]]
+    e_onset = ae["onset_date"].to_numpy("datetime64[ns]")
+    e_onset = np.r_[e_onset, e_onset[serious]]
+    known = code >= 0
+    events = np.bincount(code[known], minlength=len(labels)).astype("int64")
+    n_pat = max(len(cohort.patients), 1)
+    key = code[known] * n_pat + e_pid[known]
+    onset_known = e_onset[known]
+    order = np.lexsort((onset_known, key))
+    key = key[order]
+    lead = np.r_[True, key[1:] != key[:-1]] if key.size else np.zeros(0, dtype=bool)
+    f_key, f_onset = key[lead], onset_known[order][lead]  # first onset per (label, patient)
+    f_term, f_pid = f_key // n_pat, f_key % n_pat
+    bounds = np.searchsorted(f_term, np.arange(len(labels) + 1))
     # a row position per treated patient, to place each term's first events
     pos = np.full(len(cohort.patients), -1, dtype=np.int64)
     pos[pids] = np.arange(pids.size)
     t0 = cohort.patients["t0"].to_numpy("datetime64[ns]")
     k = np.zeros(len(labels), dtype=np.int64)
     km = np.full((len(labels), 5), np.nan)
-    for i, term in enumerate(labels):  # one pass per term (a dozen), vectorised inside
+    for i in range(len(labels)):  # one pass per term (a dozen), vectorised inside
         time, hit = follow.copy(), np.zeros(pids.size, dtype=bool)
-        if term in first.index.get_level_values(0):
-            f = first.loc[term]
-            at = pos[f.index.to_numpy("int64")]
+        fp = f_pid[bounds[i]:bounds[i + 1]]
+        if fp.size:
+            at = pos[fp]
             ok = at >= 0
-            onset = ((f.to_numpy("datetime64[ns]")[ok] - t0[f.index.to_numpy("int64")[ok]])
-                     / np.timedelta64(1, "D"))
+            onset = (f_onset[bounds[i]:bounds[i + 1]][ok] - t0[fp[ok]]) / np.timedelta64(1, "D")
             hit[at[ok]] = True
             time[at[ok]] = np.clip(onset, 0, None)
         k[i] = int((hit & followed).sum())
