@@ -105,19 +105,26 @@ def event_session_numbers(cohort: Cohort) -> pd.Series:
     # the by-date fallback only for the events their session_id did not place (sorting every
     # event and session by date cost seconds at a million patients)
     need = np.flatnonzero(via_id.isna().to_numpy())
-    left = pd.DataFrame({"row": need, "_pid": ae["_pid"].to_numpy("int64")[need],
-                         "date": ae["onset_date"].to_numpy("datetime64[ns]")[need]}
-                        ).dropna(subset=["date"])
+    e_date = ae["onset_date"].to_numpy("datetime64[ns]")[need]
+    rows, e_pid = need[~np.isnat(e_date)], ae["_pid"].to_numpy("int64")[need][~np.isnat(e_date)]
+    e_date = e_date[~np.isnat(e_date)]
     fallback = pd.Series(np.nan, index=np.arange(len(ae)))
-    if len(left):
-        right = pd.DataFrame({"_pid": s["_pid"].to_numpy("int64"),
-                              "date": s["session_date"].to_numpy("datetime64[ns]"),
-                              "number": s["session_number"].to_numpy()})
-        asof = pd.merge_asof(left.sort_values("date", kind="stable"),
-                             right.sort_values("date", kind="stable"), on="date", by="_pid",
-                             direction="backward")
-        fallback = pd.Series(asof["number"].to_numpy(), index=asof["row"].to_numpy())
-        fallback = fallback.reindex(np.arange(len(ae)))
+    if rows.size:
+        # latest session of the patient on or before the onset (ties: the later in `s`), as
+        # one search on an integer key (patient, rank of the date) rather than merge_asof
+        s_pid = s["_pid"].to_numpy("int64")
+        s_date = s["session_date"].to_numpy("datetime64[ns]")
+        dates, rank = np.unique(np.r_[s_date, e_date].view("int64"), return_inverse=True)
+        rank = rank.reshape(-1)
+        width = dates.size + 1
+        s_key, e_key = s_pid * width + rank[:s_pid.size], e_pid * width + rank[s_pid.size:]
+        order = np.argsort(s_key, kind="stable")
+        at = np.searchsorted(s_key[order], e_key, side="right") - 1
+        found = at >= 0
+        found[found] = s_pid[order][at[found]] == e_pid[found]
+        number_by_date = np.full(len(ae), np.nan)
+        number_by_date[rows[found]] = s["session_number"].to_numpy(float)[order][at[found]]
+        fallback = pd.Series(number_by_date, index=np.arange(len(ae)))
     out = via_id.astype("Float64").fillna(pd.Series(fallback.to_numpy(), dtype="Float64",
                                                     index=ae.index))
     return out.astype("Int64")
