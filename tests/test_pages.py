@@ -167,7 +167,7 @@ def test_pdf_is_a4_with_no_table_cut(reports):
     pages = _pdf_pages(out / PDF_NAME)
     m = re.search(r"PDF, (\d+) A4 pages", proc.stderr)
     assert m and int(m[1]) == len(pages)
-    assert 3 <= len(pages) <= 14, len(pages)
+    assert 3 <= len(pages) <= 20, len(pages)  # the sample's audit page: 12 A4 pages (04:40)
     for number, (width, height, chars, images, rules) in enumerate(pages, start=1):
         assert (round(width, 1), round(height, 1)) == (round(A4_PT[0], 1), round(A4_PT[1], 1))
         assert chars, number
