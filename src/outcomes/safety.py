@@ -241,16 +241,25 @@ def followup_days(cohort: Cohort) -> pd.DataFrame:
     """
     p = cohort.patients
     treated = np.flatnonzero(p["treated"].to_numpy(bool))
-    last = np.full(len(p), np.datetime64("NaT"), dtype="datetime64[ns]")
-    for pid, dates in ((cohort.sessions["_pid"], cohort.sessions["session_date"]),
-                       (cohort.measurements["_pid"], cohort.measurements["measurement_date"]),
-                       (cohort.adverse_events["_pid"], cohort.adverse_events["onset_date"])):
-        latest = pd.Series(dates.to_numpy("datetime64[ns]")).groupby(
-            pid.to_numpy("int64")).max()
+    # latest contact per patient, as int64 nanoseconds (NaT = the smallest int64): sessions
+    # are sorted by patient and date, so each patient's last row is their last session; the
+    # measurements and event onsets take one groupby together
+    never = np.iinfo(np.int64).min
+    last = np.full(len(p), never, dtype=np.int64)
+    s_pid = cohort.sessions["_pid"].to_numpy("int64")
+    if s_pid.size:
+        end = np.r_[s_pid[1:] != s_pid[:-1], True]
+        s_date = cohort.sessions["session_date"].to_numpy("datetime64[ns]").view(np.int64)
+        last[s_pid[end]] = s_date[end]
+    m, ae = cohort.measurements, cohort.adverse_events
+    other_pid = np.r_[m["_pid"].to_numpy("int64"), ae["_pid"].to_numpy("int64")]
+    if other_pid.size:
+        other = np.r_[m["measurement_date"].to_numpy("datetime64[ns]").view(np.int64),
+                      ae["onset_date"].to_numpy("datetime64[ns]").view(np.int64)]
+        latest = pd.Series(other).groupby(other_pid, sort=False).max()
         idx = latest.index.to_numpy("int64")
-        cur = last[idx]
-        new = latest.to_numpy("datetime64[ns]")
-        last[idx] = np.where(np.isnat(cur) | (new > cur), new, cur)
+        last[idx] = np.maximum(last[idx], latest.to_numpy(np.int64))
+    last = np.where(last == never, np.datetime64("NaT", "ns"), last.view("datetime64[ns]"))
     t0 = p["t0"].to_numpy("datetime64[ns]")
     day = np.timedelta64(1, "D")
     follow = ((last - t0) / day)[treated]
