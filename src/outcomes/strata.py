@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import stats
-from outcomes.cohort import Cohort, minoxidil_level, severity_group
+from outcomes.cohort import Cohort, severity_group
 
 __all__ = ["STRATA", "STRATA_OUTCOMES", "strata_table", "strata_tests", "funnel_table",
            "funnel_tests", "quarterly_table"]
@@ -25,14 +25,31 @@ _PREFIX = {"photographic": "gpa", "density": "density"}
 _MISSING = "not recorded"
 
 
-def _levels(p: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Level of every stratum for every cohort row (text; missing -> "not recorded")."""
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code of every row and the levels (object) of a text column; missing ->
+    ``"not recorded"``. Factorizes the column as stored (no per-row Python strings)."""
+    code, uniq = pd.factorize(values)
+    levels = np.asarray(uniq, dtype=object)
+    missing = code < 0
+    if missing.any():
+        same = np.flatnonzero(levels == _MISSING)
+        if not same.size:
+            levels = np.append(levels, np.array([_MISSING], dtype=object))
+        code = np.where(missing, same[0] if same.size else levels.size - 1, code)
+    return code, levels
+
+
+def _level_codes(p: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every stratum as (code of every cohort row, levels); missing -> "not recorded"."""
+    mino = p["minoxidil"].astype("boolean")
+    yes = mino.fillna(False).to_numpy(bool)
+    mino_code = np.where(mino.isna().to_numpy(bool), 2, np.where(yes, 0, 1))
     return {
-        "sex": p["sex"].astype(object).fillna(_MISSING).to_numpy(object),
-        "severity": severity_group(p["baseline_scale"], p["baseline_grade"]).to_numpy(object),
-        "minoxidil": minoxidil_level(p),
-        "age_band": p["age_band"].astype(object).fillna(_MISSING).to_numpy(object),
-        "practitioner": _practitioner_level(p),
+        "sex": _codes(p["sex"]),
+        "severity": _codes(severity_group(p["baseline_scale"], p["baseline_grade"])),
+        "minoxidil": (mino_code, np.array(["yes", "no", _MISSING], dtype=object)),
+        "age_band": _codes(p["age_band"]),
+        "practitioner": _codes(p["practitioner_id"]),
     }
 
 
@@ -60,7 +77,7 @@ def strata_table(cohort: Cohort) -> pd.DataFrame:
     d = cohort.definitions
     p = cohort.patients
     # each stratum's levels as integer codes once; k and n per level by bincount
-    codes = {s: pd.factorize(v, use_na_sentinel=False) for s, v in _levels(p).items()}
+    codes = _level_codes(p)
     frames = []
     for family, outcome in STRATA_OUTCOMES:
         pre = _PREFIX[family]
@@ -168,7 +185,7 @@ def funnel_table(cohort: Cohort, *, p0: float | None = None, family: str = "phot
     p = cohort.patients
     pre = _PREFIX[family]
     assessed = p[f"{pre}_assessed"].to_numpy(bool)
-    who = _practitioner_level(p)[assessed]   # not _levels(): severity is costly at scale
+    who = _practitioner_level(p)[assessed]   # not _level_codes(): severity is costly at scale
     hit = p[f"{pre}_{outcome}"].fillna(False).to_numpy(bool)[assessed]
     g = pd.DataFrame({"practitioner_id": who, "hit": hit}).groupby("practitioner_id")["hit"]
     out = g.agg(k="sum", n="size").reset_index().astype({"k": "int64", "n": "int64"})
