@@ -170,12 +170,21 @@ def benchmark(id: str) -> Benchmark:  # noqa: A002 - the registry's own word
     >>> b.rate, b.k, b.n, b.verified
     (0.8, 69, 86, False)
     """
-    figs = _read()
-    hit = figs[figs["id"] == id]
-    if hit.empty:
+    record = _records().get(id)
+    if record is None:
         raise AnalysisError(f"unknown benchmark id {id!r}; known ids: "
-                            f"{', '.join(figs['id'])}.")
-    return _record(hit.iloc[0])
+                            f"{', '.join(_read()['id'])}.")
+    return record
+
+
+@lru_cache(maxsize=1)
+def _records() -> dict[str, Benchmark]:
+    """Every record by id, built once (Benchmark is frozen; the first row of an id wins)."""
+    figs = _read()
+    out: dict[str, Benchmark] = {}
+    for i in range(len(figs)):  # the registry's dozen rows, once per process
+        out.setdefault(str(figs["id"].iloc[i]), _record(figs.iloc[i]))
+    return out
 
 
 def benchmarks_for(family: str, measure: str, *, arm: str = "treatment") -> tuple[Benchmark, ...]:
