@@ -49,7 +49,8 @@ FRAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "response": (("family", "group", "outcome"), ("k", "n")),
     "density_sensitivity": (("threshold",), ("k", "n")),
     "density_change": (("measure",), ("n",)),
-    "adverse_events": (("term",), ("k", "n", "events", "sessions")),
+    "adverse_events": (("term",), ("k", "n", "events", "sessions", "compared_k", "compared_n",
+                                   "excluded", "excluded_recent", "excluded_stopped")),
     "ae_timing": (("term", "session_number"), ("events",)),
     "ae_duration": (("term",), ("events",)),
     "protocol": (("measure",), ("k", "n")),
@@ -551,6 +552,12 @@ def add_report(prog: Program, prefix, pub: dict, policy: Policy, *, exact=False,
         A_ = lambda c, rk=rk: K("ae_followup", rk, c)  # noqa: E731
         prog.same(A_("treated"), F("treated"))
         if rk in present["adverse_events"]:
+            # adverse_events carries the followed counts its benchmark tests rest on (ae-followup)
+            for a_col, f_col in (("compared_k", "k"), ("compared_n", "n"),
+                                 ("excluded", "excluded"),
+                                 ("excluded_recent", "excluded_recent"),
+                                 ("excluded_stopped", "excluded_stopped")):
+                prog.same(K("adverse_events", rk, a_col), A_(f_col))
             prog.same(A_("sessions"), K("adverse_events", rk, "sessions"))
             prog.same(A_("events"), K("adverse_events", rk, "events"))
             prog.le(A_("k"), K("adverse_events", rk, "k"), "followed-up k <= all treated k")

@@ -331,6 +331,7 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         export = load(Path(export))
     c = build_cohort(export, cutoff=cutoff, definitions=definitions)
     numbers = safety.event_session_numbers(c)
+    followup = safety.ae_followup_table(c)
     pp = protocol.protocol_patients(c)
     cases = protocol.screening_cases(c)
     if model:
@@ -346,9 +347,9 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         density_sensitivity=response.density_sensitivity(c),
         photographic_sensitivity=response.photographic_sensitivity(c),
         density_change=response.density_change(c),
-        adverse_events=safety.adverse_event_table(c),
+        adverse_events=safety.adverse_event_table(c, followup),
         ae_timing=safety.ae_timing(c, numbers), ae_duration=safety.ae_duration(c),
-        ae_followup=safety.ae_followup_table(c),
+        ae_followup=followup,
         sentinel_cases=safety.sentinel_cases(c, numbers),
         protocol=protocol.protocol_table(c, pp), protocol_patients=pp,
         screening=protocol.screening_table(c, cases), screening_cases=cases,

@@ -141,7 +141,12 @@ SCHEMA: dict[str, FrameSpec] = {
     "density_change": FrameSpec(keys=("measure",), counts=("n",),
                                 derived={"mean": "summary", "ci_low": "summary",
                                          "ci_high": "summary"}, recompute="coarse_mean"),
-    "adverse_events": FrameSpec(keys=("term",), counts=("k", "n", "events", "sessions"),
+    # issue 11 item 6 (ae-followup): the benchmark columns are computed from compared_k/
+    # compared_n (the patients followed >= min_followup_days, = ae_followup k/n), not k/n
+    "adverse_events": FrameSpec(keys=("term", "min_followup_days"),
+                                counts=("k", "n", "events", "sessions", "compared_k",
+                                        "compared_n", "excluded", "excluded_recent",
+                                        "excluded_stopped"),
                                 derived=_PROP | _BENCH | {"session_rate": "rate"},
                                 recompute="adverse_events"),
     "ae_timing": FrameSpec(keys=("term", "session_number"), counts=("events",)),
@@ -547,7 +552,15 @@ def _r_response(df, definitions):
 
 
 def _r_adverse_events(df, definitions):
-    out = _bench(_proportion(df, definitions), definitions)
+    """Incidence from the published k and n; the tests against the study from the published
+    compared_k/compared_n (the followed patients) when the frame has them, else k/n."""
+    out = _proportion(df, definitions)
+    if "compared_k" in df and "compared_n" in df:
+        tested = _bench(out.assign(k=df["compared_k"], n=df["compared_n"]), definitions)
+        cols = [c for c in _BENCH if c in out]
+        out[cols] = tested[cols]
+    else:
+        out = _bench(out, definitions)
     if "session_rate" in out:
         e, s = published_numbers(df["events"]), published_numbers(df["sessions"])
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -173,25 +173,45 @@ def _pool_density_change(df: pd.DataFrame, defs: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["measure", "mean", "ci_low", "ci_high", "n"])
 
 
+#: adverse_events count columns of the comparison among the followed patients
+_FOLLOWED = ("compared_k", "compared_n", "excluded", "excluded_recent", "excluded_stopped")
+
+
 def _pool_adverse_events(files, defs) -> pd.DataFrame:
     """Sum per term; a clinic without a row for a term adds its treated and sessions with 0."""
     df = _frame(files, "adverse_events")
     if not len(df):
         return df
-    base = df.groupby("clinic", sort=False)[["n", "sessions"]].max()
+    # the followed counts the comparison with the study rests on (issue 11 item 6): summed
+    # when every clinic's file has them, else dropped (the comparison then uses k/n)
+    followed = [c for c in _FOLLOWED if c in df]
+    with_followed = len(followed) == len(_FOLLOWED) and not df[followed].isna().any().any()
+    df = df.drop(columns=[c for c in followed + ["min_followup_days"] if c in df]
+                 if not with_followed else [])
+    per_clinic = ["n", "sessions"] + (list(_FOLLOWED[1:]) if with_followed else [])
+    base = df.groupby("clinic", sort=False)[per_clinic].max()
     terms = df.drop_duplicates("term")["term"]
     full = pd.MultiIndex.from_product([base.index, terms], names=["clinic", "term"])
     df = df.set_index(["clinic", "term"]).reindex(full).reset_index()
     fill = base.reindex(df["clinic"]).to_numpy()
     df["n"] = df["n"].fillna(pd.Series(fill[:, 0], index=df.index))
     df["sessions"] = df["sessions"].fillna(pd.Series(fill[:, 1], index=df.index))
-    df[["k", "events"]] = df[["k", "events"]].fillna(0)
-    for col in ("k", "n", "events", "sessions"):
+    for i, col in enumerate(per_clinic[2:], start=2):
+        df[col] = df[col].fillna(pd.Series(fill[:, i], index=df.index))
+    zero = ["k", "events"] + (["compared_k"] if with_followed else [])
+    df[zero] = df[zero].fillna(0)
+    for col in ("k", "n", "events", "sessions") + (_FOLLOWED if with_followed else ()):
         df[col] = df[col].astype(np.int64)
-    out = _rates(_sum(df, "adverse_events"), defs)
+    summed = _sum(df.drop(columns=list(_FOLLOWED) if with_followed else []), "adverse_events")
+    if with_followed:
+        summed = summed.merge(df.groupby("term", sort=False)[list(_FOLLOWED)].sum()
+                              .reset_index(), on="term", how="left")
+    out = _rates(summed, defs)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["session_rate"] = np.where(out["sessions"] > 0, out["events"] /
                                        out["sessions"].where(out["sessions"] > 0, 1), np.nan)
+    if with_followed:
+        return _benchmark_tests(out, defs, k="compared_k", n="compared_n")
     return _benchmark_tests(out, defs)
 
 

@@ -29,7 +29,10 @@ AE_BENCHMARKS = {"injection_site_pain": "saceda2022_pain",
                  SERIOUS: "saceda2022_serious"}
 
 AE_COLUMNS = ("term", "k", "n", "rate", "ci_low", "ci_high", "events", "sessions",
-              "session_rate", "benchmark_id", "benchmark_rate", "p_value", "fisher_p_value")
+              "session_rate", "min_followup_days", "compared_k", "compared_n",
+              "excluded", "excluded_recent", "excluded_stopped", "benchmark_id", "benchmark_rate",
+              "benchmark_k", "benchmark_n", "p_value", "fisher_p_value", "diff", "diff_ci_low",
+              "diff_ci_high", "mdd_below", "mdd_above")
 
 #: session-number categories of :func:`ae_timing` ("unknown": no session on or before onset)
 SESSION_NUMBER_LEVELS = ("1", "2", "3", "4+")
@@ -40,12 +43,15 @@ def _is_serious(ae: pd.DataFrame) -> np.ndarray:
     return marked | ae["term"].isin(list(SERIOUS_BY_NATURE)).to_numpy(bool)
 
 
-def adverse_event_table(cohort: Cohort) -> pd.DataFrame:
+def adverse_event_table(cohort: Cohort, followup: pd.DataFrame | None = None) -> pd.DataFrame:
     """Patient incidence and session rate per term, against the published figures.
 
     Parameters
     ----------
     cohort : Cohort
+    followup : DataFrame, optional
+        :func:`ae_followup_table` of the same cohort, when already computed (the comparison
+        with the study uses its ``k`` and ``n``).
 
     Returns
     -------
@@ -73,13 +79,24 @@ def adverse_event_table(cohort: Cohort) -> pd.DataFrame:
     n = np.full(len(labels), n_treated, dtype="int64")
     props = stats.proportions(k, n, level=d.confidence, method=d.interval_method)
     session_rate = events / n_sessions if n_sessions else np.full(len(labels), np.nan)
-    bench = benchmark_columns(k, n, [AE_BENCHMARKS.get(t) for t in labels], level=d.confidence)
+    fu = (ae_followup_table(cohort) if followup is None else followup).set_index("term")
+    fu = fu.reindex(labels)
+    ck, cn = fu["k"].to_numpy("int64"), fu["n"].to_numpy("int64")
+    bench = benchmark_columns(ck, cn, [AE_BENCHMARKS.get(t) for t in labels],
+                              level=d.confidence)
     out = pd.concat([pd.DataFrame({"term": pd.Series(labels, dtype=object)}),
                      props[["k", "n", "rate", "ci_low", "ci_high"]],
                      pd.DataFrame({"events": events, "sessions": n_sessions,
-                                   "session_rate": session_rate}),
+                                   "session_rate": session_rate,
+                                   "min_followup_days": fu["min_followup_days"].to_numpy(),
+                                   "compared_k": ck, "compared_n": cn,
+                                   "excluded": fu["excluded"].to_numpy(),
+                                   "excluded_recent": fu["excluded_recent"].to_numpy(),
+                                   "excluded_stopped": fu["excluded_stopped"].to_numpy()}),
                      bench], axis=1)
-    out["sessions"] = out["sessions"].astype("int64")
+    for col in ("sessions", "min_followup_days", "compared_k", "compared_n", "excluded",
+                "excluded_recent", "excluded_stopped"):
+        out[col] = out[col].astype("int64")
     return out[list(AE_COLUMNS)]
 
 

@@ -14,7 +14,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from outcomes.text import FLOW_STEPS, fmt_ci, fmt_pct
+from outcomes.text import FLOW_STEPS, fmt_ci, fmt_pct, fmt_points
 
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table", "ae_followup_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
@@ -230,14 +230,39 @@ def adverse_event_table(adverse_events: pd.DataFrame, *,
         "Sessions (n)": _count(_col(a, "sessions")),
         "Events per 100 sessions": [("-" if v == "-" else v[:-1])
                                     for v in _pcts(_col(a, "session_rate"))],
-        "Published": _pcts(_col(a, "benchmark_rate")),
-        "p, vs the published %": _p(_col(a, "p_value"))})
+        "Published": _pcts(_col(a, "benchmark_rate"))})
+    note_left = ""
+    if "compared_n" in a and len(a):
+        days = int(a["min_followup_days"].iloc[0])
+        ck, cn = _col(a, "compared_k"), _col(a, "compared_n")
+        nk, nn = (pd.to_numeric(v.astype("object"), errors="coerce") for v in (ck, cn))
+        has = ~a["benchmark_rate"].isna().to_numpy() if "benchmark_rate" in a else nn.isna()
+        rate = np.where(has & (nn > 0), nk / nn.where(nn > 0, 1), np.nan)
+        out.insert(len(out.columns) - 1, f"Followed {days}+ days: with it (n)", _count(ck))
+        out.insert(len(out.columns) - 1, f"Followed {days}+ days (n)", _count(cn))
+        out.insert(len(out.columns) - 1, f"Followed {days}+ days: affected",
+                   _pcts(pd.Series(rate)))
+        out[f"Difference, points ({ci_label(confidence)})"] = [
+            "-" if pd.isna(d) or isinstance(d, str) else
+            f"{fmt_points(d)} ({fmt_points(lo)} to {fmt_points(hi)})"
+            for d, lo, hi in zip(_col(a, "diff"), _col(a, "diff_ci_low"),
+                                 _col(a, "diff_ci_high"))]
+        out["p, Fisher vs the study's counts"] = _p(_col(a, "fisher_p_value"))
+        r0 = a.iloc[0]
+        left = [r0.get("excluded_recent"), r0.get("excluded_stopped"), r0.get("excluded")]
+        total = "" if left[2] is None else f"{_count([left[2]])[0]} "
+        note_left = (f" The comparison with the published figure (difference, Fisher) uses the "
+                     f"patients followed at least {days} days, as the study did; {total}treated "
+                     f"patients followed less than {days} days are not in it: {_count(left)[0]} "
+                     f"started recently, {_count(left)[1]} stopped attending. The all-treated "
+                     f"columns say how many of your patients have had it so far.")
+    out["p, vs the published % taken as fixed"] = _p(_col(a, "p_value"))
     out.attrs["note"] = ("Read across: patients with at least one such event, of all treated "
-                         "(the studies' measure); events counts every occurrence, so a patient "
+                         "so far; events counts every occurrence, so a patient "
                          "can add several. Serious events: those marked serious plus every event "
                          "of a term serious by nature (paradoxical alopecia, scarring, acute "
                          "dermatitis, sperm abnormality), so there can be more than are marked "
-                         "serious.")
+                         "serious." + note_left)
     return out
 
 

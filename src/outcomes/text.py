@@ -365,11 +365,16 @@ def pooled_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
 
 
 def ae_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
-    """One sentence for a row of ``Analysis.adverse_events``.
+    """One sentence (or a short paragraph) for a row of ``Analysis.adverse_events``.
 
-    Fisher's exact test against the study's counts decides where it was computed (the
-    study's own uncertainty counted); otherwise the exact test against the published rate
-    taken as fixed, together with the interval (:func:`verdict`).
+    Incidence so far is over all treated patients (``k``/``n``). The comparison with the
+    published figure is like for like: among the treated patients followed at least
+    ``min_followup_days`` (``compared_k``/``compared_n``; the study required six months),
+    decided as in :func:`response_sentence` (Fisher's exact test and the Newcombe interval
+    against the study's counts, :func:`comparison_verdict`; the exact test against the
+    published rate taken as fixed shown beside it, labelled); the treated patients left out
+    of the comparison are counted (started recently / stopped attending). A row without the
+    followed counts (an older results file) is compared as it stands, and says so.
 
     Examples
     --------
@@ -393,16 +398,63 @@ of a difference from the published 45.5% (taken as a fixed figure, exact test p 
     bench = row.get("benchmark_rate")
     if _missing(bench):
         return f"{term}: {numbers}; no published rate to compare with."
-    fisher: Any = row.get("fisher_p_value")
-    if not _missing(fisher):
-        side = "below" if row["rate"] < bench else "above"
-        word = side if fisher < 1 - confidence else NO_DIFFERENCE
-        how = f"Fisher's exact test against the study's counts {fmt_p(fisher)}"
+    ck: Any = row.get("compared_k")
+    cn: Any = row.get("compared_n")
+    if ck is None or cn is None:   # no followed counts: the older, all-treated comparison
+        fisher: Any = row.get("fisher_p_value")
+        if not _missing(fisher):
+            side = "below" if row["rate"] < bench else "above"
+            word = side if fisher < 1 - confidence else NO_DIFFERENCE
+            how = f"Fisher's exact test against the study's counts {fmt_p(fisher)}"
+        else:
+            word = verdict(row["rate"], row["ci_low"], row["ci_high"], row.get("p_value"),
+                           bench, alpha=1 - confidence)
+            how = f"taken as a fixed figure, exact test {fmt_p(row.get('p_value'))}"
+        return f"{term}: {numbers}, {word} the published {_published(bench)} ({how})."
+    days = int(row["min_followup_days"])
+    so_far = f"{term}: {numbers} so far."
+
+    def c(v) -> str:
+        return v if isinstance(v, str) else f"{int(v):,}"
+
+    rec, stop = row.get("excluded_recent"), row.get("excluded_stopped")
+    out_n: Any = row.get("excluded")
+    if out_n is None or _missing(out_n):
+        left = (f" Treated patients followed less than {days} days are not in this comparison: "
+                f"{c(rec)} started recently, {c(stop)} stopped attending.")
     else:
-        word = verdict(row["rate"], row["ci_low"], row["ci_high"], row.get("p_value"), bench,
+        one = not isinstance(out_n, str) and int(out_n) == 1
+        left = (f" {c(out_n)} treated patient{'' if one else 's'} followed less than "
+                f"{days} days {'is' if one else 'are'} not in this comparison: "
+                f"{c(rec)} started recently, {c(stop)} stopped attending.")
+    published = _published(bench, row.get("benchmark_k"), row.get("benchmark_n"),
+                           row.get("benchmark_id"))
+    if _suppressed(ck, cn):
+        return (f"{so_far} Among the patients followed at least {days} days (as in the study) "
+                f"the count rests on fewer than {_threshold(ck, cn)} patients: not compared "
+                f"with the published {published}.{left}")
+    if _missing(cn) or int(cn) == 0:
+        return (f"{so_far} No treated patient has been followed {days} days yet: not compared "
+                f"with the published {published}.{left}")
+    followed = (f"Among the {int(cn):,} treated patients followed at least {days} days (as in "
+                f"the study) it is {fmt_pct(int(ck) / int(cn))} ({int(ck)} of {int(cn)})")
+    fixed_p = row.get("p_value")
+    if _missing(row.get("fisher_p_value")) or _missing(row.get("diff")):
+        word = verdict(int(ck) / int(cn), np.nan, np.nan, fixed_p, bench,
                        alpha=1 - confidence)
-        how = f"taken as a fixed figure, exact test {fmt_p(row.get('p_value'))}"
-    return f"{term}: {numbers}, {word} the published {_published(bench)} ({how})."
+        return (f"{so_far} {followed}, {word} the published {published} (taken "
+                f"as a fixed figure: the study's counts are not known; exact test "
+                f"{fmt_p(fixed_p)}).{left}")
+    word = comparison_verdict(row["diff"], row["diff_ci_low"], row["diff_ci_high"],
+                              row["fisher_p_value"], alpha=1 - confidence)
+    text = (f"{so_far} {followed}, {word} the published {published}: "
+            f"difference {fmt_points(row['diff'])} points ({level} "
+            f"{fmt_points(row['diff_ci_low'])} to {fmt_points(row['diff_ci_high'])}), Fisher's "
+            f"exact test {fmt_p(row['fisher_p_value'])}.")
+    if not _missing(fixed_p):
+        text += (f" Against {_published(bench)} taken as a fixed figure, the exact binomial "
+                 f"test gives {fmt_p(fixed_p)} (shown for reference; it does not decide).")
+    return text + left
 
 
 def multiplicity_sentence(frames: Mapping[str, pd.DataFrame], *,
