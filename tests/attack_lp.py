@@ -743,7 +743,11 @@ def quarters(pub_a: dict, exact_a: dict, pub_b: dict, exact_b: dict) -> tuple[Pr
                 continue
             for c in FRAMES[frame][1]:
                 a, b = key("a", frame, rk, c), key("b", frame, rk, c)
-                if prog.has(a) and prog.has(b) and not (frame == "adverse_events" and c == "n"):
+                # treated patients excluded from the followed comparison (too recent / stopped)
+                # can fall as patients become followed: not cumulative (ae-followup)
+                if prog.has(a) and prog.has(b) and not (
+                        frame == "adverse_events" and c in ("n", "excluded", "excluded_recent",
+                                                            "excluded_stopped")):
                     prog.le(a, b, f"{frame} {rk} {c} cumulative")
     targets = {}
     for k, va in prog.truth.items():

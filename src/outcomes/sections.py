@@ -387,8 +387,10 @@ def adverse_events(ctx) -> Section:
     figures.ae_incidence_plot(ae, level=_conf(ctx))
     return _join(heading("Adverse events against the published figures"),
                  _p("Patient incidence: treated patients with at least one event of the term, "
-                    f"over treated patients (the study's pain figure is {int(pain['k'])} of "
-                    f"{int(pain['n'])} patients)."),
+                    "over treated patients (so far). The comparison with the published figures "
+                    f"(the study's pain figure is {int(pain['k'])} of {int(pain['n'])} patients, "
+                    "all followed at least six months) uses the treated patients followed at "
+                    "least as long (the columns \"Followed ... days\"), as the study counted."),
                  figure_html(), _table(adverse_event_table(ae, confidence=_conf(ctx))))
 
 
