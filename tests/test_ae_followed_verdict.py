@@ -106,7 +106,9 @@ def test_sample_pain_verdict_is_against_the_followed():
 def test_table_and_schema(frames):
     ae, _ = frames
     t = ae_table(ae)
-    assert "Followed 182+ days (n)" in t.columns
+    col = t.set_index("Event")["Followed 182+ days: affected (n)"]
+    assert col.iloc[0] == "72.0% (36 of 50)"      # injection-site pain, benchmarked
+    assert col.iloc[1] == "-"                     # frontal edema: no published rate
     assert "p, Fisher vs the study's counts" in t.columns
     assert "35 treated patients followed less than 182 days are not in it: 30 started " \
            "recently, 5 stopped attending" in t.attrs["note"]

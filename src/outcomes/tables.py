@@ -238,10 +238,9 @@ def adverse_event_table(adverse_events: pd.DataFrame, *,
         nk, nn = (pd.to_numeric(v.astype("object"), errors="coerce") for v in (ck, cn))
         has = ~a["benchmark_rate"].isna().to_numpy() if "benchmark_rate" in a else nn.isna()
         rate = np.where(has & (nn > 0), nk / nn.where(nn > 0, 1), np.nan)
-        out.insert(len(out.columns) - 1, f"Followed {days}+ days: with it (n)", _count(ck))
-        out.insert(len(out.columns) - 1, f"Followed {days}+ days (n)", _count(cn))
-        out.insert(len(out.columns) - 1, f"Followed {days}+ days: affected",
-                   _pcts(pd.Series(rate)))
+        out.insert(len(out.columns) - 1, f"Followed {days}+ days: affected (n)",
+                   ["-" if not h else f"{p_} ({k_} of {n_})" for h, p_, k_, n_ in
+                    zip(has, _pcts(pd.Series(rate)), _count(ck), _count(cn))])
         out[f"Difference, points ({ci_label(confidence)})"] = [
             "-" if pd.isna(d) or isinstance(d, str) else
             f"{fmt_points(d)} ({fmt_points(lo)} to {fmt_points(hi)})"
