@@ -165,15 +165,20 @@ def ae_timing(cohort: Cohort, session_numbers: pd.Series | None = None) -> pd.Da
     """
     ae = cohort.adverse_events
     num = event_session_numbers(cohort) if session_numbers is None else session_numbers
-    level = pd.Series("unknown", index=ae.index, dtype=object)
+    # level code per event: session 1, 2, 3 -> 0, 1, 2; 4 or later -> 3; no session -> 4
     has = num.notna().to_numpy(bool)
-    level[has] = np.where(num[has].to_numpy("int64") >= 4, "4+",
-                          num[has].to_numpy("int64").astype(str))
-    counts = pd.crosstab(ae["term"].astype(object), level)
-    levels = list(SESSION_NUMBER_LEVELS) + (["unknown"] if (level == "unknown").any() else [])
-    counts = counts.reindex(index=list(TERMS), columns=levels, fill_value=0)
-    out = counts.stack().rename("events").reset_index()
-    out.columns = ["term", "session_number", "events"]
+    level = np.full(len(ae), len(SESSION_NUMBER_LEVELS), dtype=np.int64)
+    level[has] = np.minimum(num[has].to_numpy("int64"), 4) - 1
+    term = pd.Categorical(ae["term"], categories=list(TERMS)).codes.astype(np.int64)
+    width = len(SESSION_NUMBER_LEVELS) + 1
+    known = term >= 0
+    counts = np.bincount(term[known] * width + level[known],
+                         minlength=len(TERMS) * width).reshape(len(TERMS), width)
+    levels = list(SESSION_NUMBER_LEVELS) + (["unknown"] if (~has).any() else [])
+    counts = counts[:, :len(levels)]
+    out = pd.DataFrame({"term": np.repeat(np.array(TERMS, dtype=object), len(levels)),
+                        "session_number": np.tile(np.array(levels, dtype=object), len(TERMS)),
+                        "events": counts.reshape(-1).astype("int64")})
     return out.astype({"term": object, "session_number": object, "events": "int64"})
 
 
