@@ -194,7 +194,7 @@ def shareable_report(seed: int, cutoff: str = Q3, bands: tuple | None = None) ->
     its results.json under ``"results.json"`` (slow: ~20 s)."""
     import tempfile
 
-    from outcomes.report import write_report
+    from outcomes.reporting import write_report
 
     folder = Path(tempfile.mkdtemp(prefix=f"attack-report-{seed}-"))
     defs = None

@@ -117,10 +117,10 @@ def _build_once(request, tmp_path_factory, name: str, build):
 @pytest.fixture(scope="session")
 def sample_context():
     """The bundled sample loaded and analysed once (quarter 2026Q3, with the model), as the
-    report notebooks' set-up call gives it (:func:`outcomes.report.report_context`)."""
+    report notebooks' set-up call gives it (:func:`outcomes.reporting.report_context`)."""
     import warnings
 
-    from outcomes.report import report_context
+    from outcomes.reporting import report_context
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # OutcomesWarning notes (derived benchmark counts)

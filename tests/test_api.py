@@ -11,7 +11,7 @@ import pytest
 import outcomes
 from outcomes.analysis import SMALL_N
 
-PUBLIC = ["load", "analyze", "Analysis", "Export", "LoadReport", "Definitions",
+PUBLIC = ["load", "analyze", "report", "pool", "Analysis", "Export", "LoadReport", "Definitions",
           "generate_sample", "sample_path", "published_figures", "OutcomesError", "LoadError",
           "OutcomesWarning"]
 
@@ -83,3 +83,28 @@ def test_cli_prints_warnings_as_plain_notes():
     notes = [ln for ln in proc.stderr.splitlines() if ln]
     assert notes and all(ln.startswith("outcomes analyze: note: ") for ln in notes)
     assert "Warning" not in proc.stderr and ".py:" not in proc.stderr
+
+
+def test_report_and_pool_are_functions_even_after_their_modules_are_imported():
+    """No submodule shadows the API functions (the modules are reporting.py and pooling.py)."""
+    import outcomes.pooling  # noqa: F401
+    import outcomes.reporting  # noqa: F401
+
+    assert callable(outcomes.report) and outcomes.report.__module__ == "outcomes.reporting"
+    assert callable(outcomes.pool) and outcomes.pool.__module__ == "outcomes.pooling"
+    text = pydoc.render_doc(outcomes, renderer=pydoc.plaintext)
+    assert "\n    report(" in text and "\n    pool(" in text
+
+
+def test_report_takes_the_quarter_as_the_command_does(monkeypatch, tmp_path):
+    import datetime as dt
+
+    import outcomes.reporting as reporting
+
+    seen = {}
+    monkeypatch.setattr(reporting, "write_report",
+                        lambda data, out, **kw: seen.update(data=data, out=out, **kw) or [])
+    outcomes.report(None, tmp_path, quarter="2026 q3", shareable=True, pdf=True)
+    assert seen["cutoff"] == dt.date(2026, 9, 30) and seen["quarter"] == "2026Q3"
+    assert seen["shareable"] is True and seen["pdf"] is True
+    assert str(seen["data"]) == str(outcomes.sample_path())

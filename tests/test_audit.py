@@ -315,7 +315,7 @@ def test_cli_report_refuses_mismatched_previous(tmp_path):
 def _ctx(analysis, export, shareable, **kw):
     import datetime as dt
 
-    from outcomes.report import ReportContext
+    from outcomes.reporting import ReportContext
 
     return ReportContext(analysis=analysis, export=export, shareable=shareable, min_cell=5,
                          run_time=dt.datetime(2026, 10, 1), quarter="2026Q3",

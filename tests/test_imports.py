@@ -12,7 +12,7 @@ import outcomes
 #: heavy libraries (or parts of them) the metrics never call without the model or a report
 NOT_IMPORTED = ("matplotlib", "statsmodels", "papermill", "nbconvert", "nbformat", "mistune",
                 "openpyxl", "jinja2", "scipy.stats", "scipy.optimize", "outcomes.figures",
-                "outcomes.report", "outcomes.sections", "outcomes.disclosure")
+                "outcomes.reporting", "outcomes.sections", "outcomes.disclosure")
 
 _SCRIPT = """
 import json, sys

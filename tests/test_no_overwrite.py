@@ -17,7 +17,7 @@ import pytest
 
 from outcomes.cli import main
 from outcomes.errors import OutcomesError, ReportError
-from outcomes.report import check_out_folder, report_files
+from outcomes.reporting import check_out_folder, report_files
 from outcomes.sample import refuse_export_folder
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"

@@ -14,7 +14,7 @@ import pytest
 
 from outcomes.cli import main
 from outcomes.errors import ReportError
-from outcomes.report import PDF_NAME, write_pdf
+from outcomes.reporting import PDF_NAME, write_pdf
 
 #: attributes through which a page can make the browser fetch or open something
 URL_ATTRS = {"src", "href", "srcset", "action", "formaction", "poster", "data", "background",

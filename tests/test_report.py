@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from outcomes.errors import ReportError
-from outcomes.report import NOTEBOOKS, find_kernel, quarter_cutoff
+from outcomes.reporting import NOTEBOOKS, find_kernel, quarter_cutoff
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -203,7 +203,7 @@ def test_missing_kernel_says_how_to_install_one(monkeypatch):
 def test_html_leaves_out_code_prompts_stderr_and_errors():
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-    from outcomes.report import notebook_html
+    from outcomes.reporting import notebook_html
 
     cell = new_code_cell("secret_code_here = 1", execution_count=1, outputs=[
         new_output("stream", name="stdout", text="shown to the reader\n"),
@@ -218,7 +218,7 @@ def test_html_leaves_out_code_prompts_stderr_and_errors():
 def test_context_frames_are_suppressed_and_patient_lists_refused_when_shareable():
     from types import SimpleNamespace
 
-    from outcomes.report import ReportContext
+    from outcomes.reporting import ReportContext
 
     analysis = SimpleNamespace(
         cutoff=dt.date(2026, 9, 30),

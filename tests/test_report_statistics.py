@@ -16,7 +16,7 @@ from cohort_builder import REFERENCE_CUTOFF, reference_export
 from outcomes import figures, response, sections, tables
 from outcomes.cohort import build_cohort
 from outcomes.definitions import Definitions
-from outcomes.report import definitions_html, report_context, write_definitions_page
+from outcomes.reporting import definitions_html, report_context, write_definitions_page
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]

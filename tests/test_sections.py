@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from outcomes import sections
-from outcomes.report import NOTEBOOKS, ReportContext
+from outcomes.reporting import NOTEBOOKS, ReportContext
 
 PAGE_SECTIONS = {
     "data_quality": ["data_quality_intro", "load_counts", "quarantine_reasons",

@@ -88,7 +88,7 @@ def shareable_outputs(tmp_path_factory):
     from outcomes.analysis import analyze
     from outcomes.loader import load
     from outcomes.pooling import pool_results, render_pooled_report
-    from outcomes.report import write_report
+    from outcomes.reporting import write_report
 
     tmp = tmp_path_factory.mktemp("walk")
     mp = pytest.MonkeyPatch()
@@ -112,10 +112,10 @@ def shareable_outputs(tmp_path_factory):
             if p.suffix in (".html", ".json"):
                 outputs[f"pooled/{p.name}"] = p.read_text(encoding="utf-8")
         outputs["figures (report)"] = "\n".join(_figure_texts(
-            mp, lambda: __import__("outcomes.report", fromlist=["x"]).report_context(
+            mp, lambda: __import__("outcomes.reporting", fromlist=["x"]).report_context(
                 tmp / "clinic", cutoff=CUTOFF.isoformat(), shareable=True), pooled=False))
         outputs["figures (pooled)"] = "\n".join(_figure_texts(
-            mp, lambda: __import__("outcomes.report", fromlist=["x"]).pooled_context(
+            mp, lambda: __import__("outcomes.reporting", fromlist=["x"]).pooled_context(
                 tmp / "pooled" / "pooled.json"), pooled=True))
     finally:
         mp.undo()

@@ -12,6 +12,7 @@ In a notebook::
     a = oc.analyze(export, cutoff="2026-09-30")  # an Analysis: tidy DataFrames, one per metric
     a                                            # a short summary (text, or HTML in Jupyter)
     a.response                                   # improved / dramatic rates against the studies
+    oc.report(export_path, "reports", quarter="2026Q3")  # the HTML audit report
 
 The public API (each documented with ``help(oc.NAME)``):
 
@@ -19,6 +20,11 @@ load(path, ...) -> Export
     Read and validate an export (CSV, Excel, Parquet); rows set aside are in ``export.report``.
 analyze(export, *, cutoff, definitions, model) -> Analysis
     Every metric of an export at a cut-off.
+report(data, out, *, quarter, shareable, ...) -> list of paths
+    The quarterly audit report (HTML, results.json; ``pdf=True`` for A4), as ``outcomes report``.
+pool(files, *, out) -> dict
+    Several clinics' pooling files pooled, with a random-effects meta-analysis, as
+    ``outcomes pool``.
 Definitions
     Every threshold and window (``Definitions.from_toml(path)`` to change them).
 generate_sample(patients, seed) / sample_path()
@@ -46,6 +52,8 @@ _API = {
     "generate_sample": "outcomes.sample",
     "sample_path": "outcomes.sample",
     "analyze": "outcomes.analysis",
+    "report": "outcomes.reporting",
+    "pool": "outcomes.pooling",
     "Analysis": "outcomes.analysis",
     "Definitions": "outcomes.definitions",
     "published_figures": "outcomes.registry",

@@ -1,6 +1,6 @@
 """The quarterly audit's sections of the report page, one call each (``ctx`` -> HTML).
 
-Each function takes a :class:`~outcomes.report.ReportContext` (with its ``audit``) and returns
+Each function takes a :class:`~outcomes.reporting.ReportContext` (with its ``audit``) and returns
 a :class:`Section` that a notebook shows by leaving it as the cell's last expression. Numbers
 come from the :class:`~outcomes.audit.Audit` frames; this module only words and formats them.
 In shareable mode every frame comes through ``ctx.frame`` (the one disclosure-control pass,

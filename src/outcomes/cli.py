@@ -19,7 +19,7 @@ _COMMANDS = {
     "validate": ("outcomes.loader", "cli_validate"),
     "sample": ("outcomes.sample", "cli_sample"),
     "analyze": ("outcomes.analysis", "cli_analyze"),
-    "report": ("outcomes.report", "cli_report"),
+    "report": ("outcomes.reporting", "cli_report"),
     "pool": ("outcomes.pool_report", "cli_pool"),
     "template": ("outcomes.template", "cli_template"),
     "mapping": ("outcomes.assistant", "cli_mapping"),

@@ -54,8 +54,8 @@ def pooled_frames(pooled) -> dict[str, pd.DataFrame]:
 def render_pooled_report(pooled: Mapping, out) -> Path:
     """Execute the pooled notebook (:data:`POOLED_NOTEBOOK`) into ``out/index.html``.
 
-    Reuses the report machinery (:func:`outcomes.report.find_kernel`,
-    :func:`~outcomes.report.run_notebook`, :func:`~outcomes.report.notebook_html`): papermill
+    Reuses the report machinery (:func:`outcomes.reporting.find_kernel`,
+    :func:`~outcomes.reporting.run_notebook`, :func:`~outcomes.reporting.notebook_html`): papermill
     in a kernel of this interpreter, HTML with the code hidden. Also writes
     ``out/pooled.json`` (the dict the report was drawn from).
 
@@ -73,7 +73,7 @@ def render_pooled_report(pooled: Mapping, out) -> Path:
     """
     import tempfile
 
-    from outcomes.report import find_kernel, notebook_html, run_notebook, \
+    from outcomes.reporting import find_kernel, notebook_html, run_notebook, \
         write_definitions_page
 
     out = Path(out)

@@ -48,7 +48,7 @@ from outcomes.pool_report import (POOLED_NOTEBOOK, cli_pool, pooled_frames,
 from outcomes.results_file import (_COHORT_KEYS, FORMAT_VERSION, TABLES, _is_count, _sha256,
                                    check_definitions, read_results)
 
-__all__ = ["FORMAT_VERSION", "TABLES", "POOLED_NOTEBOOK", "read_results", "pool_results",
+__all__ = ["pool", "FORMAT_VERSION", "TABLES", "POOLED_NOTEBOOK", "read_results", "pool_results",
            "pooled_frames", "write_pooled", "render_pooled_report", "cli_pool"]
 
 
@@ -259,6 +259,32 @@ def _meta_section(files, defs) -> dict:
     return {"summary": records(summaries), "studies": records(studies),
             "funnel": records(funnels), "published_summary": records(pub_summary),
             "published_studies": records(pub_studies)}
+
+
+def pool(files: Iterable, *, out=None, labels: list[str] | None = None) -> dict:
+    """Pool several clinics' pooling files into the shareable pooled results.
+
+    What ``outcomes pool`` does, for a notebook or a script.
+
+    Parameters
+    ----------
+    files : iterable of str or path
+        At least two pooling files (``outcomes analyze --pooling-file``), one per clinic.
+    out : str or path, optional
+        Also write the pooled HTML report (forest and funnel plots) to this folder.
+    labels : list of str, optional
+        Clinic names (default: the file names without extension).
+
+    Returns
+    -------
+    dict
+        The pooled results under the disclosure-control policy (:func:`pool_results` with
+        ``shareable=True``): what may be published.
+    """
+    pooled = pool_results(files, labels=labels, shareable=True)
+    if out is not None:
+        render_pooled_report(pooled, out)
+    return pooled
 
 
 def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,

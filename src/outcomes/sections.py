@@ -1,8 +1,8 @@
 """The sections of the report notebooks: one call per notebook cell, everything it shows.
 
 A report notebook holds a parameters cell (values only), one set-up call
-(:func:`outcomes.report.report_context`) and then one call per section, e.g.
-``sections.response(ctx)``. Each function here takes the :class:`~outcomes.report.ReportContext`
+(:func:`outcomes.reporting.report_context`) and then one call per section, e.g.
+``sections.response(ctx)``. Each function here takes the :class:`~outcomes.reporting.ReportContext`
 and returns a :class:`Section`: HTML that a notebook displays (``_repr_html_``), with its
 figures inlined as PNG ``data:`` URIs. Headings, explanations and definitions are written here
 from the analysis, its definitions and the registry of published figures, never by hand in a
@@ -554,7 +554,7 @@ def screening(ctx) -> Section:
     return _join(*parts)
 
 
-# --- 90 pooled (ctx: outcomes.report.PooledContext) ---------------------------------------
+# --- 90 pooled (ctx: outcomes.reporting.PooledContext) ---------------------------------------
 
 def pooled_intro(ctx) -> Section:
     from outcomes.tables import banner_html

@@ -31,10 +31,10 @@ if TYPE_CHECKING:
     from outcomes.analysis import Analysis
     from outcomes.loader import Export
 
-__all__ = ["NOTEBOOKS", "quarter_cutoff", "prepare_report", "report_context", "pooled_context",
-           "PooledContext", "find_kernel", "run_notebook", "notebook_html", "write_report",
-           "check_out_folder", "report_files", "write_pdf", "cli_report", "ReportContext",
-           "PDF_NAME"]
+__all__ = ["report", "NOTEBOOKS", "quarter_cutoff", "prepare_report", "report_context",
+           "pooled_context", "PooledContext", "find_kernel", "run_notebook", "notebook_html",
+           "write_report", "check_out_folder", "report_files", "write_pdf", "cli_report",
+           "ReportContext", "PDF_NAME"]
 
 #: (notebook file, progress label, HTML file written), in the order they run; the audit report
 #: runs last and becomes ``index.html``.
@@ -770,6 +770,49 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                                   default=str) + "\n", encoding="utf-8")
     written.append(results)
     return written
+
+
+def report(data=None, out="reports", *, quarter: str | None = None, cutoff=None,
+           shareable: bool = False, **options) -> list[Path]:
+    """Write the quarterly audit report of an export: HTML pages and ``results.json``.
+
+    What ``outcomes report`` does, for a notebook or a script.
+
+    Parameters
+    ----------
+    data : str or path, optional
+        The export (default: the bundled sample, :func:`outcomes.sample_path`).
+    out : str or path, default "reports"
+        Folder written (created if needed; refused when it holds other files, unless
+        ``force=True``).
+    quarter : str, optional
+        The quarter audited, e.g. ``"2026Q3"``: the cut-off is its last day.
+    cutoff : date-like, optional
+        The last day analysed, instead of ``quarter`` (default today).
+    shareable : bool, default False
+        Publish under the disclosure-control policy (docs/disclosure-control.md).
+    **options
+        Any keyword of :func:`write_report`: ``date_format``, ``decimal_comma``, ``mapping``,
+        ``definitions``, ``pdf``, ``force``, ``key_file``, ``previous``, ``standards``,
+        ``actions``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written (``index.html`` first is the audit page).
+
+    Examples
+    --------
+    >>> import outcomes as oc
+    >>> oc.report(oc.sample_path(), "reports", quarter="2026Q3")  # doctest: +SKIP
+    """
+    if data is None:
+        from outcomes.sample import sample_path
+        data = sample_path()
+    day = _parse_cutoff(quarter, None if cutoff is None else str(cutoff))
+    m = _QUARTER.match(quarter) if quarter else None
+    return write_report(data, out, cutoff=day, shareable=shareable,
+                        quarter=f"{m[1]}Q{m[2]}" if m else quarter, **options)
 
 
 def cli_report(args) -> int:
