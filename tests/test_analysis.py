@@ -6,7 +6,6 @@ import dataclasses
 import json
 from pathlib import Path
 import re
-import time
 
 import pandas as pd
 import pytest
@@ -179,14 +178,13 @@ def test_nobody_due_yet_gives_defined_results():
     json.dumps(a.to_dict(shareable=True), allow_nan=False)
 
 
-def test_speed_without_model():
-    # 100k patients (700k sessions, 1M measurements) took 1.9 s on 2 busy cores; 10k here
+def test_analysis_of_10k_patients():
+    # speed is measured by benchmarks/run.py (make bench), not here: a timed test fails on a
+    # busy machine and passes a slow change on a fast one
     export = synthetic_export(10_000)
-    start = time.perf_counter()
     a = analyze(export, cutoff="2026-06-30", model=False)
-    elapsed = time.perf_counter() - start
     assert a.cohort["treated"].sum() == 10_000
-    assert elapsed < 4.0, f"analyze of 10k patients took {elapsed:.2f} s"
+    assert a.flow.set_index("step").loc["registered", "n"] == 10_000
 
 
 def test_ids_coded_by_the_loader_give_the_same_analysis_as_hashing_them(tmp_path):
