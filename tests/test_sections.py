@@ -129,3 +129,13 @@ def test_notebook_is_parameters_setup_and_one_call_per_section(path):
 
 def test_every_report_notebook_is_listed():
     assert {f for f, _, _ in NOTEBOOKS} | {"90-pooled.ipynb"} == {p.name for p in _notebooks()}
+
+
+def test_each_notebook_is_given_only_the_parameters_it_declares():
+    """papermill printed 'Passed unknown parameter: previous' for every non-audit notebook."""
+    from outcomes.reporting import _declared_parameters, _read_notebook
+
+    audit = _declared_parameters(_read_notebook("04-quarterly-audit.ipynb"))
+    quality = _declared_parameters(_read_notebook("01-data-quality.ipynb"))
+    assert {"previous", "standards", "actions", "data", "quarter"} <= audit
+    assert "data" in quality and "previous" not in quality

@@ -397,6 +397,17 @@ def _read_notebook(filename: str):
                           "package; reinstall outcomes.") from None
 
 
+def _declared_parameters(nb) -> set[str]:
+    """The names assigned in the notebook's cell tagged ``parameters``."""
+    import ast
+
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+    return set()
+
+
 def _quiet_kernel_manager():
     """A kernel manager whose kernel does not write its own log lines (TCP notices, shutdown
     messages) to our stderr; the notebook's outputs still come back through Jupyter."""
@@ -446,6 +457,10 @@ def run_notebook(filename: str, parameters: dict, *, kernel: str, cwd: str | Non
     import nbformat
 
     nb = _read_notebook(filename)
+    # each notebook gets the parameters its parameters cell declares (the audit's inputs go to
+    # the audit notebook only), so that papermill prints no "unknown parameter" line
+    declared = _declared_parameters(nb)
+    parameters = {k: v for k, v in parameters.items() if k in declared}
     engine = {"kernel_manager_class": _quiet_kernel_manager()}
     if km is not None:
         nb.cells.insert(0, nbformat.v4.new_code_cell(_RESET))
