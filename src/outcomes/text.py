@@ -75,6 +75,13 @@ def fmt_date(day) -> str:
     return f"{t.day} {t:%B %Y}"
 
 
+def _difference(row: Mapping, level: str) -> str:
+    """The comparison with the study's counts: difference in points, interval, Fisher's test."""
+    return (f"difference {fmt_points(row['diff'])} points ({level} "
+            f"{fmt_points(row['diff_ci_low'])} to {fmt_points(row['diff_ci_high'])}), Fisher's "
+            f"exact test {fmt_p(row['fisher_p_value'])}.")
+
+
 def fmt_p(p) -> str:
     """A p-value for a reader: ``"p < 0.001"`` or ``"p = 0.012"``."""
     if _missing(p):
@@ -248,10 +255,7 @@ counts are not known; exact test p = 1.000)."
                 f"fixed figure: the study's counts are not known; exact test {fmt_p(fixed_p)}).")
     word = comparison_verdict(row["diff"], row["diff_ci_low"], row["diff_ci_high"],
                               row["fisher_p_value"], alpha=1 - confidence)
-    text = (f"{what}, {numbers}, {_verb(word)} the published {published}: difference "
-            f"{fmt_points(row['diff'])} points ({level} {fmt_points(row['diff_ci_low'])} to "
-            f"{fmt_points(row['diff_ci_high'])}), Fisher's exact test "
-            f"{fmt_p(row['fisher_p_value'])}.")
+    text = f"{what}, {numbers}, {_verb(word)} the published {published}: {_difference(row, level)}"
     text += _detectable(row, int(n))
     if not _missing(fixed_p):
         text += (f" Against {_published(bench)} taken as a fixed figure, ignoring that it is "
@@ -447,10 +451,7 @@ of a difference from the published 45.5% (taken as a fixed figure, exact test p 
                 f"{fmt_p(fixed_p)}).{left}")
     word = comparison_verdict(row["diff"], row["diff_ci_low"], row["diff_ci_high"],
                               row["fisher_p_value"], alpha=1 - confidence)
-    text = (f"{so_far} {followed}, {word} the published {published}: "
-            f"difference {fmt_points(row['diff'])} points ({level} "
-            f"{fmt_points(row['diff_ci_low'])} to {fmt_points(row['diff_ci_high'])}), Fisher's "
-            f"exact test {fmt_p(row['fisher_p_value'])}.")
+    text = f"{so_far} {followed}, {word} the published {published}: {_difference(row, level)}"
     if not _missing(fixed_p):
         text += (f" Against {_published(bench)} taken as a fixed figure, the exact binomial "
                  f"test gives {fmt_p(fixed_p)} (shown for reference; it does not decide).")
