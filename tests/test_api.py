@@ -108,3 +108,20 @@ def test_report_takes_the_quarter_as_the_command_does(monkeypatch, tmp_path):
     assert seen["cutoff"] == dt.date(2026, 9, 30) and seen["quarter"] == "2026Q3"
     assert seen["shareable"] is True and seen["pdf"] is True
     assert str(seen["data"]) == str(outcomes.sample_path())
+
+
+def test_a_singular_model_warns(analysis):
+    """model.density_model writes 'was singular' in its note when it fell back (test_model
+    checks that note on lme4-checked data); analyze then warns."""
+    import dataclasses
+
+    from outcomes.analysis import _warn_about
+
+    singular = dataclasses.replace(analysis, model_note="The random-slope model was singular "
+                                   "(correlation +-1); a random intercept only was fitted.")
+    with pytest.warns(outcomes.OutcomesWarning, match="random slope was singular"):
+        _warn_about(singular)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        _warn_about(analysis)
+    assert not any("singular" in str(w.message) for w in seen)

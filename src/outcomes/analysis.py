@@ -24,12 +24,11 @@ from outcomes import audit, protocol, registry, response, safety, strata
 from outcomes.cohort import build_cohort
 from outcomes.completeness import NOT_RECORDED_COLUMNS, not_recorded_table
 from outcomes.errors import AnalysisError, OutcomesWarning
+from outcomes.results_file import FORMAT_VERSION  # the results format is results_file's
 from outcomes.model import MODEL_COLUMNS, density_model
 
 __all__ = ["Analysis", "analyze", "cli_analyze", "format_summary", "FORMAT_VERSION",
            "SHARED_FRAMES", "SMALL_N"]
-
-FORMAT_VERSION = 1
 
 #: aggregate frames written to the results JSON, in order
 SHARED_FRAMES = ("flow", "response", "density_sensitivity", "photographic_sensitivity",
@@ -373,6 +372,10 @@ def _warn_about(a: Analysis) -> None:
         warnings.warn(f"the {r.family} {r.outcome} rate rests on {r.n} patients (fewer than "
                       f"{SMALL_N}): its interval is wide; read it with care.", OutcomesWarning,
                       stacklevel=3)
+    if "was singular" in a.model_note:  # model.density_model's note for a singular fit
+        warnings.warn("the density model's random slope was singular (as lme4's isSingular); "
+                      "a random-intercept model was fitted instead: see model_note.",
+                      OutcomesWarning, stacklevel=3)
     ids = a.response["benchmark_id"].dropna().unique()
     derived = sorted(str(i) for i in ids if registry.benchmark(str(i)).derived)
     if derived:
