@@ -43,6 +43,12 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
                    help="a TOML file changing the default outcome definitions")
 
 
+def _add_key_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--key-file", metavar="FILE",
+                   help="the clinic's secret key for practitioner codes (default: "
+                        "$OUTCOMES_CLINIC_KEY; without one, codes are random for this run)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from outcomes import __version__
 
@@ -74,9 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pooling-file", metavar="FILE",
                    help="write the file to send to a pooling network (exact counts, "
                         "practitioners as codes; see docs/disclosure-control.md)")
-    p.add_argument("--key-file", metavar="FILE",
-                   help="the clinic's secret key for practitioner codes (default: "
-                        "$OUTCOMES_CLINIC_KEY; without one, codes are random for this run)")
+    _add_key_option(p)
 
     p = sub.add_parser("report", help="write the quarterly audit report (HTML) and results.json")
     _add_load_options(p)
@@ -89,9 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shareable", action="store_true",
                    help="disclosure-controlled: no patient row, pseudonym or date; counts 1-4 "
                         "shown as <5, others rounded to 5; practitioners as codes")
-    p.add_argument("--key-file", metavar="FILE",
-                   help="the clinic's secret key for practitioner codes (default: "
-                        "$OUTCOMES_CLINIC_KEY; without one, codes are random for this run)")
+    _add_key_option(p)
     p.add_argument("--previous", nargs="+", metavar="RESULTS.json",
                    help="earlier quarters' results files (analyze --json, or an internal "
                    "report's results.json): the re-audit against them")

@@ -596,13 +596,18 @@ def _r_strata(df, definitions):
     return out
 
 
+def _published_share(df, part: str, total: str, into: str):
+    """``into`` = published ``part`` / published ``total`` (NaN where the total is 0)."""
+    out = df.copy()
+    k, n = published_numbers(df[part]), published_numbers(df[total])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[into] = np.where(n > 0, k / n, np.nan)
+    return out
+
+
 def _r_not_recorded(df, definitions):
     """The share not recorded, from the published counts."""
-    out = df.copy()
-    nr, tot = published_numbers(df["not_recorded"]), published_numbers(df["total"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["share"] = np.where(tot > 0, nr / tot, np.nan)
-    return out
+    return _published_share(df, "not_recorded", "total", "share")
 
 
 def _r_coarse_mean(df, definitions):
@@ -712,11 +717,8 @@ def _r_p_chart(df, definitions):
 
 
 def _r_table_one(df, definitions):
-    out = df.copy()
-    n, tot = published_numbers(df["n"]), published_numbers(df["total"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["pct"] = np.where(tot > 0, n / tot, np.nan)
-    return out
+    """Table 1 percentages, from the published counts."""
+    return _published_share(df, "n", "total", "pct")
 
 
 def _r_from_published(df, definitions):
