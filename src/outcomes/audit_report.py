@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import audit as _audit
+from outcomes.labels import FINDINGS
 from outcomes.text import fmt_pct
 
 __all__ = ["Section", "safety_box", "periods_section", "standards_section",
@@ -68,15 +69,6 @@ KEY_MEASURES = ("photographic_improved_comparable", "photographic_improved_all",
                 "pregnancy_test_wocbp", "no_hypersensitivity_session",
                 "year_one_intervals_on_schedule")
 
-_FINDING_WORDS = {
-    "sentinel_events": "Sentinel adverse event",
-    "positive_pregnancy_test": "Session after a positive pregnancy test",
-    "hypersensitivity_5ari": "Session despite known 5-ARI hypersensitivity",
-    "wocbp_without_contraception": "Session without contraception recorded (woman of "
-                                   "childbearing potential)",
-    "wocbp_no_pregnancy_test": "Session with no pregnancy test recorded (woman of "
-                               "childbearing potential)",
-}
 _PERIOD_HEAD = {"quarter": "This quarter", "rolling_year": "Rolling 12 months",
                 "cumulative": "All patients"}
 
@@ -159,7 +151,7 @@ def safety_box(ctx) -> Section:
         for p in _audit.PERIODS:
             r = wide[p].loc[f]
             cells.append(f"{_plural(r['cases'], unit)}, {_plural(r['patients'], 'patient')}")
-        rows.append([_e(_FINDING_WORDS[f]), *[_e(c) for c in cells]])
+        rows.append([_e(FINDINGS[f]), *[_e(c) for c in cells]])
     header = ["Finding", *[f"{_PERIOD_HEAD[p]}<br><small>{_e(per.loc[p, 'first_quarter'])}"
                            f"{'' if p == 'quarter' else ' to ' + _e(per.loc[p, 'last_quarter'])}"
                            "</small>" for p in _audit.PERIODS]]
@@ -226,7 +218,7 @@ def _findings_table(f: pd.DataFrame) -> str:
         when = first if first == last else f"{first} to {last}"
         n = "-" if pd.isna(r.sessions) else int(r.sessions)
         if r.kind == "screening breach":
-            what = _FINDING_WORDS.get(r.finding, r.what)
+            what = FINDINGS.get(r.finding, r.what)
             sessions = f"{n} session{'' if n == 1 else 's'}"
         else:
             what = "Sentinel event: " + r.what

@@ -19,6 +19,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 
+from outcomes.labels import FIGURE, FLOW_STEPS, label  # noqa: E402
+
 __all__ = ["PALETTE", "CLINIC", "PUBLISHED", "forest_plot", "cohort_flow_plot", "audit_trend_plot",
            "density_change_histogram", "density_sensitivity_plot", "density_trajectories",
            "funnel_plot", "p_chart_plot", "ae_incidence_plot", "edema_by_session_plot",
@@ -32,20 +34,10 @@ CLINIC = PALETTE["blue"]
 PUBLISHED = PALETTE["vermillion"]
 ALERT = PALETTE["vermillion"]
 
-_WORDS = {"photographic": "Photographic", "density": "Density", "all": "all patients",
-          "comparable": "mesotherapy alone", "improved": "improved",
-          "dramatic": "marked improvement", "worst_case_improved": "improved, worst case",
-          "due_12m": "due for 12-month assessment", "assessed_photographic":
-          "assessed (photographs)", "assessed_density": "assessed (density)",
-          "lost_photographic": "not assessed (photographs)",
-          "lost_density": "not assessed (density)", "excluded_after_cutoff":
-          "first session after cut-off"}
-
-
 def pretty(name) -> str:
-    """A label for a code such as ``frontal_edema`` -> ``Frontal edema``."""
-    text = _WORDS.get(str(name), str(name).replace("_", " "))
-    return text[:1].upper() + text[1:]
+    """A figure's label for a code (:data:`outcomes.labels.FIGURE`): ``frontal_edema`` ->
+    ``Frontal edema``."""
+    return label(name, FIGURE)
 
 
 def _axes(ax, size=(7.5, 4.5)):
@@ -120,7 +112,7 @@ def forest_plot(response: pd.DataFrame, *, published: pd.DataFrame | None = None
     """
     rows = response[response["outcome"].isin(list(outcomes))].reset_index(drop=True)
     clinic = pd.DataFrame({
-        "label": [f"Clinic: {pretty(f)}, {_WORDS.get(g, g)}, {pretty(o).lower()} "
+        "label": [f"Clinic: {pretty(f)}, {FIGURE.get(g, g)}, {pretty(o).lower()} "
                   f"({_count(k)}/{_count(n)})"
                   for f, g, o, k, n in zip(rows["family"], rows["group"], rows["outcome"],
                                            rows["k"], rows["n"])],
@@ -200,8 +192,6 @@ def cohort_flow_plot(flow: pd.DataFrame, ax=None, title: str = "Cohort flow"):
     for yy, v, raw in zip(y, n, flow["n"]):
         ax.text((0 if np.isnan(v) else v) + top * 0.01, yy, _count(raw), va="center",
                 fontsize=8)
-    from outcomes.text import FLOW_STEPS
-
     ax.set_yticks(y, [FLOW_STEPS.get(str(s), pretty(s)) for s in flow["step"]], fontsize=8)
     ax.set_xlim(0, top * 1.12)
     ax.set_xlabel("Patients (n)")

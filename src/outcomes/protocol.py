@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from outcomes import labels as _labels
 from outcomes import stats
 from outcomes.cohort import Cohort
 
@@ -21,15 +22,9 @@ __all__ = ["YEAR_DAYS", "DEVIATIONS", "protocol_patients", "protocol_table", "sc
 #: length of year one, days
 YEAR_DAYS = 365
 
-#: screening deviations, in display order, with their meaning
-DEVIATIONS = {
-    "hypersensitivity_5ari": "session given to a patient with known 5-ARI hypersensitivity",
-    "wocbp_without_contraception": "session given to a woman of childbearing potential "
-                                   "without reliable contraception recorded",
-    "positive_pregnancy_test": "session given with a positive pregnancy test",
-    "wocbp_no_pregnancy_test": "session given to a woman of childbearing potential with no "
-                               "pregnancy test recorded (missing or not done)",
-}
+#: screening deviations, in display order, with their meaning (their other words:
+#: :data:`outcomes.labels.DEVIATIONS`)
+DEVIATIONS = {code: words.definition for code, words in _labels.DEVIATIONS.items()}
 
 
 def _intervals(cohort: Cohort) -> pd.DataFrame:

@@ -14,7 +14,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from outcomes.text import FLOW_STEPS, fmt_ci, fmt_pct, fmt_points
+from outcomes.labels import TABLE, label
+from outcomes.text import fmt_ci, fmt_pct, fmt_points
 
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table", "ae_followup_table",
            "ae_duration_table", "protocol_table", "screening_table", "strata_table",
@@ -26,26 +27,14 @@ __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table", "
            "sentences_html", "REPORT_CSS", "GPA", "meta_summary_table", "meta_studies_table",
            "published_studies_table"]
 
-_WORDS = {"photographic": "Photographs (GPA)", "density": "Hair density", "all": "All patients",
-          "comparable": "Mesotherapy alone", "improved": "Improved",
-          "dramatic": "Marked improvement", "worst_case_improved": "Improved (worst case)",
-          "absolute_per_cm2": "Absolute change (hairs/cm²)",
-          "relative": "Relative change (%)",
-          "hypersensitivity_5ari": "Known 5-alpha-reductase inhibitor hypersensitivity",
-          "wocbp_without_contraception": "Childbearing potential, no contraception",
-          "positive_pregnancy_test": "Positive pregnancy test",
-          "wocbp_no_pregnancy_test": "Childbearing potential, no pregnancy test recorded",
-          "serious": "Serious events",
-          **FLOW_STEPS}
-
 #: what GPA stands for, said wherever a table shows photographic results
 GPA = ("Photographs: the global photographic assessment (GPA), a rater's score of the change "
        "from -3 (much worse) to +3 (much better)")
 
 
 def _word(code) -> str:
-    text = _WORDS.get(str(code), str(code).replace("_", " "))
-    return text[:1].upper() + text[1:]
+    """A table's label for a code (:data:`outcomes.labels.TABLE`)."""
+    return label(code, TABLE)
 
 
 def _count(values) -> list[str]:

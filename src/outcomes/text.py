@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from outcomes.labels import SENTENCE
 from outcomes.registry import benchmark
 
 __all__ = ["fmt_pct", "fmt_ci", "fmt_date", "fmt_p", "fmt_points", "verdict",
@@ -27,10 +28,6 @@ __all__ = ["fmt_pct", "fmt_ci", "fmt_date", "fmt_p", "fmt_points", "verdict",
            "ae_sentence", "multiplicity_sentence", "flow_sentence", "headline",
            "not_recorded_sentences", "spc_sentence"]
 
-_OUTCOME = {"improved": "improved rate", "dramatic": "marked-improvement rate",
-            "worst_case_improved": "worst-case improved rate"}
-_FAMILY = {"photographic": "photographs", "density": "hair density"}
-_GROUP = {"comparable": "mesotherapy alone", "all": "all patients"}
 #: groups comparable with the mesotherapy-alone study (the only ones compared with it)
 _COMPARABLE = ("comparable",)
 
@@ -223,9 +220,9 @@ def response_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
 shows no evidence of a difference from the published 80% (taken as a fixed figure: the study's \
 counts are not known; exact test p = 1.000)."
     """
-    what = (f"Your {_OUTCOME.get(row['outcome'], row['outcome'])} "
-            f"({_FAMILY.get(row['family'], row['family'])}, "
-            f"{_GROUP.get(row['group'], row['group'])})")
+    what = (f"Your {SENTENCE.get(row['outcome'], row['outcome'])} "
+            f"({SENTENCE.get(row['family'], row['family'])}, "
+            f"{SENTENCE.get(row['group'], row['group'])})")
     k: Any = row.get("k")
     n: Any = row.get("n")
     if _suppressed(k, n) or (_missing(row.get("rate")) and not _missing(n) and n != 0):
@@ -290,8 +287,8 @@ def bound_sentence(complete: Mapping, worst: Mapping, *, rounded: bool = False) 
 assessed: between 57.5% if none of them improved (worst case, 69 of 120) and 80.2% if they fared \
 like those assessed (complete case, 69 of 86).'
     """
-    what = (f"Improved rate ({_FAMILY.get(complete['family'], complete['family'])}, "
-            f"{_GROUP.get(complete['group'], complete['group'])})")
+    what = (f"Improved rate ({SENTENCE.get(complete['family'], complete['family'])}, "
+            f"{SENTENCE.get(complete['group'], complete['group'])})")
     k: Any = complete.get("k")
     n: Any = complete.get("n")
     due: Any = worst.get("n")
@@ -340,9 +337,9 @@ def pooled_sentence(row: Mapping, *, confidence: float = 0.95) -> str:
             or _suppressed(row.get("k"), row.get("n")):
         return response_sentence(row, confidence=confidence).replace(
             "Your ", "The pooled ", 1)
-    what = (f"the {_OUTCOME.get(row['outcome'], row['outcome'])} "
-            f"({_FAMILY.get(row['family'], row['family'])}, "
-            f"{_GROUP.get(row['group'], row['group'])})")
+    what = (f"the {SENTENCE.get(row['outcome'], row['outcome'])} "
+            f"({SENTENCE.get(row['family'], row['family'])}, "
+            f"{SENTENCE.get(row['group'], row['group'])})")
     level = _level(confidence)
     text = (f"Across the {int(row['re_clinics'])} clinics, {what} is "
             f"{fmt_pct(row['re_estimate'])} (random effects, {level} "
@@ -635,24 +632,6 @@ def headline(response: pd.DataFrame, adverse_events: pd.DataFrame, flow: pd.Data
         out.append(ae_sentence(row, confidence=confidence))
     out += not_recorded_sentences(not_recorded)
     return out
-
-
-#: The cohort-flow steps (``Analysis.flow["step"]``) in plain words, for tables and figures.
-FLOW_STEPS = {
-    "registered": "Registered in the export", "treated": "Treated (at least one session)",
-    "not_treated": "Registered, never treated", "due_12m": "Due for the 12-month assessment",
-    "assessed_photographic": "Assessed at 12 months: photographs",
-    "lost_photographic": "Due, no photographs at 12 months",
-    "assessed_density": "Assessed at 12 months: hair density",
-    "lost_density": "Due, no hair density at 12 months",
-    "comparable_treated": "Mesotherapy alone: treated",
-    "minoxidil_not_recorded": "Minoxidil not recorded (not counted as mesotherapy alone)",
-    "comparable_due_12m": "Mesotherapy alone: due for the 12-month assessment",
-    "comparable_assessed_photographic": "Mesotherapy alone: assessed with photographs",
-    "excluded_after_cutoff_sessions": "Sessions after the cut-off (left out)",
-    "excluded_after_cutoff_measurements": "Measurements after the cut-off (left out)",
-    "excluded_after_cutoff_adverse_events": "Adverse events after the cut-off (left out)",
-}
 
 
 def spc_sentence(quarterly: pd.DataFrame, *, min_n: int = 5) -> str:
