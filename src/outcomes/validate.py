@@ -162,7 +162,8 @@ def _per_distinct(s: pd.Series, fn) -> tuple[pd.Series, ...]:
     codes = np.where(codes < 0, len(uniques), codes)  # the last value is <NA>
     out = fn(values)
     out = out if isinstance(out, tuple) else (out,)
-    return tuple(o.take(codes).set_axis(s.index) for o in out)
+    # take on the array, not the Series: Series.take also takes (and checks) the index
+    return tuple(pd.Series(o.array.take(codes), index=s.index, name=o.name) for o in out)
 
 
 def _arrow(s) -> pa.Array:
