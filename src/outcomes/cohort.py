@@ -131,7 +131,9 @@ def _age_band(age: pd.Series, bands) -> pd.Series:
     edges = list(bands)
     labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
     cut = pd.cut(age.astype("float64"), bins=edges, right=False, labels=labels)
-    return cut.astype("string")
+    # each label's text taken by its code (-1: NA), not converted row by row
+    text = pd.array(labels, dtype="string").take(cut.cat.codes.to_numpy(), allow_fill=True)
+    return pd.Series(text, index=age.index, name=age.name)
 
 
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7}
@@ -191,6 +193,13 @@ def _severity_group(scale: pd.Series, grade: pd.Series) -> pd.Series:
         out[on] = name + " " + pd.Series(level, index=out[on].index, dtype="string")
     out[(sc == "Olsen").fillna(False)] = "Olsen"
     return out
+
+
+def _in_order(pid: np.ndarray, date: np.ndarray) -> bool:
+    """Whether rows are already sorted by patient, then date (as exports often are): a
+    stable sort would then change nothing, and is skipped."""
+    same = pid[1:] == pid[:-1]
+    return bool(((pid[1:] > pid[:-1]) | (same & (date[1:] >= date[:-1]))).all())
 
 
 def _closest(frame: pd.DataFrame, keys: list[str], target: int) -> pd.DataFrame:
@@ -302,15 +311,19 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
 
     # ---- sessions: t0, first practitioner, numbering (ties on a date: export order) -------
     sess = sessions.loc[s_keep].assign(_pid=s_code[s_keep], _row=np.flatnonzero(s_keep))
-    sess = sess.sort_values(["_pid", "session_date"], kind="stable").reset_index(drop=True)
+    if not _in_order(sess["_pid"].to_numpy(), sess["session_date"].to_numpy()):
+        sess = sess.sort_values(["_pid", "session_date"], kind="stable")
+    sess = sess.reset_index(drop=True)
     spid = sess["_pid"].to_numpy()
     is_first = np.r_[True, spid[1:] != spid[:-1]]
     first_pid = spid[is_first]
     t0 = np.full(n_pat, np.datetime64("NaT"), dtype="datetime64[ns]")
     t0[first_pid] = sess["session_date"].to_numpy()[is_first]
     n_sessions = np.bincount(spid, minlength=n_pat).astype("int64")
-    practitioner = pd.Series(pd.NA, index=range(n_pat), dtype="string")
-    practitioner.iloc[first_pid] = sess["practitioner_id"].to_numpy()[is_first]
+    first_row = np.full(n_pat, -1, dtype=np.int64)      # each patient's first session; -1: none
+    first_row[first_pid] = np.flatnonzero(is_first)
+    practitioner = pd.Series(sess["practitioner_id"].array.take(first_row, allow_fill=True),
+                             index=range(n_pat))
     run_start = np.flatnonzero(is_first)
     sess["t0"] = t0[spid]
     sess["day"] = ((sess["session_date"] - sess["t0"]) // _DAY).astype("int64")
