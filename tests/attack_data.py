@@ -189,19 +189,25 @@ def exact_html_frames(seed: int, cutoff: str = Q3, bands: tuple | None = None) -
     return frames
 
 
-def shareable_report(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict:
-    """Run the real ``outcomes report --shareable`` once; returns {page name: HTML text} and
-    its results.json under ``"results.json"`` (slow: ~20 s)."""
-    import tempfile
+def shareable_pages(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict:
+    """The shareable report's published tables of one clinic: {page: HTML} of the sections
+    that publish Table 1 and the load counts (``sections.patients`` on the audit page,
+    ``sections.load_counts`` on the data-quality page), rendered in-process from the report
+    context as ``outcomes report --shareable`` builds it (same analysis, same disclosure pass),
+    and its results.json under ``"results.json"``. ``test_sections`` checks that these sections'
+    tables are what the executed report pages show."""
+    import json
 
-    from outcomes.reporting import write_report
+    from outcomes import disclosure, sections
+    from outcomes.reporting import ReportContext
 
-    folder = Path(tempfile.mkdtemp(prefix=f"attack-report-{seed}-"))
-    defs = None
-    if bands:
-        defs = folder / "definitions.toml"
-        defs.write_text(f"age_bands = {list(bands)}\n", encoding="utf-8")
-    data = Path(str(export(seed).report.files["path"].iloc[0])).parent
-    paths = write_report(data, folder / "out", cutoff=dt.date.fromisoformat(cutoff),
-                         shareable=True, definitions=defs, progress=lambda line: None)
-    return {p.name: p.read_text(encoding="utf-8") for p in paths}
+    a = analysis(seed, cutoff, bands)
+    disclosure.check_shareable_definitions(a.definitions, cutoff=a.cutoff)
+    ctx = ReportContext(analysis=a, export=export(seed), shareable=True,
+                        min_cell=int(a.definitions.min_cell), coder=_coder(seed),
+                        run_time=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {"index.html": sections.patients(ctx).html,
+                "01-data-quality.html": sections.load_counts(ctx).html,
+                "results.json": json.dumps(published(seed, cutoff, bands), default=str)}

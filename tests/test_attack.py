@@ -12,8 +12,8 @@ The scenarios run on ten small synthetic clinics (seeds 101-110, 20-56 patients;
 :mod:`attack_data`), built once per session. ``test_attack_model_holds_for_the_truth`` checks
 that every relation the attacker uses is true (a wrong relation would pin by mistake), and
 ``test_attack_pins_a_planted_leak`` that the attack finds a leak when there is one (the suite can
-fail). The HTML pages (Table 1, load counts) are attacked in the ``slow`` tests, one real
-shareable report per scenario (deselect with ``-m "not slow"``).
+fail). The HTML pages' Table 1 and load counts are attacked as the report sections render them
+(``attack_data.shareable_pages``; ``test_sections`` ties those sections to the executed pages).
 """
 from __future__ import annotations
 
@@ -151,13 +151,13 @@ def test_no_small_count_pinned_from_pool_and_own_file(pooled_results):
 
 
 # ---------------------------------------------------------------------------------------------
-# the HTML pages (Table 1, load counts): one real shareable report per scenario
+# the HTML pages (Table 1, load counts): the sections publishing them, per scenario
 # ---------------------------------------------------------------------------------------------
 HTML_SEED = 104
 
 
 def _with_html(seed, cutoff=D.Q3, bands=None):
-    pages = D.shareable_report(seed, cutoff, bands)
+    pages = D.shareable_pages(seed, cutoff, bands)
     import json
 
     pub = json.loads(pages.pop("results.json"))
@@ -174,7 +174,6 @@ def html_reports():
             "b": _with_html(102, D.Q3, D.DEF_PAIRS[-1][1])}
 
 
-@pytest.mark.slow
 def test_html_pages_within_one_report_and_between_quarters(html_reports):
     pub, ex = html_reports["q3"]
     assert pub["table_one"] and pub["load"], "Table 1 / load counts not found in the HTML"
@@ -183,7 +182,6 @@ def test_html_pages_within_one_report_and_between_quarters(html_reports):
     assert not _fail_message(res), _fail_message(res)
 
 
-@pytest.mark.slow
 def test_html_pages_between_definitions(html_reports):
     res = {"definitions": _solve(*A.definitions_pair(*html_reports["a"],
                                                      *html_reports["b"]))}

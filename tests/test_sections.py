@@ -32,9 +32,16 @@ def internal_ctx(sample_context) -> ReportContext:
 
 @pytest.fixture(scope="module")
 def shareable_ctx(internal_ctx) -> ReportContext:
+    """The sample's context as ``outcomes report --shareable`` builds it without a clinic key:
+    counts rounded under the data's own key (``prepare_report``), practitioners coded at
+    random."""
     from dataclasses import replace
 
-    return replace(internal_ctx, shareable=True)
+    from outcomes.disclosure import PractitionerCoder
+
+    coder = PractitionerCoder(None, warn=False,
+                              rounding_key=internal_ctx.analysis.data_key())
+    return replace(internal_ctx, shareable=True, coder=coder)
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +146,40 @@ def test_each_notebook_is_given_only_the_parameters_it_declares():
     quality = _declared_parameters(_read_notebook("01-data-quality.ipynb"))
     assert {"previous", "standards", "actions", "data", "quarter"} <= audit
     assert "data" in quality and "previous" not in quality
+
+
+# --- what the executed report pages show is what these sections render ------------------------
+
+_PAGE_FILE = {"data_quality": "01-data-quality.html", "efficacy": "02-efficacy.html",
+              "safety": "03-safety.html", "protocol": "05-protocol.html", "audit": "index.html"}
+
+
+def _tables(html: str) -> list[str]:
+    """The ``<table>`` elements of a page, with the whitespace between tags removed (nbconvert
+    re-indents the notebook's HTML output)."""
+    tables = re.findall(r"<table.*?</table>", html, flags=re.S)
+    # the internal load counts name each file by its path: the report was run on data/sample,
+    # the in-process context on the installed copy of the same files
+    return [re.sub(r"<td>[^<>]*/([\w-]+\.csv)</td>", r"<td>\1</td>", re.sub(r">\s+<", "><", t))
+            for t in tables]
+
+
+@pytest.mark.parametrize("kind", ["internal", "shareable"])
+def test_executed_pages_show_the_sections_tables(kind, reports, rendered, tmp_path):
+    """Every table the sections render in-process (here, and in the attack suite's
+    ``attack_data.shareable_pages``) is on the page ``outcomes report`` executed, as it is:
+    the in-process rendering is the report. Shareable: the sections without practitioner
+    codes (a run without a clinic key codes practitioners at random)."""
+    folder, proc = reports[kind]
+    assert proc.returncode == 0, proc.stderr
+    checked = 0
+    for (page, name), html in rendered[kind].items():
+        if name == "provenance":  # says when the report was produced
+            continue
+        on_page = set(_tables((folder / _PAGE_FILE[page]).read_text(encoding="utf-8")))
+        for table in _tables(html):
+            if kind == "shareable" and "PR-" in table:
+                continue
+            assert table in on_page, (page, name, table[:300])
+            checked += 1
+    assert checked >= 10, checked

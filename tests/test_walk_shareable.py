@@ -136,13 +136,12 @@ def _section_names(pooled: bool) -> list[str]:
 def _figure_texts(mp, make_ctx, *, pooled: bool) -> list[str]:
     """Every text of every figure the report's sections draw (titles, axis labels, tick
     labels, legends, annotations, alt texts), run in-process: figure_html is wrapped to read the
-    figure before it becomes a PNG."""
+    figure (instead of drawing its PNG)."""
     import matplotlib.text
 
     from outcomes import sections
 
     texts: list[str] = []
-    original = sections.figure_html
 
     def reading(fig=None, **kw):
         import matplotlib.pyplot as plt
@@ -150,7 +149,8 @@ def _figure_texts(mp, make_ctx, *, pooled: bool) -> list[str]:
         f = plt.gcf() if fig is None else fig
         texts.extend(t.get_text() for t in f.findobj(matplotlib.text.Text) if t.get_text())
         texts.append(kw.get("alt", ""))
-        return original(f, **kw)
+        plt.close(f)  # the texts are read; the PNG itself is walked in the report's pages
+        return ""
 
     mp.setattr(sections, "figure_html", reading)
     with warnings.catch_warnings():
