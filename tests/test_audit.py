@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -288,27 +286,26 @@ def test_periods_in_results_json_pass_the_results_reader(sample_two_quarters):
     assert small[0]["k"] == "<5"
 
 
-def test_cli_report_refuses_mismatched_previous(tmp_path):
+def test_cli_report_refuses_mismatched_previous(tmp_path, capsys):
     """Definitions that differ end in one line on stderr and exit status 2, before any
     notebook runs."""
     import outcomes
+    from outcomes.cli import main
 
     defs = tmp_path / "defs.toml"
     defs.write_text("density_improved = 0.15\n")
     prev = tmp_path / "q2.json"
-    env_cmd = [sys.executable, "-m", "outcomes.cli"]
-    run = subprocess.run([*env_cmd, "analyze", str(outcomes.sample_path()), "--cutoff",
-                          "2026-06-30", "--no-model", "--definitions", str(defs), "--json",
-                          str(prev)], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
+    assert main(["analyze", str(outcomes.sample_path()), "--cutoff", "2026-06-30",
+                 "--no-model", "--definitions", str(defs), "--json", str(prev)]) == 0
     assert json.loads(prev.read_text())["periods"]
-    run = subprocess.run([*env_cmd, "report", str(outcomes.sample_path()), "--quarter",
-                          "2026Q3", "--out", str(tmp_path / "r"), "--previous", str(prev)],
-                         capture_output=True, text=True)
-    assert run.returncode == 2
-    lines = [x for x in run.stderr.strip().splitlines() if ": note: " not in x]
+    capsys.readouterr()
+    status = main(["report", str(outcomes.sample_path()), "--quarter", "2026Q3", "--out",
+                   str(tmp_path / "r"), "--previous", str(prev)])
+    err = capsys.readouterr().err
+    assert status == 2
+    lines = [x for x in err.strip().splitlines() if ": note: " not in x]
     assert len(lines) == 1 and "definitions differ: 'density_improved'" in lines[0]
-    assert "same definitions" in lines[0] and "Traceback" not in run.stderr
+    assert "same definitions" in lines[0] and "Traceback" not in err
     assert not (tmp_path / "r" / "index.html").exists()
 
 
