@@ -177,8 +177,9 @@ def audit_periods(cutoff, first_session) -> pd.DataFrame:
 
 
 def _in(dates: pd.Series | np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
-    d = pd.to_datetime(pd.Series(np.asarray(dates)))
-    return ((d >= pd.Timestamp(start)) & (d <= pd.Timestamp(end))).fillna(False).to_numpy(bool)
+    """Whether each date is from ``start`` to ``end`` (both included); False for NaT."""
+    d = np.asarray(dates, dtype="datetime64[ns]")
+    return (d >= pd.Timestamp(start).to_datetime64()) & (d <= pd.Timestamp(end).to_datetime64())
 
 
 def period_table(cohort) -> pd.DataFrame:
@@ -250,7 +251,10 @@ def period_table(cohort) -> pd.DataFrame:
     pain = (ae["term"] == "injection_site_pain").fillna(False).to_numpy(bool)
 
     def patients(mask_rows: np.ndarray, pids: np.ndarray) -> int:
-        return int(np.unique(pids[mask_rows]).size)
+        """How many distinct patients the rows in ``mask_rows`` belong to."""
+        seen = np.zeros(n_pat, bool)
+        seen[pids[mask_rows]] = True
+        return int(seen.sum())
 
     rows = []
     for per in periods.itertuples(index=False):  # three periods, not a loop over rows
