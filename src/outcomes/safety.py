@@ -38,6 +38,16 @@ AE_COLUMNS = ("term", "k", "n", "rate", "ci_low", "ci_high", "events", "sessions
 SESSION_NUMBER_LEVELS = ("1", "2", "3", "4+")
 
 
+def _codes_in(values: pd.Series, labels: list[str]) -> np.ndarray:
+    """Position of each value in ``labels`` (int64; -1 when missing or not a label), as
+    ``pd.Categorical(values, categories=labels).codes``; the text is looked up once per
+    distinct value, not per row."""
+    code, uniq = pd.factorize(values)                         # missing -> -1
+    where = {label: i for i, label in enumerate(labels)}
+    lookup = np.array([where.get(u, -1) for u in uniq] + [-1], dtype=np.int64)
+    return lookup[code]                                        # code -1 takes the last, -1
+
+
 def _is_serious(ae: pd.DataFrame) -> np.ndarray:
     marked = ae["serious"].fillna(False).to_numpy(bool)
     return marked | ae["term"].isin(list(SERIOUS_BY_NATURE)).to_numpy(bool)
@@ -70,12 +80,17 @@ def adverse_event_table(cohort: Cohort, followup: pd.DataFrame | None = None) ->
     n_treated = int(cohort.patients["treated"].sum())
     n_sessions = len(cohort.sessions)
     labels = list(TERMS) + [SERIOUS]
-    tagged = pd.concat([ae[["_pid", "term"]].astype({"term": object}),
-                        ae.loc[_is_serious(ae), ["_pid"]].assign(term=SERIOUS)],
-                       ignore_index=True)
-    events = tagged["term"].value_counts().reindex(labels, fill_value=0).to_numpy("int64")
-    k = (tagged.drop_duplicates(["_pid", "term"])["term"].value_counts()
-         .reindex(labels, fill_value=0).to_numpy("int64"))
+    # every event as its label's code, and again as SERIOUS when serious
+    serious = _is_serious(ae)
+    code = np.r_[_codes_in(ae["term"], labels), np.full(int(serious.sum()), len(TERMS))]
+    e_pid = ae["_pid"].to_numpy("int64")
+    e_pid = np.r_[e_pid, e_pid[serious]]
+    known = code >= 0
+    events = np.bincount(code[known], minlength=len(labels)).astype("int64")
+    # patients with the event: distinct (label, patient) pairs, counted per label
+    n_pat = max(len(cohort.patients), 1)
+    pairs = np.unique(code[known] * n_pat + e_pid[known])
+    k = np.bincount(pairs // n_pat, minlength=len(labels)).astype("int64")
     n = np.full(len(labels), n_treated, dtype="int64")
     props = stats.proportions(k, n, level=d.confidence, method=d.interval_method)
     session_rate = events / n_sessions if n_sessions else np.full(len(labels), np.nan)
@@ -131,6 +146,12 @@ def event_session_numbers(cohort: Cohort) -> pd.Series:
         # one search on an integer key (patient, rank of the date) rather than merge_asof
         s_pid = s["_pid"].to_numpy("int64")
         s_date = s["session_date"].to_numpy("datetime64[ns]")
+        s_number = s["session_number"].to_numpy(float)
+        # only the sessions of the patients whose events are placed here
+        placed = np.zeros(max(s_pid.max(initial=0), e_pid.max()) + 1, dtype=bool)
+        placed[e_pid] = True
+        mine = placed[s_pid]
+        s_pid, s_date, s_number = s_pid[mine], s_date[mine], s_number[mine]
         dates, rank = np.unique(np.r_[s_date, e_date].view("int64"), return_inverse=True)
         rank = rank.reshape(-1)
         width = dates.size + 1
@@ -140,7 +161,7 @@ def event_session_numbers(cohort: Cohort) -> pd.Series:
         found = at >= 0
         found[found] = s_pid[order][at[found]] == e_pid[found]
         number_by_date = np.full(len(ae), np.nan)
-        number_by_date[rows[found]] = s["session_number"].to_numpy(float)[order][at[found]]
+        number_by_date[rows[found]] = s_number[order][at[found]]
         fallback = pd.Series(number_by_date, index=np.arange(len(ae)))
     out = via_id.astype("Float64").fillna(pd.Series(fallback.to_numpy(), dtype="Float64",
                                                     index=ae.index))
@@ -169,7 +190,7 @@ def ae_timing(cohort: Cohort, session_numbers: pd.Series | None = None) -> pd.Da
     has = num.notna().to_numpy(bool)
     level = np.full(len(ae), len(SESSION_NUMBER_LEVELS), dtype=np.int64)
     level[has] = np.minimum(num[has].to_numpy("int64"), 4) - 1
-    term = pd.Categorical(ae["term"], categories=list(TERMS)).codes.astype(np.int64)
+    term = _codes_in(ae["term"], list(TERMS))
     width = len(SESSION_NUMBER_LEVELS) + 1
     known = term >= 0
     counts = np.bincount(term[known] * width + level[known],
@@ -224,11 +245,12 @@ def sentinel_cases(cohort: Cohort, session_numbers: pd.Series | None = None) -> 
     marked = ae["serious"].fillna(False).to_numpy(bool)
     severe = (ae["severity"] == "severe").fillna(False).to_numpy(bool)
     keep = nature | marked | severe
+    nature, marked, severe = nature[keep], marked[keep], severe[keep]   # the listed events
     reason = (pd.Series(np.where(nature, "serious-by-nature term", ""), dtype=object)
               + np.where(nature & (marked | severe), "; ", "")
               + np.where(marked, "marked serious", "")
               + np.where(marked & severe, "; ", "")
-              + np.where(severe, "severe", ""))[keep].reset_index(drop=True)
+              + np.where(severe, "severe", ""))
     out = ae.loc[keep, ["event_id", "patient_id", "term", "onset_date", "severity",
                         "serious"]].reset_index(drop=True)
     num = event_session_numbers(cohort) if session_numbers is None else session_numbers
@@ -278,9 +300,7 @@ def followup_days(cohort: Cohort) -> pd.DataFrame:
     if other_pid.size:
         other = np.r_[m["measurement_date"].to_numpy("datetime64[ns]").view(np.int64),
                       ae["onset_date"].to_numpy("datetime64[ns]").view(np.int64)]
-        latest = pd.Series(other).groupby(other_pid, sort=False).max()
-        idx = latest.index.to_numpy("int64")
-        last[idx] = np.maximum(last[idx], latest.to_numpy(np.int64))
+        np.maximum.at(last, other_pid, other)   # each patient's latest of all their rows
     last = np.where(last == never, np.datetime64("NaT", "ns"), last.view("datetime64[ns]"))
     t0 = p["t0"].to_numpy("datetime64[ns]")
     day = np.timedelta64(1, "D")
@@ -334,7 +354,7 @@ def ae_followup_table(cohort: Cohort) -> pd.DataFrame:
     # every event as (label code, patient, onset): its term's code, and again as SERIOUS when
     # serious; integer keys, so the per-term first events are one sort, not a dozen look-ups
     serious = _is_serious(ae)
-    term_code = pd.Categorical(ae["term"], categories=list(TERMS)).codes.astype(np.int64)
+    term_code = _codes_in(ae["term"], list(TERMS))
     code = np.r_[term_code, np.full(int(serious.sum()), len(TERMS), dtype=np.int64)]
     e_pid = ae["_pid"].to_numpy("int64")
     e_pid = np.r_[e_pid, e_pid[serious]]
