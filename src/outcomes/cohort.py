@@ -172,8 +172,8 @@ def severity_group(scale: pd.Series, grade: pd.Series) -> pd.Series:
     code = pairs.groupby(["scale", "grade"], dropna=False, sort=False).ngroup().to_numpy()
     first = np.unique(code, return_index=True)[1]     # first row of each pair, in code order
     distinct = pairs.iloc[first]
-    level = _severity_group(distinct["scale"], distinct["grade"]).to_numpy(object)
-    return pd.Series(level[code], index=scale.index, dtype="string")
+    level = _severity_group(distinct["scale"], distinct["grade"]).array
+    return pd.Series(level.take(code), index=scale.index)
 
 
 def _severity_group(scale: pd.Series, grade: pd.Series) -> pd.Series:

@@ -55,7 +55,8 @@ def _level_codes(p: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def _practitioner_level(p: pd.DataFrame) -> np.ndarray:
     """Practitioner of every cohort row (text; missing -> "not recorded")."""
-    return p["practitioner_id"].astype(object).fillna(_MISSING).to_numpy(object)
+    code, levels = _codes(p["practitioner_id"])
+    return levels[code]
 
 
 def strata_table(cohort: Cohort) -> pd.DataFrame:
