@@ -55,8 +55,8 @@ def _case_variants(word: str) -> set[str]:
 
 
 # every upper/lower-case variant, so that no lower-casing of whole columns is needed
-_NULLS = pa.array(sorted(set().union(*(_case_variants(w) for w in NULL_SPELLINGS))),
-                  pa.large_string())
+_NULL_TEXTS = sorted(set().union(*(_case_variants(w) for w in NULL_SPELLINGS)))
+_NULLS = pa.array(_NULL_TEXTS, pa.large_string())
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,11 @@ def _csv_table(path: Path) -> tuple[list[str], pa.Table]:
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                           invalid_row_handler=on_invalid),
+        # a cell written exactly as a spelling of 'no value' is read as null (by the parser's
+        # threads); _clean_text(nulls_read=True) then checks only the cells it trimmed
         convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
-                                             strings_can_be_null=False),
+                                             strings_can_be_null=True,
+                                             null_values=_NULL_TEXTS),
     )
     if bad:
         where = f" (first at line {bad[0]})" if bad[0] is not None else ""
@@ -317,10 +320,22 @@ def _excel_cell(v: object) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-def _clean_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Trim; the spellings of 'no value' become null."""
+def _text_bytes(col: pa.ChunkedArray) -> int:
+    return pc.sum(pc.binary_length(col)).as_py() or 0
+
+
+def _clean_text(col: pa.ChunkedArray, *, nulls_read: bool = False) -> pa.ChunkedArray:
+    """Trim; the spellings of 'no value' become null.
+
+    ``nulls_read``: the reader already made every cell written exactly as such a spelling
+    null (:func:`_csv_table`), so only a cell that trimming shortened can still be one; when
+    trimming removed nothing, the look-up of every cell is skipped.
+    """
     # large_string: what pandas' Arrow-backed ``string`` dtype holds (no cast in to_pandas)
-    col = pc.utf8_trim_whitespace(col.cast(pa.large_string()))
+    written = col.cast(pa.large_string())
+    col = pc.utf8_trim_whitespace(written)
+    if nulls_read and _text_bytes(col) == _text_bytes(written):
+        return col
     is_null = pc.is_in(col, value_set=_NULLS)
     if not pc.any(is_null).as_py():
         return col
@@ -344,7 +359,7 @@ def _distinct(col: pa.ChunkedArray, limit: int = 5000) -> pd.Series:
 
 
 def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
-             mapping: Mapping) -> RawTable:
+             mapping: Mapping, *, nulls_read: bool = False) -> RawTable:
     """Map headers to the contract, guard identifiers, keep the contract columns as text.
 
     A header is the mapping file's, else a contract name or a usual synonym
@@ -354,7 +369,8 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
     contract = {c.name: c for c in COLUMNS[name]}
     maps = mapping.columns_for(name)
     ignored_keys = mapping.ignored_for(name)
-    cleaned = [_clean_text(table.column(i)) for i in range(table.num_columns)]
+    cleaned = [_clean_text(table.column(i), nulls_read=nulls_read)
+               for i in range(table.num_columns)]
     keep: dict[str, int] = {}
     written: dict[str, str] = {}
     extra: list[str] = []
@@ -452,13 +468,14 @@ def _read_table(table: str, label: str, file: Path, sheet: tuple | None,
                 mapping: Mapping) -> RawTable:
     """Read and resolve one table (``sheet``: its already-read workbook sheet, if any)."""
     try:
+        csv_file = sheet is None and file.suffix.lower() not in PARQUET_SUFFIXES
         if sheet is not None:
             _, headers, arrow = sheet
-        elif file.suffix.lower() in PARQUET_SUFFIXES:
+        elif not csv_file:
             headers, arrow = _parquet_table(file)
         else:
             headers, arrow = _csv_table(file)
-        return _resolve(table, label, headers, arrow, mapping)
+        return _resolve(table, label, headers, arrow, mapping, nulls_read=csv_file)
     except LoadError:
         raise
     except Exception as err:  # noqa: BLE001 - any reader failure becomes a clear stop
