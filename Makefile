@@ -13,6 +13,9 @@ $(BIN)/outcomes: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# byte-compile the package once: where PYTHONDONTWRITEBYTECODE is set, every process
+	@# (each CLI run, each test worker and kernel) would compile the sources again
+	$(BIN)/python -m compileall -q src/outcomes
 	@touch $@
 
 demo: $(BIN)/outcomes  ## validate the bundled sample export and write its quarterly report to reports/
