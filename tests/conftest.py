@@ -51,6 +51,36 @@ def write_export(folder: Path, tables: dict[str, str | bytes], suffix: str = ".c
     return folder
 
 
+def run_cli(*args, cwd: Path | None = None):
+    """``outcomes ARGS`` run in this process through :func:`outcomes.cli.main`, returned as a
+    ``subprocess.CompletedProcess`` (exit status, stdout, stderr), without the second or so
+    that starting an interpreter costs. The console script itself runs as a process in
+    test_cli, test_report and test_api."""
+    import contextlib
+    import io
+    import os
+    import subprocess
+    import warnings
+
+    from outcomes.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = [str(a) for a in args]
+    here = os.getcwd()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):  # main() sets how warnings print: undone here
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            status = main(argv)
+        except SystemExit as stop:  # argparse's usage errors
+            status = stop.code if isinstance(stop.code, int) else 2
+        finally:
+            os.chdir(here)
+    return subprocess.CompletedProcess(["outcomes", *argv], status, out.getvalue(),
+                                       err.getvalue())
+
+
 @pytest.fixture
 def small_export(tmp_path) -> Path:
     """A folder holding :data:`SMALL_EXPORT` as four UTF-8 CSV files."""

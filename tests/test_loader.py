@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import LOAD_TODAY, SMALL_EXPORT, write_export
+from conftest import LOAD_TODAY, SMALL_EXPORT, run_cli, write_export
 from corpus import CASES, TODAY
 from outcomes.contract import CLEAN_COLUMNS, TABLES
 from outcomes.errors import LoadError
@@ -25,8 +24,6 @@ from outcomes.sample import write_export as write_sample
 
 assert TODAY == LOAD_TODAY
 
-_EXE = Path(sys.executable).with_name("outcomes")
-OUTCOMES = [str(_EXE)] if _EXE.exists() else [sys.executable, "-m", "outcomes.cli"]
 DTYPES = {"string": pd.StringDtype(), "boolean": pd.BooleanDtype(), "Int64": pd.Int64Dtype(),
           "float64": np.dtype("float64"), "datetime64[ns]": np.dtype("datetime64[ns]")}
 
@@ -333,8 +330,7 @@ def test_summary_shows_twenty_rows_and_counts_the_rest(small_export):
 
 # ------------------------------------------------------------------------------ CLI
 def _run(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([*OUTCOMES, "validate", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return run_cli("validate", *args)
 
 
 def test_cli_exit_0_and_summary(small_export):

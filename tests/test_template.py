@@ -8,8 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -297,8 +295,9 @@ def test_redcap_fields_follow_the_contract():
 
 # ------------------------------------------------------------------------------ CLI
 def _run(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "outcomes.cli", *args], cwd=cwd,
-                          capture_output=True, text=True)
+    from conftest import run_cli
+
+    return run_cli(*args, cwd=cwd)
 
 
 def test_cli_template_end_to_end(tmp_path):
