@@ -183,3 +183,54 @@ def test_executed_pages_show_the_sections_tables(kind, reports, rendered, tmp_pa
             assert table in on_page, (page, name, table[:300])
             checked += 1
     assert checked >= 10, checked
+
+
+def test_figure_html_draws_once_and_matches_a_tight_savefig():
+    """figure_html lays a constrained figure out itself and saves it with one draw; the PNG is
+    the one savefig(bbox_inches="tight") writes (which draws twice), pixel for pixel."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from outcomes import figures
+
+    response = pd.DataFrame({"family": ["photographic"] * 2, "group": ["all", "comparable"],
+                             "outcome": ["improved"] * 2, "k": [40, 12], "n": [50, 20],
+                             "rate": [0.8, 0.6], "ci_low": [0.67, 0.39],
+                             "ci_high": [0.89, 0.78], "benchmark_id": [None, None],
+                             "benchmark_rate": [np.nan] * 2, "benchmark_k": [np.nan] * 2,
+                             "benchmark_n": [np.nan] * 2})
+
+    def draw():  # constrained layout, and a legend outside the axes
+        ax = figures.forest_plot(response)
+        ax.figure.legend(["a long legend placed outside the axes"], loc="outside right upper")
+        return ax.figure
+
+    fig = draw()
+    ref = io.BytesIO()
+    fig.savefig(ref, format="png", dpi=150, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    fig = draw()
+    draws = []
+    original = Figure.draw
+
+    def counted(self, renderer):
+        draws.append(1)
+        return original(self, renderer)
+
+    Figure.draw = counted
+    try:
+        tag = sections.figure_html(fig)
+    finally:
+        Figure.draw = original
+    assert len(draws) == 1
+    png = base64.b64decode(re.search(r'base64,([^"]+)"', tag)[1])
+    new, old = Image.open(io.BytesIO(png)), Image.open(ref)
+    assert new.size == old.size
+    assert np.array_equal(np.asarray(new), np.asarray(old))
+    assert f'width="{round(new.size[0] * 100 / 150)}"' in tag

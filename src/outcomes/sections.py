@@ -83,6 +83,30 @@ def _png_width(png: bytes) -> int:
     return struct.unpack(">I", png[16:20])[0]
 
 
+def _laid_out_box(fig, dpi: int):
+    """The figure's tight bounding box (inches, padded as ``savefig`` pads it) for a figure
+    laid out by its layout engine (constrained layout), or ``"tight"``.
+
+    ``savefig(bbox_inches="tight")`` of a figure with a layout engine draws it twice: once
+    (layout, then every artist, not rendered) to find the box, once to render. Here the engine
+    lays the figure out at the saving ``dpi`` and is then switched off, so that ``savefig``
+    draws once; the PNG is the same, pixel for pixel.
+    """
+    import matplotlib as mpl
+
+    engine = fig.get_layout_engine()
+    get_renderer = getattr(fig.canvas, "get_renderer", None)
+    pad = mpl.rcParams["savefig.pad_inches"]
+    if engine is None or get_renderer is None or isinstance(pad, str):
+        return "tight"
+    fig.set_dpi(dpi)
+    engine.execute(fig)
+    fig.set_layout_engine(None)
+    if fig.get_layout_engine() is not None:  # rcParams ask for an engine on every figure
+        return "tight"
+    return fig.get_tightbbox(get_renderer()).padded(pad)
+
+
 def figure_html(fig=None, *, alt: str = "", dpi: int = 150) -> str:
     """A matplotlib figure (default: the current one) as an ``<img>`` with a PNG ``data:`` URI,
     drawn at ``dpi`` and shown at 100 px per inch (sharp on high-density screens); the figure
@@ -93,7 +117,8 @@ def figure_html(fig=None, *, alt: str = "", dpi: int = 150) -> str:
     if not alt:
         alt = "; ".join(ax.get_title() for ax in fig.axes if ax.get_title()) or "figure"
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=_laid_out_box(fig, dpi),
+                facecolor="white")
     plt.close(fig)
     png = buf.getvalue()
     width = round(_png_width(png) * 100 / dpi)
