@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -310,14 +308,15 @@ def test_accepted_and_filled_proposal_loads_the_clean_tables(case, exports, tmp_
 
 def test_cli_mapping_end_to_end(exports, tmp_path):
     export = exports["issue_workbook"]
-    cmd = [sys.executable, "-m", "outcomes.cli", "mapping", str(export), "--out",
-           str(tmp_path / "m.toml")]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    from conftest import run_cli
+
+    cmd = ["mapping", export, "--out", tmp_path / "m.toml"]
+    proc = run_cli(*cmd)
     assert proc.returncode == 0, proc.stderr
     assert "4 tables found" in proc.stdout and "TODO to fill" in proc.stdout
     assert "--date-format DMY" in proc.stdout
     written = (tmp_path / "m.toml").read_bytes()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = run_cli(*cmd)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "already exists; not overwritten" in proc.stderr
     assert (tmp_path / "m.toml").read_bytes() == written

@@ -2,8 +2,6 @@
 import datetime as dt
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -170,9 +168,9 @@ def test_shareable_output_holds_no_patient_and_no_small_count(reports):
 
 
 def test_bad_period_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "outcomes.cli", "report", str(SAMPLE),
-                           "--quarter", "Q3", "--out", str(tmp_path)],
-                          capture_output=True, text=True)
+    from conftest import run_cli
+
+    proc = run_cli("report", SAMPLE, "--quarter", "Q3", "--out", tmp_path)
     assert proc.returncode == 2 and "YYYYQn" in proc.stderr and "Traceback" not in proc.stderr
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import filecmp
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -309,9 +309,8 @@ def test_every_format_loads_to_the_same_tables(tmp_path, fmt):
 
 def test_cli_sample_writes_the_files(tmp_path):
     out = tmp_path / "export"
-    run = subprocess.run([sys.executable, "-m", "outcomes.cli", "sample", "--patients", "120",
-                          "--seed", "4", "--out", str(out), "--format", "parquet"],
-                         capture_output=True, text=True, timeout=120)
+    run = run_cli("sample", "--patients", "120", "--seed", "4", "--out", out,
+                  "--format", "parquet")
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.parquet" for n in NAMES)
     expected = generate_sample(120, seed=4)
@@ -327,6 +326,5 @@ def test_cli_sample_function_and_bad_size(tmp_path, capsys):
     assert cli_sample(Namespace(patients=30, seed=1, out=str(tmp_path), format="csv")) == 0
     assert "patients" in capsys.readouterr().out
     assert (tmp_path / "sessions.csv").exists()
-    run = subprocess.run([sys.executable, "-m", "outcomes.cli", "sample", "--patients", "0",
-                          "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    run = run_cli("sample", "--patients", "0", "--out", tmp_path / "x")
     assert run.returncode == 2 and "Traceback" not in run.stderr
