@@ -233,9 +233,40 @@ def test_ae_incidence_and_edema():
     assert "Frontal edema" in ax.get_title()
 
 
-def test_every_function_accepts_an_axes():
-    fig, ax = plt.subplots()
-    assert figures.cohort_flow_plot(pd.DataFrame({"step": ["treated"], "n": [5]}), ax=ax) is ax
+def test_every_function_accepts_an_axes(sample_context):
+    """Each plotting function of ``figures.__all__`` draws on the Axes it is given (the
+    audit trend on the row of Axes, one per measure) and returns it; a new plotting function
+    without a case here fails the test."""
+    a, audit = sample_context.analysis, sample_context.audit
+    measures = list(dict.fromkeys(audit.trend["measure"]))[:2]
+    calls = {
+        "forest_plot": lambda ax: figures.forest_plot(a.response, ax=ax),
+        "cohort_flow_plot": lambda ax: figures.cohort_flow_plot(a.flow, ax=ax),
+        "density_change_histogram": lambda ax: figures.density_change_histogram(
+            a.cohort["density_rel_change"], ax=ax),
+        "density_sensitivity_plot": lambda ax: figures.density_sensitivity_plot(
+            a.density_sensitivity, ax=ax),
+        "density_trajectories": lambda ax: figures.density_trajectories(
+            sample_context.export.measurements, a.cohort, ax=ax),
+        "funnel_plot": lambda ax: figures.funnel_plot(a.funnel, ax=ax),
+        "p_chart_plot": lambda ax: figures.p_chart_plot(a.quarterly, family="photographic",
+                                                        ax=ax),
+        "ae_incidence_plot": lambda ax: figures.ae_incidence_plot(a.adverse_events, ax=ax),
+        "edema_by_session_plot": lambda ax: figures.edema_by_session_plot(a.ae_timing, ax=ax),
+    }
+    plotting = {name for name in figures.__all__
+                if callable(getattr(figures, name)) and name != "pretty"}
+    assert plotting == set(calls) | {"audit_trend_plot"}
+    for name, call in calls.items():
+        fig, ax = plt.subplots()
+        assert call(ax) is ax, name
+        assert ax.has_data() or ax.patches or ax.texts, name  # it drew on the given Axes
+        assert fig.axes[0] is ax, name
+        plt.close(fig)
+    fig, axes = plt.subplots(1, len(measures), squeeze=False)
+    got = figures.audit_trend_plot(audit.trend, measures, axes=axes[0])
+    assert list(got) == list(axes[0]) and all(ax.has_data() for ax in axes[0])
+    plt.close("all")
     assert set(figures.PALETTE.values()) >= {figures.CLINIC, figures.PUBLISHED}
 
 
