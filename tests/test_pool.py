@@ -202,9 +202,15 @@ def test_patient_level_content_refused(tmp_path, mutate, match):
 
 
 def test_cutoff_inside_records_is_allowed(tmp_path):
+    """The cut-off is the one date a results file may hold, anywhere in it; one day off is a
+    patient date and refused."""
     d = results()
+    assert d["cutoff"] == "2026-06-30"
     d["flow"][0]["note"] = "2026-06-30"
-    pool.read_results(write(tmp_path, "ok", d))
+    got = pool.read_results(write(tmp_path, "ok", d))
+    assert got["flow"][0]["note"] == "2026-06-30" and got == json.loads(json.dumps(d))
+    d["flow"][0]["note"] = "2026-06-29"
+    refuse(tmp_path, d, r"date other than the cut-off at flow\[0\]\.note \('2026-06-29'\)")
 
 
 @pytest.mark.parametrize("text, match", [
