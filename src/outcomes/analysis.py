@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,10 @@ from outcomes.completeness import NOT_RECORDED_COLUMNS, not_recorded_table
 from outcomes.errors import AnalysisError, OutcomesWarning
 from outcomes.results_file import FORMAT_VERSION  # the results format is results_file's
 from outcomes.model import MODEL_COLUMNS, density_model
+
+if TYPE_CHECKING:
+    from outcomes.definitions import Definitions
+    from outcomes.loader import LoadReport
 
 __all__ = ["Analysis", "analyze", "cli_analyze", "format_summary", "FORMAT_VERSION",
            "SHARED_FRAMES", "SMALL_N"]
@@ -66,8 +70,8 @@ quarterly, model : DataFrame
     """
 
     cutoff: _dt.date
-    definitions: Any
-    load_report: Any
+    definitions: Definitions
+    load_report: LoadReport
     cohort: pd.DataFrame
     flow: pd.DataFrame
     response: pd.DataFrame
@@ -341,7 +345,7 @@ def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Ana
         note = "Density model not fitted: skipped on request (model=False, --no-model)."
     result = Analysis(
         cutoff=c.cutoff.date(), definitions=c.definitions,
-        load_report=getattr(export, "report", None), cohort=c.patients, flow=c.flow,
+        load_report=export.report, cohort=c.patients, flow=c.flow,
         response=response.response_table(c),
         density_sensitivity=response.density_sensitivity(c),
         photographic_sensitivity=response.photographic_sensitivity(c),

@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from outcomes.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from outcomes.definitions import Definitions
 
 __all__ = ["Cohort", "build_cohort", "parse_cutoff", "severity_group", "COHORT_COLUMNS",
            "THRESHOLD_TOLERANCE", "comparable_mask", "minoxidil_level"]
@@ -95,7 +98,7 @@ class Cohort:
     adverse_events: pd.DataFrame
     patient_table: pd.DataFrame
     cutoff: pd.Timestamp
-    definitions: Any
+    definitions: Definitions
 
 
 def parse_cutoff(cutoff=None) -> pd.Timestamp:

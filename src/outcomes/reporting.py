@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from outcomes.errors import ReportError
 from outcomes.text import fmt_date
 
 if TYPE_CHECKING:
     from outcomes.analysis import Analysis
+    from outcomes.audit import Audit
+    from outcomes.disclosure import PractitionerCoder
     from outcomes.loader import Export
 
 __all__ = ["report", "NOTEBOOKS", "quarter_cutoff", "prepare_report", "report_context",
@@ -124,8 +126,8 @@ class ReportContext:
     min_cell: int
     run_time: dt.datetime
     quarter: str | None = None
-    coder: object = None
-    audit: Any = None
+    coder: PractitionerCoder | None = None
+    audit: Audit | None = None
 
     def frame(self, name: str):
         """An Analysis frame as the audience may see it.
