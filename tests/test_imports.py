@@ -12,7 +12,8 @@ import outcomes
 #: heavy libraries (or parts of them) the metrics never call without the model or a report
 NOT_IMPORTED = ("matplotlib", "statsmodels", "papermill", "nbconvert", "nbformat", "mistune",
                 "openpyxl", "jinja2", "scipy.stats", "scipy.optimize", "outcomes.figures",
-                "outcomes.reporting", "outcomes.sections", "outcomes.disclosure")
+                "outcomes.reporting", "outcomes.sections", "outcomes.disclosure",
+                "pyarrow.parquet")  # a CSV export needs no Parquet reader (pyarrow.fs, ssl)
 
 _SCRIPT = """
 import json, sys

@@ -20,7 +20,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from outcomes.contract import (COLUMNS, NULL_SPELLINGS, REQUIRED_TABLES, TABLES,
                                identifier_reason, looks_like_contact, normalise_name)
@@ -210,6 +209,8 @@ def _bound(size: int) -> float:
 def _parquet_table(path: Path) -> tuple[list[str], pa.Table]:
     """Read a Parquet file as text columns, after checking from its metadata, then from its
     still-encoded dictionaries, that it does not expand past :data:`MAX_EXPANDED_BYTES`."""
+    import pyarrow.parquet as pq  # here: a CSV export never needs it (~15 ms of imports)
+
     label, size = str(path), path.stat().st_size
     pf = pq.ParquetFile(path)
     md = pf.metadata
@@ -482,6 +483,14 @@ def _read_table(table: str, label: str, file: Path, sheet: tuple | None,
         raise _fail_unreadable(label, err) from None
 
 
+def _read_and_hash(table: str, label: str, file: Path, sheet: tuple | None,
+                   mapping: Mapping) -> tuple[RawTable, str | None]:
+    """:func:`_read_table`, and the file's SHA-256 (None for a workbook sheet: the workbook is
+    hashed once), computed in the same worker thread while the other table is read."""
+    return _read_table(table, label, file, sheet, mapping), (None if sheet is not None
+                                                             else _sha256(file))
+
+
 def _sha256(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
@@ -586,9 +595,10 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
     records = []
     # the tables are read two at a time: Arrow's parsing and compute release the GIL, and
     # results (and errors) are taken in table order, as if read one after the other
+    digests: dict[str, str] = {}                           # file -> SHA-256
     pool = ThreadPoolExecutor(max_workers=2)
     try:
-        futures = {table: pool.submit(_read_table, table, sources[table][0],
+        futures = {table: pool.submit(_read_and_hash, table, sources[table][0],
                                       sources[table][1], excel.get(table), maps)
                    for table in TABLES if table in sources}
         for table in TABLES:
@@ -598,7 +608,9 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
                 notes.append(f"{table}: no file; no {table.replace('_', ' ')} analysed.")
                 continue
             label, file, _ = sources[table]
-            raw = futures[table].result()
+            raw, digest = futures[table].result()
+            if digest is not None:
+                digests[str(file)] = digest
             if len(raw.frame) == 0:
                 if table == "patients":       # nothing to audit: almost surely a failed export
                     raise LoadError(f"{label} has a header but no rows.",
@@ -613,7 +625,10 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     files = pd.DataFrame(records, columns=["table", "path", "sha256", "bytes"])
-    digests = {p: (_sha256(Path(p)), Path(p).stat().st_size) for p in files["path"].unique()}
-    files["sha256"] = files["path"].map(lambda p: digests[p][0]).astype(str)
-    files["bytes"] = files["path"].map(lambda p: digests[p][1]).astype("int64")
+    for p in files["path"].unique():                       # a workbook: hashed once here
+        if p not in digests:
+            digests[p] = _sha256(Path(p))
+    sizes = {p: Path(p).stat().st_size for p in files["path"].unique()}
+    files["sha256"] = files["path"].map(digests.__getitem__).astype(str)
+    files["bytes"] = files["path"].map(sizes.__getitem__).astype("int64")
     return RawExport(tables=tables, files=files, notes=tuple(notes))
