@@ -246,3 +246,36 @@ def test_a_notebook_runs_standalone_on_the_bundled_sample(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     html = "".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
     assert "Year one" in html and "Deviation" in html
+
+
+def test_pickled_audit_is_used_unless_min_cell_changes_the_definitions(sample_context,
+                                                                        tmp_path, monkeypatch):
+    """write_report pickles the audit with the analysis: each notebook's set-up call takes it
+    as it is (no second quarterly_audit per page); a shareable page given another min_cell
+    has other definitions, so its audit is made again from them."""
+    import pickle
+
+    from outcomes import audit
+    from outcomes.reporting import prepare_report
+
+    made = []
+    original = audit.quarterly_audit
+
+    def counted(*args, **kw):
+        made.append(1)
+        return original(*args, **kw)
+
+    monkeypatch.setattr(audit, "quarterly_audit", counted)
+    ctx = sample_context
+    path = tmp_path / "analysis.pickle"
+    path.write_bytes(pickle.dumps((ctx.analysis, ctx.export, None, ctx.audit)))
+    same = prepare_report(analysis_path=path, quarter="2026Q3").audit
+    assert not made
+    pd.testing.assert_frame_equal(same.trend, ctx.audit.trend)
+    ten = prepare_report(analysis_path=path, quarter="2026Q3", shareable=True, min_cell=10)
+    assert len(made) == 1 and ten.analysis.definitions.min_cell == 10
+    # a pickle without the audit (as written before it was added) still gives one
+    path.write_bytes(pickle.dumps((ctx.analysis, ctx.export, None)))
+    again = prepare_report(analysis_path=path, quarter="2026Q3").audit
+    assert len(made) == 2
+    pd.testing.assert_frame_equal(again.standards, ctx.audit.standards)

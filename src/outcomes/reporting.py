@@ -267,8 +267,10 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
     min_cell : int, optional
         Default ``definitions.min_cell``.
     analysis_path : str or path, optional
-        A pickled ``(Analysis, Export[, PractitionerCoder])`` written by :func:`write_report`
-        (skips the load and the analysis; every page of one report uses the same codes).
+        A pickled ``(Analysis, Export[, PractitionerCoder[, Audit]])`` written by
+        :func:`write_report` (skips the load and the analysis; every page of one report uses
+        the same codes; its audit, made from the report's ``previous``, ``standards`` and
+        ``actions``, is used as it is unless ``min_cell`` changes the definitions).
     key_file : str or path, optional
         Shareable: the clinic key file for practitioner codes (default
         ``$OUTCOMES_CLINIC_KEY``; without either, codes are random for this run).
@@ -288,12 +290,13 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
     -------
     ReportContext
     """
-    pickled_coder = None
+    pickled_coder = pickled_audit = None
     if analysis_path:
         with open(analysis_path, "rb") as fh:
             loaded = pickle.load(fh)
         analysis, export = loaded[:2]
         pickled_coder = loaded[2] if len(loaded) > 2 else None
+        pickled_audit = loaded[3] if len(loaded) > 3 else None
     else:
         if quarter and not cutoff:
             cutoff = quarter_cutoff(quarter)
@@ -307,13 +310,16 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
 
         if int(min_cell) != int(analysis.definitions.min_cell):
             analysis = _with_min_cell(analysis, int(min_cell))
+            pickled_audit = None
         disclosure.check_shareable_definitions(analysis.definitions, cutoff=analysis.cutoff)
         coder = pickled_coder or disclosure.PractitionerCoder(
             disclosure.clinic_key(key_file), rounding_key=analysis.data_key())
-    from outcomes.audit import quarterly_audit
+    audit = pickled_audit
+    if audit is None:
+        from outcomes.audit import quarterly_audit
 
-    audit = quarterly_audit(analysis, previous=previous or (), standards=standards,
-                            actions=actions)
+        audit = quarterly_audit(analysis, previous=previous or (), standards=standards,
+                                actions=actions)
     return ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
                          min_cell=int(min_cell), quarter=quarter, coder=coder, audit=audit,
                          run_time=dt.datetime.now(dt.UTC).replace(microsecond=0))
@@ -748,12 +754,14 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                                              rounding_key=analysis.data_key())
     from outcomes.audit import quarterly_audit
 
-    quarterly_audit(analysis, previous=previous or (), standards=standards, actions=actions)
+    audit = quarterly_audit(analysis, previous=previous or (), standards=standards,
+                            actions=actions)
     say(f"[1/{steps}] load and analyse ... {time.perf_counter() - t:.1f} s")
     with tempfile.TemporaryDirectory(prefix="outcomes-report-") as tmp:
         pickled = Path(tmp) / "analysis.pickle"
         with open(pickled, "wb") as fh:
-            pickle.dump((analysis, export, coder), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            # the audit too: made once here, not again by each notebook
+            pickle.dump((analysis, export, coder, audit), fh, protocol=pickle.HIGHEST_PROTOCOL)
         params = {"data": str(Path(data).resolve()), "date_format": date_format,
                   "decimal_comma": bool(decimal_comma),
                   "mapping": str(Path(mapping).resolve()) if mapping else None,
