@@ -95,6 +95,28 @@ def test_words_come_from_the_definitions_and_the_registry(internal_ctx):
         sections.against_published(internal_ctx).html
 
 
+def test_pooled_cohort_counts_are_worded_as_the_flow_table():
+    """The pooled page's cohort counts and its flow table show the same numbers: one wording
+    ('Due for 12-month assessment' above 'Due for the 12-month assessment' read as two
+    counts)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from outcomes.tables import flow_table
+
+    cohort = {"patients": 550, "treated": 540, "due_12m": 390, "assessed_photographic": 230,
+              "assessed_density": 210}
+    ctx = SimpleNamespace(frames={"clinics": pd.DataFrame({"label": ["a", "b"]}),
+                                  "cohort": pd.DataFrame([cohort])})
+    html = sections.pooled_clinics(ctx).html
+    flow = pd.DataFrame({"step": list(cohort)[1:], "n": list(cohort.values())[1:],
+                         "note": ""})
+    for step in flow_table(flow)["Step"]:
+        assert f"<th>{step}</th>" in html, step
+    assert "Due for the 12-month assessment" in html and "<th>Patients</th>" in html
+
+
 def test_shareable_sections_hold_no_patient(internal_ctx, rendered):
     ids = set(internal_ctx.analysis.cohort["patient_id"].astype(str))
     internal = rendered["internal"][("safety", "sentinel_events")] + \

@@ -101,12 +101,7 @@ DEVIATIONS: dict[str, Deviation] = {
 }
 
 #: a figure's words for a code (axis labels, legends, titles)
-FIGURE: dict[str, str] = {
-    **{code: w.figure for code, w in RESPONSE.items()},
-    # the pooled report's cohort counts (``results.json`` ``cohort``), shown as a table's header
-    "due_12m": "due for 12-month assessment", "assessed_photographic": "assessed (photographs)",
-    "assessed_density": "assessed (density)",
-}
+FIGURE: dict[str, str] = {code: w.figure for code, w in RESPONSE.items()}
 
 #: a presentation table's words for a code (cells, row labels)
 TABLE: dict[str, str] = {

@@ -596,7 +596,7 @@ def pooled_intro(ctx) -> Section:
 
 
 def pooled_clinics(ctx) -> Section:
-    from outcomes import figures
+    from outcomes.labels import TABLE, label
     from outcomes.tables import to_html
 
     clinics = ctx.frames["clinics"]
@@ -606,7 +606,7 @@ def pooled_clinics(ctx) -> Section:
                                       "package_version": "outcomes version",
                                       "cutoff": "Cut-off"})
     return _join(heading("Clinics pooled"), to_html(clinics),
-                 to_html(ctx.frames["cohort"].rename(columns=figures.pretty)))
+                 to_html(ctx.frames["cohort"].rename(columns=lambda c: label(c, TABLE))))
 
 
 def pooled_flow(ctx) -> Section:
