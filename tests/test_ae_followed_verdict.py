@@ -22,7 +22,7 @@ from cohort_builder import Rows
 from outcomes.cohort import build_cohort
 from outcomes.definitions import Definitions
 from outcomes.disclosure import SCHEMA
-from outcomes.response import benchmark_columns
+from outcomes.registry import benchmark_columns
 from outcomes.safety import adverse_event_table, ae_followup_table
 from outcomes.tables import adverse_event_table as ae_table
 from outcomes.text import ae_sentence

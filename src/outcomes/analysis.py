@@ -17,14 +17,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from outcomes import audit, protocol, registry, response, safety, strata
 from outcomes.cohort import build_cohort
 from outcomes.completeness import NOT_RECORDED_COLUMNS, not_recorded_table
 from outcomes.errors import AnalysisError, OutcomesWarning
-from outcomes.results_file import FORMAT_VERSION  # the results format is results_file's
+from outcomes.results_file import (  # the results format is results_file's
+    FORMAT_VERSION,
+    json_records,
+)
 from outcomes.model import MODEL_COLUMNS, density_model
 
 if TYPE_CHECKING:
@@ -267,29 +269,6 @@ quarterly, model : DataFrame
         out["model_note"] = "the density model is not sent for pooling"
         out["pooling_file"] = True
         return out
-
-
-def _plain(value):
-    """A JSON-able Python scalar (NaN/NA -> None)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, (pd.Timestamp, _dt.date)):
-        return value.isoformat()
-    return value
-
-
-def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Records of a small aggregate frame with JSON-able values (NaN/NA -> None, numpy
-    scalars -> Python, exact floats); the body of every results-file table."""
-    cols = list(frame.columns)
-    data = [[_plain(v) for v in frame[c].tolist()] for c in cols]
-    return [dict(zip(cols, row)) for row in zip(*data)]
 
 
 def analyze(export, *, cutoff=None, definitions=None, model: bool = True) -> Analysis:

@@ -519,7 +519,7 @@ def _bench(df, definitions):
                 level=float(_defs(definitions, "confidence", 0.95)))
         below, above = np.full(len(df), np.nan), np.full(len(df), np.nan)
         if sel.any() and "mdd_below" in out:
-            from outcomes.response import MDD_POWER
+            from outcomes.registry import MDD_POWER
 
             below[sel], above[sel] = stats.detectable_difference(
                 nn[sel], bn[sel], bk[sel] / bn[sel],
@@ -530,7 +530,7 @@ def _bench(df, definitions):
                 out[c] = v
     elif "fisher_p_value" in out and "benchmark_id" in df:
         # adverse events carry no benchmark counts: the registry's, as analyze uses
-        from outcomes.response import benchmark_columns
+        from outcomes.registry import benchmark_columns
 
         ids = [i if (u and isinstance(i, str)) else None
                for i, u in zip(df["benchmark_id"], use)]

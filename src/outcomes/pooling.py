@@ -41,12 +41,11 @@ import numpy as np
 import pandas as pd
 
 from outcomes import __version__, meta, stats, strata
-from outcomes.analysis import json_records
 from outcomes.errors import ResultsFileError
 from outcomes.pool_report import (POOLED_NOTEBOOK, cli_pool, pooled_frames,
                                   render_pooled_report, write_pooled)
 from outcomes.results_file import (_COHORT_KEYS, FORMAT_VERSION, TABLES, _is_count, _sha256,
-                                   check_definitions, read_results)
+                                   check_definitions, json_records, read_results)
 
 __all__ = ["pool", "FORMAT_VERSION", "TABLES", "POOLED_NOTEBOOK", "read_results", "pool_results",
            "pooled_frames", "write_pooled", "render_pooled_report", "cli_pool"]

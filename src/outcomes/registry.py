@@ -1,8 +1,9 @@
-"""The published figures a clinic compares itself with, one record each.
+"""The published figures a clinic compares itself with, one record each, and the comparison.
 
 The records live in the package data file ``outcomes/registry/published_figures.csv`` (read
 with :mod:`importlib.resources`, once per process). Every comparison in an analysis names the
-record it used by its ``id``.
+record it used by its ``id``; :func:`benchmark_columns` compares a clinic's counts with the
+records (for response and for adverse events alike).
 
 Columns of the file (and of :func:`published_figures`):
 
@@ -29,14 +30,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
+from outcomes import stats
 from outcomes.errors import AnalysisError
 
-__all__ = ["Benchmark", "published_figures", "benchmark", "benchmarks_for", "FAMILIES"]
+__all__ = ["Benchmark", "published_figures", "benchmark", "benchmarks_for", "FAMILIES",
+           "benchmark_columns", "MDD_POWER"]
 
 #: outcome families a record can belong to
 FAMILIES = ("photographic", "density", "adverse_event")
+
+#: power at which the smallest detectable difference (``mdd_below``, ``mdd_above``) is given
+MDD_POWER = 0.8
 
 _FILE = "published_figures.csv"
 _TEXT = ["id", "study", "population", "protocol", "outcome", "measure", "arm", "definition",
@@ -216,3 +223,71 @@ def benchmarks_for(family: str, measure: str, *, arm: str = "treatment") -> tupl
     if arm != "any":
         keep &= figs["arm"] == arm
     return tuple(_record(row) for _, row in figs[keep.fillna(False)].iterrows())
+
+
+def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
+    """Compare counts with registry benchmarks, row by row.
+
+    Parameters
+    ----------
+    k, n : array-like of int
+        The clinic's events and denominators.
+    ids : sequence of str or None
+        Registry id per row; ``None`` (or NA) for no benchmark.
+    level : float
+        Confidence level of the difference interval.
+
+    Returns
+    -------
+    DataFrame
+        ``benchmark_id`` (object), ``benchmark_rate`` (``Benchmark.rate``: the quoted rate when
+        the clinic page quotes one, else k/n of the study; fraction), ``benchmark_k``,
+        ``benchmark_n`` (Int64, NA when the registry has no counts; counts the registry marks
+        as derived from a percentage are used as recorded), ``p_value`` (exact two-sided
+        binomial test of k/n against ``benchmark_rate``), ``fisher_p_value`` (Fisher's exact
+        test against the study's counts), ``diff``, ``diff_ci_low``, ``diff_ci_high`` (clinic
+        minus study, Newcombe hybrid score), ``mdd_below``, ``mdd_above`` (the differences
+        from the study's rate k/n, fractions, negative and positive, that a comparison of
+        this ``n`` with the study's ``n`` detects with 80% power at two-sided
+        ``alpha = 1 - level``: :func:`outcomes.stats.detectable_difference`). NaN where there
+        is no benchmark, no counts or ``n == 0``.
+    """
+    k = np.asarray(k, dtype="int64")
+    n = np.asarray(n, dtype="int64")
+    ids = [None if (i is None or pd.isna(i)) else str(i) for i in ids]
+    rows = len(ids)
+    b_rate, b_k, b_n = np.full(rows, np.nan), np.full(rows, np.nan), np.full(rows, np.nan)
+    for i, bid in enumerate(ids):   # one registry look-up per benchmark row (a handful)
+        if bid is None:
+            continue
+        rec = benchmark(bid)
+        b_rate[i] = np.nan if rec.rate is None else rec.rate
+        if rec.has_counts:
+            b_k[i], b_n[i] = rec.k, rec.n
+    out = pd.DataFrame({
+        "benchmark_id": pd.Series(ids, dtype=object),
+        "benchmark_rate": b_rate,
+        "benchmark_k": pd.array(np.where(np.isnan(b_k), 0, b_k).astype("int64"),
+                                dtype="Int64"),
+        "benchmark_n": pd.array(np.where(np.isnan(b_n), 0, b_n).astype("int64"),
+                                dtype="Int64"),
+    })
+    out.loc[np.isnan(b_k), ["benchmark_k", "benchmark_n"]] = pd.NA
+    p = np.full(rows, np.nan)
+    has_rate = ~np.isnan(b_rate)
+    if has_rate.any():
+        p[has_rate] = stats.binom_test(k[has_rate], n[has_rate], b_rate[has_rate])
+    fisher, diff, lo, hi, below, above = (np.full(rows, np.nan) for _ in range(6))
+    has_counts = ~np.isnan(b_k)
+    if has_counts.any():
+        kc, nc = k[has_counts], n[has_counts]
+        bk, bn = b_k[has_counts].astype("int64"), b_n[has_counts].astype("int64")
+        fisher[has_counts] = stats.fisher_test(kc, nc, bk, bn)
+        d, low, high = stats.newcombe_difference(kc, nc, bk, bn, level=level)
+        diff[has_counts], lo[has_counts], hi[has_counts] = d, low, high
+        below[has_counts], above[has_counts] = stats.detectable_difference(
+            nc, bn, bk / bn, alpha=1 - level, power=MDD_POWER)
+    out["p_value"], out["fisher_p_value"] = p, fisher
+    out["diff"], out["diff_ci_low"], out["diff_ci_high"] = diff, lo, hi
+    out["mdd_below"], out["mdd_above"] = below, above
+    return out

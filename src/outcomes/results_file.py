@@ -14,16 +14,22 @@ file; :func:`check_definitions` refuses clinics whose outcome definitions differ
 """
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from outcomes import __version__
 from outcomes.errors import ResultsFileError
 
 __all__ = ["FORMAT_VERSION", "TABLES", "COHORT_KEYS", "read_results", "check_definitions",
+           "json_records",
            "file_sha256", "is_count", "PRACTITIONER_CODE"]
 
 #: the results-file format this version reads and writes
@@ -263,3 +269,26 @@ def check_definitions(files: list[tuple[str, Mapping]]) -> None:
 file_sha256 = _sha256
 is_count = _is_count
 COHORT_KEYS = _COHORT_KEYS
+
+
+def _plain(value):
+    """A JSON-able Python scalar (NaN/NA -> None)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (pd.Timestamp, _dt.date)):
+        return value.isoformat()
+    return value
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Records of a small aggregate frame with JSON-able values (NaN/NA -> None, numpy
+    scalars -> Python, exact floats); the body of every results-file table."""
+    cols = list(frame.columns)
+    data = [[_plain(v) for v in frame[c].tolist()] for c in cols]
+    return [dict(zip(cols, row)) for row in zip(*data)]

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from outcomes import stats
+from outcomes.registry import benchmark_columns
 from outcomes.cohort import Cohort
-from outcomes.response import benchmark_columns
 from outcomes.vocabulary import SERIOUS_BY_NATURE, TERMS
 
 __all__ = ["AE_BENCHMARKS", "AE_COLUMNS", "SESSION_NUMBER_LEVELS", "adverse_event_table",

@@ -14,7 +14,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from outcomes.labels import TABLE, label
+from outcomes.labels import FIGURE, TABLE, label
 from outcomes.text import fmt_ci, fmt_pct, fmt_points
 
 __all__ = ["table_one", "flow_table", "response_table", "adverse_event_table", "ae_followup_table",
@@ -690,7 +690,8 @@ def _pct_round(values) -> list:
 
 def meta_summary_table(meta_summary: pd.DataFrame) -> pd.DataFrame:
     """The pooled report's random-effects summary of each rate across clinics."""
-    from outcomes.figures import pretty
+    def pretty(code) -> str:  # a figure's words, as the pooled page's other headings
+        return label(code, FIGURE)
 
     m = meta_summary
     out = pd.DataFrame({
