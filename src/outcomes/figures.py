@@ -324,8 +324,11 @@ def density_trajectories(measurements: pd.DataFrame, cohort: pd.DataFrame, *,
     per_visit = (m.groupby(["patient_id", "day"], sort=True)["density_per_cm2"].mean()
                  .reset_index())
     ax = _axes(ax)
-    segments = [g[["day", "density_per_cm2"]].to_numpy(float)
-                for _, g in per_visit.groupby("patient_id", sort=False)]
+    # per_visit is sorted by patient: one (day, density) array per patient, split at the rows
+    # where the patient changes
+    xy = per_visit[["day", "density_per_cm2"]].to_numpy(float)
+    pid = per_visit["patient_id"].to_numpy()
+    segments = np.split(xy, np.flatnonzero(pid[1:] != pid[:-1]) + 1) if len(xy) else []
     ax.add_collection(LineCollection(segments, colors=PALETTE["sky_blue"], linewidths=0.6,
                                      alpha=0.5, label="One patient"))
     window = (per_visit["day"] // 90) * 90 + 45
