@@ -214,12 +214,15 @@ def ae_duration(cohort: Cohort) -> pd.DataFrame:
         ``max_days`` (quartiles by linear interpolation, as R ``quantile(type = 7)``).
     """
     ae = cohort.adverse_events
-    dur = pd.DataFrame({"term": ae["term"].astype(object),
-                        "days": ae["duration_days"].to_numpy(float)}).dropna()
-    g = dur.groupby("term", sort=False)["days"]
+    # grouped by the term's integer code (factorized once), named after: no text per row
+    code, terms = pd.factorize(ae["term"])
+    days = ae["duration_days"].to_numpy(float)
+    known = (code >= 0) & ~np.isnan(days)
+    g = pd.Series(days[known]).groupby(code[known], sort=False)
     q = g.quantile([0.25, 0.5, 0.75]).unstack().reindex(columns=[0.25, 0.5, 0.75])
     out = pd.DataFrame({"events": g.size(), "median_days": q[0.5], "q1_days": q[0.25],
                         "q3_days": q[0.75], "min_days": g.min(), "max_days": g.max()})
+    out.index = np.asarray(terms, dtype=object)[out.index.to_numpy("int64")]
     order = [t for t in TERMS if t in out.index] + [t for t in out.index if t not in TERMS]
     out = out.reindex(order).rename_axis("term").reset_index()
     return out.astype({"term": object, "events": "int64"})
