@@ -205,6 +205,22 @@ def _in_order(pid: np.ndarray, date: np.ndarray) -> bool:
     return bool(((pid[1:] > pid[:-1]) | (same & (date[1:] >= date[:-1]))).all())
 
 
+def _mean_per_day(dm: pd.DataFrame) -> pd.DataFrame:
+    """Mean ``density_per_cm2`` per (``_pid``, ``site``, ``day``; all int64), in order of
+    first appearance: ``dm.groupby(["_pid", "site", "day"], sort=False, as_index=False)
+    .mean()``, grouped on one integer key that numbers the triples (one hash pass, not one per
+    column and one more for their combinations)."""
+    pid, site, day = (dm[c].to_numpy("int64") for c in ("_pid", "site", "day"))
+    n_site = int(site.max(initial=0)) + 1
+    first_day = int(day.min(initial=0))
+    n_day = int(day.max(initial=0)) - first_day + 1
+    key = (pid * n_site + site) * n_day + (day - first_day)
+    mean = dm["density_per_cm2"].groupby(key, sort=False).mean()
+    k = mean.index.to_numpy("int64")
+    return pd.DataFrame({"_pid": k // n_day // n_site, "site": k // n_day % n_site,
+                         "day": k % n_day + first_day, "density_per_cm2": mean.to_numpy()})
+
+
 def _closest(frame: pd.DataFrame, keys: list[str], target: int) -> pd.DataFrame:
     """Per ``keys``, the row whose ``day`` is closest to ``target`` (ties: the earlier)."""
     ranked = frame.assign(_dist=(frame["day"] - target).abs())
@@ -363,7 +379,7 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
     # density: per site, baseline (latest in [-b, 0]) and 12-month (closest to target)
     dm = meas.loc[meas["density_per_cm2"].notna(), ["_pid", "site", "day", "density_per_cm2"]]
     dm = dm.assign(site=pd.factorize(dm["site"], use_na_sentinel=False)[0])
-    dm = dm.groupby(["_pid", "site", "day"], sort=False, as_index=False)["density_per_cm2"].mean()
+    dm = _mean_per_day(dm)
     base = dm.loc[dm["day"].between(-int(d.baseline_days_before), 0)]
     base = base.sort_values(["_pid", "site", "day"], kind="stable").drop_duplicates(
         ["_pid", "site"], keep="last")
