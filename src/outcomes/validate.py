@@ -539,8 +539,12 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
                  & (s_dates >= np.datetime64(MIN_SESSION_DATE)) & (s_patient >= 0))
     first_session = np.full(p.n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if plausible.any():
-        firsts = pd.Series(s_dates[plausible]).groupby(s_patient[plausible]).min()
-        first_session[firsts.index.to_numpy()] = firsts.to_numpy()
+        # each patient's earliest plausible date, as a running minimum over the sessions
+        never = np.iinfo(np.int64).max
+        first_ns = np.full(p.n, never, dtype=np.int64)
+        np.minimum.at(first_ns, s_patient[plausible], s_dates[plausible].view(np.int64))
+        seen = first_ns != never
+        first_session[seen] = first_ns[seen].view("datetime64[ns]")
 
     m_patient, m_patient_ok = m.check_parent("patient_id", p, patients_ok,
                                              pos=in_p["measurements"])
