@@ -156,3 +156,24 @@ def test_singular_fit_rules():
     assert singular_fit([[100.0, 6.0], [6.0, 4.0]], 25.0) == ""           # correlation 0.3
     assert singular_fit([[100.0]], 25.0) == ""
     assert singular_fit([[1e-12]], 25.0) == "a random-effect variance is zero"
+
+
+def test_design_is_the_formula_interfaces_design(lme4_reference):
+    """model.design builds density ~ years + covariates' fixed-effects matrix without the
+    formula machinery: the same columns, names, order and values as statsmodels' formula
+    interface (formulaic), so that the fit is the same to the last bit."""
+    import statsmodels.formula.api as smf
+
+    from outcomes.model import design
+
+    data = lme4_reference[0]
+    d = data[data["dataset"] == "slope"].assign(years=lambda x: x["months"] / 12)
+    rng = np.random.default_rng(5)
+    d = d.assign(severity=rng.choice(["not graded", "mild", "severe", "moderate"], len(d)),
+                 minoxidil=rng.choice(["yes", "no", "not recorded"], len(d)))
+    for covariates in (("sites", "sex", "minoxidil", "severity"), ("severity", "sex"), ()):
+        formula = " + ".join(["density ~ years", *covariates])
+        want = smf.mixedlm(formula, d, groups=d["pid"], re_formula="~years")
+        got = design(d, covariates)
+        assert list(got.columns) == want.exog_names
+        np.testing.assert_array_equal(got.to_numpy(), want.exog)

@@ -28,7 +28,7 @@ from outcomes.cohort import Cohort, minoxidil_level, severity_group
 
 __all__ = ["MODEL_COLUMNS", "MIN_PATIENTS", "DAYS_PER_MONTH", "SINGULAR_TOL",
            "CORRELATION_LIMIT", "model_data", "density_model", "fit_density",
-           "singular_fit"]
+           "singular_fit", "design"]
 
 MODEL_COLUMNS = ("term", "coef", "std_err", "ci_low", "ci_high", "p_value", "patients")
 
@@ -127,14 +127,49 @@ def _empty(note: str) -> tuple[pd.DataFrame, str]:
                          for c in MODEL_COLUMNS}), note
 
 
-def _fit(formula: str, data: pd.DataFrame, re_formula: str | None):
-    """Fit; return (result or None, list of warning texts, error text)."""
-    import statsmodels.formula.api as smf
+def design(data: pd.DataFrame, covariates) -> pd.DataFrame:
+    """The fixed-effects design matrix of ``density ~ years + covariates``, as statsmodels'
+    formula interface builds it (same columns, names, order and values), built directly so
+    that the formula machinery is neither imported nor run.
+
+    Parameters
+    ----------
+    data : DataFrame
+        ``years`` (float) and the covariate columns (text levels).
+    covariates : sequence of str
+        Categorical covariates, in formula order.
+
+    Returns
+    -------
+    DataFrame
+        ``Intercept`` (1.0), then each covariate's treatment contrasts in formula order
+        (``sex[T.M]``: 1.0 where ``sex`` is ``"M"``; levels in sorted order, the first is the
+        reference), then ``years``; float64, ``data``'s index.
+    """
+    columns = {"Intercept": np.ones(len(data))}
+    for c in covariates:       # a handful of covariates and levels, never the rows
+        values = data[c].astype(str).to_numpy(object)
+        for level in sorted(set(values))[1:]:
+            columns[f"{c}[T.{level}]"] = (values == level).astype(float)
+    columns["years"] = data["years"].to_numpy(float)
+    return pd.DataFrame(columns, index=data.index)
+
+
+def _fit(exog: pd.DataFrame, data: pd.DataFrame, random_slope: bool):
+    """Fit by REML; return (result or None, list of warning texts, error text).
+
+    ``exog`` is :func:`design`; the random effects are an intercept and, if ``random_slope``,
+    a slope on ``years`` per ``pid`` (statsmodels ``re_formula="~years"``).
+    """
+    from statsmodels.regression.mixed_linear_model import MixedLM
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = smf.mixedlm(formula, data, groups=data["pid"], re_formula=re_formula)
+            exog_re = (np.column_stack([np.ones(len(data)), data["years"].to_numpy(float)])
+                       if random_slope else None)
+            model = MixedLM(data["density"], exog, groups=data["pid"].to_numpy(),
+                            exog_re=exog_re)
             result = model.fit(reml=True, method=["lbfgs"])
             error = "" if result.converged else "did not converge"
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as err:
@@ -274,7 +309,8 @@ def fit_density(data: pd.DataFrame, *, confidence: float = 0.95,
     # month: coefficient, standard error and limits of `years` divided by 12
     data = data.assign(years=data["months"] / 12)
     formula = " + ".join(["density ~ years", *kept])
-    result, texts, error = _fit(formula, data, "~years")
+    exog = design(data, kept)
+    result, texts, error = _fit(exog, data, True)
     singular = ""
     pre = None  # the random-intercept fit, when already made for the boundary check
     if result is not None and not error:
@@ -282,7 +318,7 @@ def fit_density(data: pd.DataFrame, *, confidence: float = 0.95,
         if not singular and _factor_min(result.cov_re, result.scale) < SUSPECT_TOL:
             # a small slope factor: statsmodels may have stopped on a flat REML surface short
             # of the boundary lme4 reaches; compare with the random-intercept fit
-            pre = _fit(formula, data, None)
+            pre = _fit(exog, data, False)
             if pre[0] is not None and not pre[2]:
                 gain = 2 * (result.llf - pre[0].llf)
                 if gain < REML_GAIN_MIN:
@@ -293,7 +329,7 @@ def fit_density(data: pd.DataFrame, *, confidence: float = 0.95,
         why = (f"was singular ({singular}; lme4 would report isSingular)" if singular
                else error if error.startswith(("did", "failed")) else f"gave {error}")
         fallback = f"The random-slope model {why}; a random intercept only was fitted. "
-        result2, texts2, error2 = pre if pre is not None else _fit(formula, data, None)
+        result2, texts2, error2 = pre if pre is not None else _fit(exog, data, False)
         texts = sorted(set(texts) | set(texts2))
         if result2 is None:
             return DensityFit(_empty("")[0], f"Density model not fitted: {fallback}the "
