@@ -498,15 +498,18 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     try:
         p_job = pool.submit(_positions_arrow, pid, pid[0])
         s_job = pool.submit(_positions_arrow, sid, sid[0])
+        eid = _arrow(e.text["event_id"])
+        e_job = pool.submit(_positions_arrow, [eid], eid)
         for table in t.values():
             table.check_columns(today)
         in_p = dict(zip(TABLES, p_job.result()))
         in_s = dict(zip(TABLES[1:], s_job.result()))
+        in_e, = e_job.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     p.check_unique("patient_id", in_p["patients"])
     s.check_unique("session_id", in_s["sessions"])
-    e.check_unique("event_id")
+    e.check_unique("event_id", in_e)
 
     sex, cbp = p.parsed["sex"], p.parsed["childbearing_potential"]
     p.add("childbearing_potential", (sex == "F").fillna(False).to_numpy(bool)
@@ -590,8 +593,8 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
             frame["site"] = frame["site"].str.lower().fillna("target")
         if name == "adverse_events":
             frame["term_as_written"] = frame["term"]
-            frame["term"], = _per_distinct(frame["term_as_written"],
-                                           lambda v: map_terms(v, e.raw.terms))
+            # the accepted rows' vocabulary terms, mapped above for every row
+            frame["term"] = e_terms[~bad].reset_index(drop=True)
         clean[name] = _clean_dtypes(frame[list(CLEAN_COLUMNS[name])], name)
         counts.append({"table": name, "read": table.n, "accepted": int((~bad).sum()),
                        "quarantined": int(bad.sum())})
