@@ -256,3 +256,27 @@ def test_figure_html_draws_once_and_matches_a_tight_savefig():
     assert new.size == old.size
     assert np.array_equal(np.asarray(new), np.asarray(old))
     assert f'width="{round(new.size[0] * 100 / 150)}"' in tag
+
+
+def test_a_figure_on_two_pages_is_drawn_once(internal_ctx, monkeypatch):
+    """The flow chart, p-chart and adverse-event chart are on two pages each: within one
+    process the second section takes the first one's <img>; other data draws again."""
+    from outcomes import figures
+
+    calls = []
+    original = figures.cohort_flow_plot
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return original(*args, **kw)
+
+    monkeypatch.setattr(figures, "cohort_flow_plot", counted)
+    monkeypatch.setattr(sections, "_DRAWN", {})
+    first = sections.who_was_assessed(internal_ctx).html
+    second = sections.patients(internal_ctx).html
+    assert len(calls) == 1
+    img = re.search(r"<img [^>]+>", first)[0]
+    assert img in second
+    flow = internal_ctx.frame("flow")
+    assert sections._drawn(figures.cohort_flow_plot, flow.assign(n=flow["n"] + 1)) not in first
+    assert len(calls) == 2

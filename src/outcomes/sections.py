@@ -127,6 +127,41 @@ def figure_html(fig=None, *, alt: str = "", dpi: int = 150) -> str:
             f'src="data:image/png;base64,{data}"/>')
 
 
+#: :func:`_drawn`'s figures of this process, by a digest of the plot and its inputs
+_DRAWN: dict[bytes, str] = {}
+
+
+def _drawn(plot, *args, **kwargs) -> str:
+    """:func:`figure_html` of ``plot(*args, **kwargs)`` (an :mod:`outcomes.figures`
+    function), drawn once per process for the same inputs.
+
+    The flow chart, the p-chart and the adverse-event chart are on two pages of one report,
+    whose notebooks run in one kernel: the second page takes the first page's ``<img>``. The
+    key is a digest of the function, its arguments (pickled: frames equal in content and
+    layout) and matplotlib's settings, so that other data or another style draws again.
+    """
+    import hashlib
+    import pickle
+
+    import matplotlib as mpl
+
+    try:
+        key = hashlib.sha256(pickle.dumps(
+            (plot.__module__, plot.__qualname__, args, kwargs,
+             repr(sorted(mpl.rcParams.items()))), protocol=pickle.HIGHEST_PROTOCOL)).digest()
+    except (pickle.PicklingError, TypeError, AttributeError):
+        key = None
+    if key is not None and key in _DRAWN:
+        return _DRAWN[key]
+    plot(*args, **kwargs)
+    tag = figure_html()
+    if key is not None:
+        if len(_DRAWN) >= 16:               # a report has a handful; keep memory small
+            _DRAWN.pop(next(iter(_DRAWN)))
+        _DRAWN[key] = tag
+    return tag
+
+
 def _table(df: pd.DataFrame, empty: str = "None.") -> str:
     from outcomes.tables import to_html
 
@@ -277,12 +312,12 @@ def who_was_assessed(ctx) -> Section:
     from outcomes import figures
     from outcomes.tables import flow_table
 
-    figures.cohort_flow_plot(ctx.frame("flow"))
     return _join(heading("Who was assessed"),
                  _p("Loss to follow-up is the largest bias of a retrospective audit: the "
                     "worst-case rate counts every patient due but not assessed as not "
                     "improved."),
-                 figure_html(), _table(flow_table(ctx.frame("flow"))))
+                 _drawn(figures.cohort_flow_plot, ctx.frame("flow")),
+                 _table(flow_table(ctx.frame("flow"))))
 
 
 def _published_sentence() -> str:
@@ -354,7 +389,7 @@ def practitioners_and_quarters(ctx) -> Section:
     A = ctx.analysis
     figures.funnel_plot(ctx.frame("funnel"), levels=A.definitions.funnel_levels)
     funnel = figure_html()
-    figures.p_chart_plot(ctx.frame("quarterly"), family="photographic")
+    p_chart = _drawn(figures.p_chart_plot, ctx.frame("quarterly"), family="photographic")
     return _join(heading("By practitioner and by quarter"),
                  _p("The funnel plot shows each practitioner's improved rate against the "
                     "clinic's, with exact binomial limits; the p-chart shows each quarter's "
@@ -364,7 +399,7 @@ def practitioners_and_quarters(ctx) -> Section:
                     "7 rising or falling, or two of three beyond the 2-sigma line; blue marks an "
                     "improvement, orange a concern. Quarters with fewer than "
                     f"{int(A.definitions.spc_min_n)} patients are not plotted."),
-                 funnel, figure_html(),
+                 funnel, p_chart,
                  _p(text.spc_sentence(ctx.frame("quarterly"),
                                       min_n=int(A.definitions.spc_min_n))),
                  _p("Each practitioner against the clinic: the exact test and, because the "
@@ -409,14 +444,14 @@ def adverse_events(ctx) -> Section:
 
     pain = published_figures().set_index("id").loc["saceda2022_pain"]
     ae = ctx.frame("adverse_events")
-    figures.ae_incidence_plot(ae, level=_conf(ctx))
     return _join(heading("Adverse events against the published figures"),
                  _p("Patient incidence: treated patients with at least one event of the term, "
                     "over treated patients (so far). The comparison with the published figures "
                     f"(the study's pain figure is {int(pain['k'])} of {int(pain['n'])} patients, "
                     "all followed at least six months) uses the treated patients followed at "
                     "least as long (the columns \"Followed ... days\"), as the study counted."),
-                 figure_html(), _table(adverse_event_table(ae, confidence=_conf(ctx))))
+                 _drawn(figures.ae_incidence_plot, ae, level=_conf(ctx)),
+                 _table(adverse_event_table(ae, confidence=_conf(ctx))))
 
 
 def safety_followup(ctx) -> Section:
@@ -515,10 +550,8 @@ def patients(ctx) -> Section:
     from outcomes import figures
     from outcomes.tables import table_one
 
-    figures.cohort_flow_plot(ctx.frame("flow"))
-    flow = figure_html()
-    figures.p_chart_plot(ctx.frame("quarterly"), family="photographic")
-    return _join(heading("Patients"), flow, figure_html(),
+    return _join(heading("Patients"), _drawn(figures.cohort_flow_plot, ctx.frame("flow")),
+                 _drawn(figures.p_chart_plot, ctx.frame("quarterly"), family="photographic"),
                  _table(table_one(counts=ctx.frame("table_one")) if ctx.shareable
                         else table_one(ctx.analysis.cohort)))
 
@@ -533,8 +566,9 @@ def response_summary(ctx) -> Section:
 def safety_overview(ctx) -> Section:
     from outcomes import figures
 
-    figures.ae_incidence_plot(ctx.frame("adverse_events"), level=_conf(ctx))
-    return _join(heading("Safety"), figure_html())
+    return _join(heading("Safety"),
+                 _drawn(figures.ae_incidence_plot, ctx.frame("adverse_events"),
+                        level=_conf(ctx)))
 
 
 def protocol_and_screening(ctx) -> Section:
