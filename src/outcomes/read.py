@@ -159,7 +159,10 @@ def _csv_table(path: Path) -> tuple[list[str], pa.Table]:
     table = pacsv.read_csv(
         pa.BufferReader(data),
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+        # a line break inside a value needs quotes: a file without any '"' has none, and
+        # Arrow then splits the file between its threads more cheaply
+        parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                          newlines_in_values=b'"' in data,
                                           invalid_row_handler=on_invalid),
         # a cell written exactly as a spelling of 'no value' is read as null (by the parser's
         # threads); _clean_text(nulls_read=True) then checks only the cells it trimmed
