@@ -1,5 +1,6 @@
-"""outcomes.sections in-process (no kernel): every section of every page, internal and
-shareable; and the committed notebooks are thin (parameters, one set-up call, one call per
+"""outcomes.sections: every section of every page, internal and shareable, as the executed
+report shows it (each notebook cell's output, found by the cell's id); a few sections in-process
+(no kernel); and the committed notebooks are thin (parameters, one set-up call, one call per
 section)."""
 from __future__ import annotations
 
@@ -19,10 +20,16 @@ PAGE_SECTIONS = {
     "efficacy": ["efficacy_summary", "who_was_assessed", "against_published", "hair_density",
                  "practitioners_and_quarters", "patient_groups", "density_model"],
     "safety": ["safety_summary", "adverse_events", "edema_by_session", "sentinel_events"],
-    "audit": ["headline", "headline_figure", "page_links", "patients", "response_summary",
+    "audit": ["headline_figure", "page_links", "patients", "response_summary",
               "safety_overview", "protocol_and_screening"],
     "protocol": ["protocol_adherence", "screening"],
 }
+
+
+#: the page key of each report notebook
+_PAGE_OF = {"01-data-quality.ipynb": "data_quality", "02-efficacy.ipynb": "efficacy",
+            "03-safety.ipynb": "safety", "05-protocol.ipynb": "protocol",
+            "04-quarterly-audit.ipynb": "audit"}
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +51,40 @@ def shareable_ctx(internal_ctx) -> ReportContext:
     return replace(internal_ctx, shareable=True, coder=coder)
 
 
-@pytest.fixture(scope="module")
-def rendered(internal_ctx, shareable_ctx) -> dict[str, dict[tuple[str, str], str]]:
-    """Every section of every page, internal and shareable, rendered once for this module:
-    ``{"internal": {(page, section): html}, "shareable": ...}``."""
+def executed_sections(folder) -> dict[tuple[str, str], str]:
+    """``{(page, section): HTML}`` of an executed report: each notebook cell's output on its
+    page, found by the cell's id (nbconvert keeps it as ``id="cell-id=..."``) and named by the
+    ``sections.NAME(ctx)`` call of that cell in the committed notebook."""
+    from pathlib import Path
+
+    from outcomes.reporting import _read_notebook
+
     out = {}
-    for kind, ctx in (("internal", internal_ctx), ("shareable", shareable_ctx)):
-        out[kind] = {(page, name): getattr(sections, name)(ctx)._repr_html_()
-                     for page, names in PAGE_SECTIONS.items()
-                     for name in names + ["provenance"]}
-        out[kind] |= {(page, "title"): sections.title(ctx, page).html for page in PAGE_SECTIONS}
+    for nb_file, _, html_name in NOTEBOOKS:
+        page = _PAGE_OF[nb_file]
+        names = {cell.id: m[1] for cell in _read_notebook(nb_file).cells
+                 if (m := re.match(r"sections\.(\w+)\(ctx", cell.source))}
+        text = (Path(folder) / html_name).read_text(encoding="utf-8")
+        for chunk in re.split(r'(?=<div class="jp-Cell )', text):
+            m = re.match(r'<div class="jp-Cell [^"]*" id="cell-id=([^"]+)"', chunk)
+            if m and m[1] in names:
+                body = chunk.split('tabindex="0">', 1)[1] if 'tabindex="0">' in chunk else ""
+                out[(page, names[m[1]])] = re.sub(r"(\s*</div>)+\s*$", "", body)
+        assert set(names.values()) == {name for p, name in out if p == page}, html_name
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered(reports) -> dict[str, dict[tuple[str, str], str]]:
+    """Every section of every page of the sample's internal and shareable reports as
+    ``outcomes report`` executed them: ``{"internal": {(page, section): html}, ...}``."""
+    out = {}
+    for kind in ("internal", "shareable"):
+        folder, proc = reports[kind]
+        assert proc.returncode == 0, proc.stderr
+        out[kind] = executed_sections(folder)
+        assert {(page, name) for page, names in PAGE_SECTIONS.items() for name in names} <= \
+            set(out[kind])
     return out
 
 
@@ -170,113 +201,20 @@ def test_each_notebook_is_given_only_the_parameters_it_declares():
     assert "data" in quality and "previous" not in quality
 
 
-# --- what the executed report pages show is what these sections render ------------------------
+# --- the sections the attack suite renders in-process are the executed ones ----------------
 
-_PAGE_FILE = {"data_quality": "01-data-quality.html", "efficacy": "02-efficacy.html",
-              "safety": "03-safety.html", "protocol": "05-protocol.html", "audit": "index.html"}
 
 
 def _tables(html: str) -> list[str]:
-    """The ``<table>`` elements of a page, with the whitespace between tags removed (nbconvert
-    re-indents the notebook's HTML output)."""
-    tables = re.findall(r"<table.*?</table>", html, flags=re.S)
-    # the internal load counts name each file by its path: the report was run on data/sample,
-    # the in-process context on the installed copy of the same files
-    return [re.sub(r"<td>[^<>]*/([\w-]+\.csv)</td>", r"<td>\1</td>", re.sub(r">\s+<", "><", t))
-            for t in tables]
+    """The ``<table>`` elements of some HTML, with the whitespace between tags removed
+    (nbconvert re-indents the notebook's HTML output)."""
+    return [re.sub(r">\s+<", "><", t) for t in re.findall(r"<table.*?</table>", html, flags=re.S)]
 
 
-@pytest.mark.parametrize("kind", ["internal", "shareable"])
-def test_executed_pages_show_the_sections_tables(kind, reports, rendered, tmp_path):
-    """Every table the sections render in-process (here, and in the attack suite's
-    ``attack_data.shareable_pages``) is on the page ``outcomes report`` executed, as it is:
-    the in-process rendering is the report. Shareable: the sections without practitioner
-    codes (a run without a clinic key codes practitioners at random)."""
-    folder, proc = reports[kind]
-    assert proc.returncode == 0, proc.stderr
-    checked = 0
-    for (page, name), html in rendered[kind].items():
-        if name == "provenance":  # says when the report was produced
-            continue
-        on_page = set(_tables((folder / _PAGE_FILE[page]).read_text(encoding="utf-8")))
-        for table in _tables(html):
-            if kind == "shareable" and "PR-" in table:
-                continue
-            assert table in on_page, (page, name, table[:300])
-            checked += 1
-    assert checked >= 10, checked
-
-
-def test_figure_html_draws_once_and_matches_a_tight_savefig():
-    """figure_html lays a constrained figure out itself and saves it with one draw; the PNG is
-    the one savefig(bbox_inches="tight") writes (which draws twice), pixel for pixel."""
-    import base64
-    import io
-
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import pandas as pd
-    from matplotlib.figure import Figure
-    from PIL import Image
-
-    from outcomes import figures
-
-    response = pd.DataFrame({"family": ["photographic"] * 2, "group": ["all", "comparable"],
-                             "outcome": ["improved"] * 2, "k": [40, 12], "n": [50, 20],
-                             "rate": [0.8, 0.6], "ci_low": [0.67, 0.39],
-                             "ci_high": [0.89, 0.78], "benchmark_id": [None, None],
-                             "benchmark_rate": [np.nan] * 2, "benchmark_k": [np.nan] * 2,
-                             "benchmark_n": [np.nan] * 2})
-
-    def draw():  # constrained layout, and a legend outside the axes
-        ax = figures.forest_plot(response)
-        ax.figure.legend(["a long legend placed outside the axes"], loc="outside right upper")
-        return ax.figure
-
-    fig = draw()
-    ref = io.BytesIO()
-    fig.savefig(ref, format="png", dpi=150, bbox_inches="tight", facecolor="white")
-    plt.close(fig)
-    fig = draw()
-    draws = []
-    original = Figure.draw
-
-    def counted(self, renderer):
-        draws.append(1)
-        return original(self, renderer)
-
-    Figure.draw = counted
-    try:
-        tag = sections.figure_html(fig)
-    finally:
-        Figure.draw = original
-    assert len(draws) == 1
-    png = base64.b64decode(re.search(r'base64,([^"]+)"', tag)[1])
-    new, old = Image.open(io.BytesIO(png)), Image.open(ref)
-    assert new.size == old.size
-    assert np.array_equal(np.asarray(new), np.asarray(old))
-    assert f'width="{round(new.size[0] * 100 / 150)}"' in tag
-
-
-def test_a_figure_on_two_pages_is_drawn_once(internal_ctx, monkeypatch):
-    """The flow chart, p-chart and adverse-event chart are on two pages each: within one
-    process the second section takes the first one's <img>; other data draws again."""
-    from outcomes import figures
-
-    calls = []
-    original = figures.cohort_flow_plot
-
-    def counted(*args, **kw):
-        calls.append(1)
-        return original(*args, **kw)
-
-    monkeypatch.setattr(figures, "cohort_flow_plot", counted)
-    monkeypatch.setattr(sections, "_DRAWN", {})
-    first = sections.who_was_assessed(internal_ctx).html
-    second = sections.patients(internal_ctx).html
-    assert len(calls) == 1
-    img = re.search(r"<img [^>]+>", first)[0]
-    assert img in second
-    flow = internal_ctx.frame("flow")
-    assert sections._drawn(figures.cohort_flow_plot, flow.assign(n=flow["n"] + 1)) not in first
-    assert len(calls) == 2
+def test_the_attacked_sections_in_process_are_the_executed_ones(shareable_ctx, rendered):
+    """The attack suite (``attack_data.shareable_pages``) renders the two sections that publish
+    Table 1 and the load counts in-process: their tables are those of the executed shareable
+    report, cell for cell."""
+    for page, name in (("audit", "patients"), ("data_quality", "load_counts")):
+        here = _tables(getattr(sections, name)(shareable_ctx).html)
+        assert here and here == _tables(rendered["shareable"][(page, name)]), name
