@@ -172,21 +172,27 @@ def sample_context():
 
 @pytest.fixture(scope="session")
 def reports(request, tmp_path_factory):
-    """The sample's internal report (with ``--pdf``) and its shareable report, produced side
-    by side by ``outcomes report``, once per session: ``{"internal": (folder,
-    CompletedProcess), "shareable": ...}``."""
+    """The sample's internal report (with ``--pdf``), and the shareable report of the sample
+    dressed as a real clinic's export (:mod:`dressed_export`: staff names as practitioner ids,
+    recognisable pseudonyms, an extra column and file, two broken rows), produced side by side
+    by ``outcomes report``, once per session: ``{"internal": (folder, CompletedProcess),
+    "shareable": (folder, CompletedProcess), "dressed": the dressed export's folder}``."""
     import subprocess
     import sys
 
+    from dressed_export import write_dressed
+
     def build(root: Path) -> dict:
-        def start(out: Path, *extra: str) -> subprocess.Popen:
+        write_dressed(root / "dressed")
+
+        def start(data: Path, out: Path, *extra: str) -> subprocess.Popen:
             return subprocess.Popen([sys.executable, "-m", "outcomes.cli", "report",
-                                     str(SAMPLE), "--quarter", "2026Q3", "--out", str(out),
+                                     str(data), "--quarter", "2026Q3", "--out", str(out),
                                      *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True)
 
-        procs = {"internal": start(root / "internal", "--pdf"),
-                 "shareable": start(root / "shareable", "--shareable")}
+        procs = {"internal": start(SAMPLE, root / "internal", "--pdf"),
+                 "shareable": start(root / "dressed", root / "shareable", "--shareable")}
         done = {}
         for kind, proc in procs.items():
             stdout, stderr = proc.communicate(timeout=900)
@@ -195,7 +201,23 @@ def reports(request, tmp_path_factory):
         return done
 
     root, done = _build_once(request, tmp_path_factory, "reports", build)
-    return {kind: (root / kind, subprocess.CompletedProcess(**d)) for kind, d in done.items()}
+    out: dict = {kind: (root / kind, subprocess.CompletedProcess(**d))
+                 for kind, d in done.items()}
+    out["dressed"] = root / "dressed"
+    return out
+
+
+@pytest.fixture(scope="session")
+def dressed_context(reports):
+    """The dressed export's shareable report context, as ``outcomes report --shareable``
+    builds it without a clinic key (in-process: the same analysis, rounding and sections)."""
+    import warnings
+
+    from outcomes.reporting import report_context
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # OutcomesWarning notes; the random-codes warning
+        return report_context(reports["dressed"], quarter="2026Q3", shareable=True)
 
 
 def _split(root: Path) -> None:

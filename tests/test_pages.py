@@ -88,8 +88,8 @@ def outside_references(page: str, folder: Path) -> list[str]:
 
 
 def _report_folders(reports, pooled_report) -> dict[str, Path]:
-    for kind, (_, proc) in reports.items():
-        assert proc.returncode == 0, (kind, proc.stderr)
+    for kind in ("internal", "shareable"):
+        assert reports[kind][1].returncode == 0, (kind, reports[kind][1].stderr)
     out, status, stderr = pooled_report
     assert status == 0, stderr
     return {"internal": reports["internal"][0], "shareable": reports["shareable"][0],

@@ -1,10 +1,11 @@
 """Issue 9, "Must show": walk every shareable output and find nothing that should not leave.
 
-A synthetic export dressed as a real clinic's: practitioner ids are staff names, an e-mail and a
-phone number; patient ids are recognisable (``ZQX00017``); the patients file carries an extra
-column (``referral_source_zqx``), the folder an extra file, and a few rows break rules (a
-measurement of an unknown patient, an adverse event before the patient's first session) so that
-the data-quality page has quarantine reasons to show. Its shareable report (every HTML page:
+The bundled sample dressed as a real clinic's export (:mod:`dressed_export`): practitioner ids
+are staff names, an e-mail and a phone number; patient ids are recognisable (``ZQX00017``); the
+patients file carries an extra column (``referral_source_zqx``), the folder an extra file, and
+two rows break rules (a measurement of an unknown patient, an adverse event before the patient's
+first session) so that the data-quality page has quarantine reasons to show. Its shareable
+report, as ``outcomes report --shareable`` wrote it (conftest ``reports``; every HTML page:
 tables, text, alt texts and titles; every figure's texts, read in-process from the matplotlib
 figures the report sections draw) and results.json, and a pooled output (JSON and HTML) of it
 with a second clinic, are walked:
@@ -16,95 +17,41 @@ with a second clinic, are walked:
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import warnings
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import attack_lp as A
-
-CUTOFF = dt.date(2026, 9, 30)
-NAMES = {"NP-01": "Dr Jane Doe", "NP-02": "jane.doe@clinic-example.org",
-         "NP-03": "+44 20 7946 0958", "NP-04": "Dr Ahmed Khan", "NP-05": "Maria Garcia-Lopez"}
-EXTRA_COLUMN = "referral_source_zqx"
-EXTRA_FILE = "Jane Doe referral letters.csv"
-
-
-
-def _named_export(folder: Path, seed: int, patients: int) -> dict[str, pd.DataFrame]:
-    from outcomes.sample import generate_sample, write_export
-
-    t = generate_sample(patients, seed=seed)
-    ren = lambda s: s.str.replace(r"^P(\d+)", r"ZQX\1", regex=True)  # noqa: E731
-    for name in t:
-        for col in ("patient_id", "session_id"):
-            if col in t[name]:
-                t[name][col] = ren(t[name][col].astype("string"))
-    t["sessions"]["practitioner_id"] = t["sessions"]["practitioner_id"].map(NAMES)
-    t["patients"][EXTRA_COLUMN] = "GP letter"
-    m = t["measurements"]
-    bad = m.iloc[[0]].copy()
-    bad["patient_id"] = "ZQX99999"  # a patient not in the patients file
-    ae = t["adverse_events"]
-    early = ae.iloc[[0]].copy()
-    early["event_id"] = "E999999"
-    first = t["sessions"].groupby("patient_id")["session_date"].min()
-    early["onset_date"] = first[early["patient_id"].iloc[0]] - pd.Timedelta(days=40)
-    t["measurements"] = pd.concat([m, bad], ignore_index=True)
-    t["adverse_events"] = pd.concat([ae, early], ignore_index=True)
-    write_export(t, folder)
-    (folder / EXTRA_FILE).write_text("patient_id,letter\nZQX00001,Dear Dr Jane Doe\n",
-                                     encoding="utf-8")
-    return t
-
-
-def _forbidden(tables: dict[str, pd.DataFrame]) -> dict[str, set[str]]:
-    ids = set()
-    for df in tables.values():
-        for col in ("patient_id", "session_id", "event_id"):
-            if col in df:
-                ids |= set(df[col].dropna().astype(str))
-    dates = set()
-    for df in tables.values():
-        for col in df.columns:
-            if pd.api.types.is_datetime64_any_dtype(df[col]):
-                dates |= {d.date() for d in df[col].dropna()}
-    dates.discard(CUTOFF)
-    date_texts = {d.isoformat() for d in dates} | {f"{d.day} {d:%B %Y}" for d in dates} | {
-        d.strftime("%d/%m/%Y") for d in dates}
-    names = set(NAMES.values()) | {"Jane Doe", "Ahmed Khan", "Garcia-Lopez", "7946 0958",
-                                   "jane.doe@"}
-    return {"pseudonym": ids, "patient date": date_texts, "practitioner name": names,
-            "ignored column or file": {EXTRA_COLUMN, EXTRA_FILE, "referral letters"}}
+from dressed_export import dressed_tables, forbidden, write_dressed
 
 
 @pytest.fixture(scope="module")
-def shareable_outputs(tmp_path_factory):
-    """{output name: text} of every shareable output, and the forbidden strings."""
+def shareable_outputs(reports, dressed_context, tmp_path_factory):
+    """{output name: text} of every shareable output, and the forbidden strings: the dressed
+    export's shareable report (conftest ``reports``: every file it wrote), the texts of its
+    figures, and a pooled output of it with a second dressed clinic (40 patients)."""
     from outcomes.analysis import analyze
     from outcomes.loader import load
     from outcomes.pooling import pool_results, render_pooled_report
-    from outcomes.reporting import write_report
+    from outcomes.reporting import pooled_context
 
+    folder, proc = reports["shareable"]
+    assert proc.returncode == 0, proc.stderr
+    outputs = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())}
+    assert {"index.html", "results.json", "01-data-quality.html"} <= set(outputs)
     tmp = tmp_path_factory.mktemp("walk")
+    write_dressed(tmp / "clinic2", patients=40, seed=106)
     mp = pytest.MonkeyPatch()
     try:
-        tables = _named_export(tmp / "clinic", 105, 60)
-        _named_export(tmp / "clinic2", 106, 40)
-        paths = write_report(tmp / "clinic", tmp / "report", cutoff=CUTOFF, shareable=True,
-                             progress=lambda line: None)
-        outputs = {p.name: p.read_text(encoding="utf-8") for p in paths}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            runs = [analyze(load(tmp / c), cutoff=CUTOFF, model=False)
-                    for c in ("clinic", "clinic2")]
-            # the file a clinic sends for pooling (pooling_dict once the disclosure pass exists)
-            files = [a.pooling_dict() if hasattr(a, "pooling_dict") else a.to_dict()
-                     for a in runs]
+            cutoff = dressed_context.analysis.cutoff
+            # the files clinics send for pooling: exact counts, practitioners coded
+            files = [dressed_context.analysis.pooling_dict(),
+                     analyze(load(tmp / "clinic2"), cutoff=cutoff, model=False).pooling_dict()]
             pooled = pool_results(files, labels=["north", "south"], shareable=True)
         outputs["pooled.json"] = json.dumps(pooled)
         html = render_pooled_report(pooled, tmp / "pooled")
@@ -112,14 +59,14 @@ def shareable_outputs(tmp_path_factory):
             if p.suffix in (".html", ".json"):
                 outputs[f"pooled/{p.name}"] = p.read_text(encoding="utf-8")
         outputs["figures (report)"] = "\n".join(_figure_texts(
-            mp, lambda: __import__("outcomes.reporting", fromlist=["x"]).report_context(
-                tmp / "clinic", cutoff=CUTOFF.isoformat(), shareable=True), pooled=False))
+            mp, lambda: dressed_context, pooled=False))
         outputs["figures (pooled)"] = "\n".join(_figure_texts(
-            mp, lambda: __import__("outcomes.reporting", fromlist=["x"]).pooled_context(
-                tmp / "pooled" / "pooled.json"), pooled=True))
+            mp, lambda: pooled_context(tmp / "pooled" / "pooled.json"), pooled=True))
     finally:
         mp.undo()
-    return outputs, _forbidden(tables)
+    periods = set(dressed_context.analysis.periods["first_quarter"])
+    assert "2025Q4" in periods  # the rolling year begins on 1 October 2025, a date of the export
+    return outputs, forbidden(dressed_tables(), periods)
 
 
 def _section_names(pooled: bool) -> list[str]:
