@@ -27,7 +27,7 @@ lint: $(BIN)/outcomes  ## the code gates: ruff (lint) and mypy (types), configur
 	$(BIN)/mypy
 
 test: lint  ## the gates, then the test suite (unit, reference, property-based, CLI and notebook end-to-end)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 SHOTS    := docs/screenshots
 CHROMIUM ?= chromium

@@ -115,11 +115,15 @@ def pytest_itemcollected(item):
 
 
 #: the modules that take longest, in that order (measured with ``--durations=0``): they run
-#: first, so that the two workers of ``make test`` (pytest-xdist hands out whole modules in
-#: collection order) end together instead of one waiting for a long module handed out last
-LONGEST_FIRST = ("test_report.py", "test_walk_shareable.py", "test_attack.py", "test_loader.py",
-                 "test_model.py", "test_realistic.py", "test_sections.py", "test_pool.py",
-                 "test_template.py", "test_audit.py", "test_assistant.py", "test_meta.py")
+#: first, so that the two workers of ``make test`` end together instead of one waiting for a
+#: long module handed out last (``--dist loadfile --no-loadscope-reorder``: pytest-xdist hands
+#: out whole modules in collection order; by default it would order them by number of tests)
+LONGEST_FIRST = ("test_report.py", "test_attack.py", "test_loader.py", "test_realistic.py",
+                 "test_model.py", "test_pool.py", "test_meta.py", "test_sections.py",
+                 "test_walk_shareable.py", "test_assistant.py", "test_template.py",
+                 "test_audit.py")
+# test_report builds the shared reports (two processes); the modules that only read them
+# (test_sections, test_walk_shareable, test_pages) come later, when they are built
 
 
 def pytest_collection_modifyitems(items):
