@@ -279,3 +279,32 @@ def test_pickled_audit_is_used_unless_min_cell_changes_the_definitions(sample_co
     again = prepare_report(analysis_path=path, quarter="2026Q3").audit
     assert len(made) == 2
     pd.testing.assert_frame_equal(again.standards, ctx.audit.standards)
+
+
+@pytest.mark.slow
+def test_report_kernel_imports_the_sections_as_it_starts(tmp_path):
+    """write_report starts the kernel once the export is read: it imports the notebooks'
+    modules before its first cell (while the analysis runs), leaving the user namespace and
+    the execution count as a fresh kernel's."""
+    from jupyter_core.utils import run_sync
+
+    from outcomes.reporting import _quiet_kernel_manager, _shutdown_kernel, _start_kernel
+
+    km = _quiet_kernel_manager()(kernel_name=find_kernel())
+    _start_kernel(km, str(tmp_path))
+    kc = km.client()
+    try:
+        kc.start_channels()
+        run_sync(kc.wait_for_ready)(timeout=60)
+        out = []
+        code = ("import sys; print(repr((sorted(m for m in sys.modules if m.startswith("
+                "'outcomes.')), [k for k in get_ipython().user_ns if k == 'outcomes'])))")
+        reply = run_sync(kc.execute_interactive)(
+            code, timeout=60, output_hook=lambda msg: out.append(msg["content"].get("text", ""))
+            if msg["msg_type"] == "stream" else None)
+    finally:
+        kc.stop_channels()
+        _shutdown_kernel(km)
+    modules, names = eval("".join(out))
+    assert {"outcomes.sections", "outcomes.figures", "outcomes.reporting"} <= set(modules)
+    assert names == [] and reply["content"]["execution_count"] == 1

@@ -11,6 +11,7 @@ The notebooks stay runnable on their own (in JupyterLab, on the bundled sample):
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -351,7 +352,9 @@ def _with_min_cell(analysis, min_cell: int):
     return dataclasses.replace(analysis, definitions=defs)
 
 
-def _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff, definitions):
+def _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff, definitions, *,
+                      after_load=None):
+    """Load and analyse; ``after_load()`` is called between the two (if given)."""
     from outcomes.analysis import analyze
     from outcomes.definitions import Definitions
     from outcomes.loader import load
@@ -361,6 +364,8 @@ def _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff, definit
         data = sample_path()
     defs = Definitions.from_toml(definitions) if definitions else None
     export = load(data, date_format=date_format, decimal_comma=decimal_comma, mapping=mapping)
+    if after_load is not None:
+        after_load()
     return export, analyze(export, cutoff=cutoff, definitions=defs)
 
 
@@ -431,6 +436,31 @@ def _quiet_kernel_manager():
             return await super().start_kernel(**kw)
 
     return QuietKernelManager
+
+
+#: imported by the report kernel as it starts (IPython's ``exec_lines``, before the first
+#: cell), while :func:`write_report` analyses the data: what the notebooks' cells import
+_WARM_UP = "; ".join(f"__import__({m!r})" for m in (
+    "outcomes.reporting", "outcomes.sections", "outcomes.figures", "outcomes.tables",
+    "outcomes.audit_report", "outcomes.analysis"))
+
+
+def _start_kernel(km, cwd) -> None:
+    """Start ``km``'s kernel in ``cwd`` as papermill would (IPython history in memory), an
+    IPython kernel importing :data:`_WARM_UP` before it answers."""
+    from jupyter_core.utils import run_sync
+
+    extra = ["--HistoryManager.hist_file=:memory:"]
+    if km.ipykernel:
+        extra.append(f"--IPKernelApp.exec_lines={_WARM_UP}")
+    run_sync(km.start_kernel)(cwd=cwd, extra_arguments=extra)
+
+
+def _shutdown_kernel(km) -> None:
+    if km.has_kernel:
+        from jupyter_core.utils import run_sync
+
+        run_sync(km.shutdown_kernel)(now=True)
 
 
 _RESET = ("# a fresh namespace in the shared kernel (imports stay loaded)\n"
@@ -743,21 +773,29 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
     steps = len(NOTEBOOKS) + 1 + bool(pdf)
     written: list[Path] = []
     t = time.perf_counter()
-    export, analysis = _load_and_analyse(data, date_format, decimal_comma, mapping, cutoff,
-                                         definitions)
-    coder = None
-    if shareable:
-        from outcomes import disclosure
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="outcomes-report-"))
+        # one kernel runs every notebook in turn, each from an empty namespace: the kernel
+        # starts and the libraries are imported once, not once per notebook; it starts as
+        # soon as the export is read, and imports them while this process analyses it
+        km = _quiet_kernel_manager()(kernel_name=kernel)
+        stack.callback(_shutdown_kernel, km)
+        export, analysis = _load_and_analyse(data, date_format, decimal_comma, mapping,
+                                             cutoff, definitions,
+                                             after_load=lambda: _start_kernel(km, tmp))
+        coder = None
+        if shareable:
+            from outcomes import disclosure
 
-        disclosure.check_shareable_definitions(analysis.definitions, cutoff=analysis.cutoff)
-        coder = disclosure.PractitionerCoder(disclosure.clinic_key(key_file),
-                                             rounding_key=analysis.data_key())
-    from outcomes.audit import quarterly_audit
+            disclosure.check_shareable_definitions(analysis.definitions,
+                                                   cutoff=analysis.cutoff)
+            coder = disclosure.PractitionerCoder(disclosure.clinic_key(key_file),
+                                                 rounding_key=analysis.data_key())
+        from outcomes.audit import quarterly_audit
 
-    audit = quarterly_audit(analysis, previous=previous or (), standards=standards,
-                            actions=actions)
-    say(f"[1/{steps}] load and analyse ... {time.perf_counter() - t:.1f} s")
-    with tempfile.TemporaryDirectory(prefix="outcomes-report-") as tmp:
+        audit = quarterly_audit(analysis, previous=previous or (), standards=standards,
+                                actions=actions)
+        say(f"[1/{steps}] load and analyse ... {time.perf_counter() - t:.1f} s")
         pickled = Path(tmp) / "analysis.pickle"
         with open(pickled, "wb") as fh:
             # the audit too: made once here, not again by each notebook
@@ -772,24 +810,15 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
                   "previous": [str(Path(x).resolve()) for x in previous] if previous else None,
                   "standards": str(Path(standards).resolve()) if standards else None,
                   "actions": str(Path(actions).resolve()) if actions else None}
-
-        # one kernel runs every notebook in turn, each from an empty namespace: the kernel
-        # starts and the libraries are imported once, not once per notebook
-        km = _quiet_kernel_manager()(kernel_name=kernel)
-        try:
-            for i, (filename, label, html_name) in enumerate(NOTEBOOKS, start=2):
-                start = time.perf_counter()
-                nb = run_notebook(filename, params, kernel=kernel, cwd=tmp, km=km)
-                title = f"{label.capitalize()} - {quarter or cutoff.isoformat()}"
-                path = out / html_name
-                path.write_text(notebook_html(nb, title + (" (shareable)" if shareable
-                                                           else "")), encoding="utf-8")
-                written.append(path)
-                say(f"[{i}/{steps}] {label} ... {time.perf_counter() - start:.1f} s")
-        finally:
-            if km.has_kernel:
-                from jupyter_core.utils import run_sync
-                run_sync(km.shutdown_kernel)(now=True)
+        for i, (filename, label, html_name) in enumerate(NOTEBOOKS, start=2):
+            start = time.perf_counter()
+            nb = run_notebook(filename, params, kernel=kernel, cwd=tmp, km=km)
+            title = f"{label.capitalize()} - {quarter or cutoff.isoformat()}"
+            path = out / html_name
+            path.write_text(notebook_html(nb, title + (" (shareable)" if shareable else "")),
+                            encoding="utf-8")
+            written.append(path)
+            say(f"[{i}/{steps}] {label} ... {time.perf_counter() - start:.1f} s")
     order = {html: i for i, (_, _, html) in enumerate(NOTEBOOKS)}
     written.sort(key=lambda p: order[p.name])
     if pdf:
