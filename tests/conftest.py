@@ -224,13 +224,23 @@ def dressed_context(reports):
         return report_context(reports["dressed"], quarter="2026Q3", shareable=True)
 
 
+def split_tables() -> dict:
+    """The export :func:`split_root` splits: 240 synthetic patients, pseudonyms and
+    practitioner ids as a clinic's (:func:`dressed_export.renamed`: ZQX ids, staff names)."""
+    from dressed_export import renamed
+
+    from outcomes.sample import generate_sample
+
+    return renamed(generate_sample(240, seed=11, end=SPLIT_CUTOFF))
+
+
 def _split(root: Path) -> None:
     import numpy as np
 
     from outcomes.cli import main
-    from outcomes.sample import generate_sample, write_export
+    from outcomes.sample import write_export
 
-    tables = generate_sample(240, seed=11, end=SPLIT_CUTOFF)
+    tables = split_tables()
     ids = tables["patients"]["patient_id"].to_numpy()
     clinic_of = dict(zip(ids, np.random.default_rng(5).integers(0, 3, len(ids)), strict=True))
     for name, part in [("whole", None), ("clinic_a", 0), ("clinic_b", 1), ("clinic_c", 2)]:
@@ -248,7 +258,8 @@ def _split(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def split_root(request, tmp_path_factory):
-    """One synthetic export split by patient into three clinics; each and the whole analysed
+    """One synthetic export (:func:`split_tables`) split by patient into three clinics; each
+    and the whole analysed
     with ``outcomes analyze --no-model --pooling-file`` (one clinic key). Returns the
     folder."""
     def build(root: Path) -> None:

@@ -26,12 +26,10 @@ EXTRA_COLUMN = "referral_source_zqx"
 EXTRA_FILE = "Jane Doe referral letters.csv"
 
 
-def dressed_tables(patients: int = 300, seed: int = 2026,
-                   end: str = "2026-09-30") -> dict[str, pd.DataFrame]:
-    """The dressed export's tables (default: the bundled sample's data)."""
-    from outcomes.sample import generate_sample
-
-    t = generate_sample(patients, seed=seed, end=end)
+def renamed(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Synthetic tables (``generate_sample``) with recognisable pseudonyms (``P00017`` ->
+    ``ZQX00017``, sessions alike) and staff names as practitioner ids (:data:`NAMES`)."""
+    t = {name: df.copy() for name, df in tables.items()}
     ren = lambda s: s.str.replace(r"^P(\d+)", r"ZQX\1", regex=True)  # noqa: E731
     for name in t:
         for col in ("patient_id", "session_id"):
@@ -39,6 +37,15 @@ def dressed_tables(patients: int = 300, seed: int = 2026,
                 t[name][col] = ren(t[name][col].astype("string"))
     t["sessions"]["practitioner_id"] = t["sessions"]["practitioner_id"].map(NAMES)
     assert t["sessions"]["practitioner_id"].notna().all(), "a practitioner without a name"
+    return t
+
+
+def dressed_tables(patients: int = 300, seed: int = 2026,
+                   end: str = "2026-09-30") -> dict[str, pd.DataFrame]:
+    """The dressed export's tables (default: the bundled sample's data)."""
+    from outcomes.sample import generate_sample
+
+    t = renamed(generate_sample(patients, seed=seed, end=end))
     t["patients"][EXTRA_COLUMN] = "GP letter"
     m = t["measurements"]
     bad = m.iloc[[0]].copy()

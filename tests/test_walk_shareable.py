@@ -7,8 +7,8 @@ two rows break rules (a measurement of an unknown patient, an adverse event befo
 first session) so that the data-quality page has quarantine reasons to show. Its shareable
 report, as ``outcomes report --shareable`` wrote it (conftest ``reports``; every HTML page:
 tables, text, alt texts and titles; every figure's texts, read in-process from the matplotlib
-figures the report sections draw) and results.json, and a pooled output (JSON and HTML) of it
-with a second clinic, are walked:
+figures the report sections draw) and results.json, and ``outcomes pool``'s output (JSON and
+HTML) of three clinics whose exports carry staff names and ZQX pseudonyms too, are walked:
 
 - no patient id, no practitioner name / e-mail / phone, no patient date (any date of the export
   other than the cut-off), no name of an ignored column or file;
@@ -20,53 +20,45 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from pathlib import Path
 
 import pytest
 
 import attack_lp as A
-from dressed_export import dressed_tables, forbidden, write_dressed
+from conftest import split_tables
+from dressed_export import dressed_tables, forbidden
 
 
 @pytest.fixture(scope="module")
-def shareable_outputs(reports, dressed_context, tmp_path_factory):
-    """{output name: text} of every shareable output, and the forbidden strings: the dressed
-    export's shareable report (conftest ``reports``: every file it wrote), the texts of its
-    figures, and a pooled output of it with a second dressed clinic (40 patients)."""
-    from outcomes.analysis import analyze
-    from outcomes.loader import load
-    from outcomes.pooling import pool_results, render_pooled_report
+def shareable_outputs(reports, dressed_context, pooled_report):
+    """{output name: text} of every shareable output, and the forbidden strings: every file
+    of the dressed export's shareable report (conftest ``reports``) and the texts of its
+    figures; every file of ``outcomes pool --out`` of three clinics whose exports carry staff
+    names and ZQX pseudonyms (conftest ``pooled_report``) and the texts of its figures."""
     from outcomes.reporting import pooled_context
 
     folder, proc = reports["shareable"]
     assert proc.returncode == 0, proc.stderr
     outputs = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())}
     assert {"index.html", "results.json", "01-data-quality.html"} <= set(outputs)
-    tmp = tmp_path_factory.mktemp("walk")
-    write_dressed(tmp / "clinic2", patients=40, seed=106)
+    pooled, status, stderr = pooled_report
+    assert status == 0, stderr
+    outputs |= {f"pooled/{p.name}": p.read_text(encoding="utf-8")
+                for p in sorted(pooled.iterdir()) if p.suffix in (".html", ".json")}
+    assert {"pooled/index.html", "pooled/pooled.json"} <= set(outputs)
     mp = pytest.MonkeyPatch()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cutoff = dressed_context.analysis.cutoff
-            # the files clinics send for pooling: exact counts, practitioners coded
-            files = [dressed_context.analysis.pooling_dict(),
-                     analyze(load(tmp / "clinic2"), cutoff=cutoff, model=False).pooling_dict()]
-            pooled = pool_results(files, labels=["north", "south"], shareable=True)
-        outputs["pooled.json"] = json.dumps(pooled)
-        html = render_pooled_report(pooled, tmp / "pooled")
-        for p in Path(html).parent.iterdir():
-            if p.suffix in (".html", ".json"):
-                outputs[f"pooled/{p.name}"] = p.read_text(encoding="utf-8")
         outputs["figures (report)"] = "\n".join(_figure_texts(
             mp, lambda: dressed_context, pooled=False))
         outputs["figures (pooled)"] = "\n".join(_figure_texts(
-            mp, lambda: pooled_context(tmp / "pooled" / "pooled.json"), pooled=True))
+            mp, lambda: pooled_context(pooled / "pooled.json"), pooled=True))
     finally:
         mp.undo()
     periods = set(dressed_context.analysis.periods["first_quarter"])
     assert "2025Q4" in periods  # the rolling year begins on 1 October 2025, a date of the export
-    return outputs, forbidden(dressed_tables(), periods)
+    out = forbidden(dressed_tables(), periods)
+    for what, values in forbidden(split_tables(), periods).items():
+        out[what] |= values
+    return outputs, out
 
 
 def _section_names(pooled: bool) -> list[str]:
@@ -196,7 +188,7 @@ def test_json_outputs_hold_only_the_declared_schema(shareable_outputs):
 
     outputs, _ = shareable_outputs
     bad = []
-    for name in ("results.json", "pooled.json"):
+    for name in ("results.json", "pooled/pooled.json"):
         data = json.loads(outputs[name])
         defs = Definitions(**{k: v for k, v in data["definitions"].items()
                               if k in Definitions.__dataclass_fields__})
