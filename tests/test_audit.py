@@ -360,7 +360,7 @@ from hypothesis import strategies as st  # noqa: E402
 from outcomes import stats  # noqa: E402
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(k=st.integers(0, 300), extra=st.integers(0, 300), yk=st.integers(0, 1000),
        yextra=st.integers(0, 1000), target=st.sampled_from([0.5, 0.706, 0.8, 0.85, 0.95, 1.0]))
 def test_status_and_assurance_properties(k, extra, yk, yextra, target):
@@ -381,7 +381,7 @@ def test_status_and_assurance_properties(k, extra, yk, yextra, target):
         assert (assurance == "consistently not met") == (yhi < target - 1e-12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(k1=st.integers(0, 200), e1=st.integers(0, 200), k2=st.integers(0, 200),
        e2=st.integers(0, 200))
 def test_quarter_change_interval_holds_the_difference(k1, e1, k2, e2):

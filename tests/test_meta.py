@@ -196,7 +196,7 @@ def _pm_bisection(yi, vi):
     return (lo + hi) / 2
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 200), st.integers(1, 200)), min_size=2, max_size=10))
 def test_pm_tau2_is_the_root_of_the_generalised_q_equation(pairs):
     k = [min(a, b) for a, b in pairs]
