@@ -273,6 +273,13 @@ def test_corrupted_rows_are_quarantined_with_their_cascade(tmp_path_factory, dat
                     if t == "sessions"}
     bad_sessions |= set(tables["sessions"].loc[
         tables["sessions"]["patient_id"].isin(bad_patients), "session_id"])
+    # a session dated 2099 or 1999 no longer says when the patient's treatment started: an
+    # event before the first session still plausibly dated is set aside too (validate's rule)
+    s = tables["sessions"]
+    undated = [r for t, r, column, _ in hits if t == "sessions" and column == "session_date"]
+    first = s["session_date"].drop(index=undated).groupby(s["patient_id"]).min()
+    ae = tables["adverse_events"]
+    before_first = (ae["onset_date"] < ae["patient_id"].map(first)).fillna(False)
     for t in TABLES:                                          # exactly these rows, no more
         df = tables[t]
         expected = {r for tt, r, *_ in hits if tt == t}
@@ -280,12 +287,30 @@ def test_corrupted_rows_are_quarantined_with_their_cascade(tmp_path_factory, dat
         if t in ("measurements", "adverse_events"):
             expected |= set(np.flatnonzero(df["session_id"].isin(bad_sessions)
                                            .fillna(False).to_numpy(bool)))
+        if t == "adverse_events":
+            expected |= set(np.flatnonzero(before_first.to_numpy(bool)))
         got = set(q.loc[q["table"] == t, "row"] - 2)
         assert got == expected, t
         c = report.counts.set_index("table").loc[t]
         assert c["read"] == len(df) == c["accepted"] + c["quarantined"]
         assert c["quarantined"] == len(expected)
         assert len(getattr(export, t)) == c["accepted"]
+
+
+def test_an_event_before_the_first_plausibly_dated_session_is_set_aside(tmp_path):
+    """P1's first session dated 2099 (a typo) no longer says when treatment started: an event
+    of P1 on 2025-02-01, tied to no session, is before P1's first plausible session
+    (2025-04-10) and set aside with it, naming that date (the case hypothesis found, which
+    test_corrupted_rows_are_quarantined_with_their_cascade now expects)."""
+    tables = dict(SMALL_EXPORT)
+    tables["sessions"] = tables["sessions"].replace("S1,P1,2025-01-10", "S1,P1,2099-01-10")
+    tables["adverse_events"] = tables["adverse_events"].replace("E1,P1,S1,2025-01-10",
+                                                                "E1,P1,,2025-02-01")
+    q = load(write_export(tmp_path / "x", tables), today=LOAD_TODAY).report.quarantine
+    assert q[["table", "row", "column"]].values.tolist() == [
+        ["sessions", 2, "session_date"], ["measurements", 2, "session_id"],
+        ["adverse_events", 2, "onset_date"]]
+    assert "first session (2025-04-10)" in q["rule"].iloc[2]
 
 
 # ------------------------------------------------------------------------------ report
