@@ -120,9 +120,12 @@ def _fail_unreadable(label: str, err: Exception) -> LoadError:
                      file=label)
 
 
-def _csv_table(path: Path) -> tuple[list[str], pa.Table]:
-    """Read a delimited text file as all-text columns; returns (headers, table)."""
-    data = path.read_bytes()
+def _csv_table(path: Path, data: bytes | None = None) -> tuple[list[str], pa.Table]:
+    """Read a delimited text file as all-text columns; returns (headers, table).
+
+    ``data``: the file's bytes, when already read.
+    """
+    data = path.read_bytes() if data is None else data
     label = str(path)
     if _NON_SPACE.search(data) is None:                    # no copy of the file (strip())
         raise LoadError(f"{label} is empty.",
@@ -324,21 +327,35 @@ def _excel_cell(v: object) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+#: the bytes utf8_trim_whitespace removes that an unquoted cell of an ASCII file can hold (a
+#: line break ends the row there)
+_PADDING = (b" ", b"\t", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+
+
+def _nothing_to_trim(data: bytes) -> bool:
+    """Whether no cell of a CSV file's bytes can start or end with white space: the file is
+    ASCII, holds no quote (a quoted value may hold a line break) and none of :data:`_PADDING`.
+    """
+    return data.isascii() and b'"' not in data and not any(b in data for b in _PADDING)
+
+
 def _text_bytes(col: pa.ChunkedArray) -> int:
     return pc.sum(pc.binary_length(col)).as_py() or 0
 
 
-def _clean_text(col: pa.ChunkedArray, *, nulls_read: bool = False) -> pa.ChunkedArray:
+def _clean_text(col: pa.ChunkedArray, *, nulls_read: bool = False,
+                trim: bool = True) -> pa.ChunkedArray:
     """Trim; the spellings of 'no value' become null.
 
     ``nulls_read``: the reader already made every cell written exactly as such a spelling
     null (:func:`_csv_table`), so only a cell that trimming shortened can still be one; when
-    trimming removed nothing, the look-up of every cell is skipped.
+    trimming removed nothing, the look-up of every cell is skipped. ``trim=False``: no cell
+    has white space to trim (:func:`_nothing_to_trim`).
     """
     # large_string: what pandas' Arrow-backed ``string`` dtype holds (no cast in to_pandas)
     written = col.cast(pa.large_string())
-    col = pc.utf8_trim_whitespace(written)
-    if nulls_read and _text_bytes(col) == _text_bytes(written):
+    col = pc.utf8_trim_whitespace(written) if trim else written
+    if nulls_read and (not trim or _text_bytes(col) == _text_bytes(written)):
         return col
     is_null = pc.is_in(col, value_set=_NULLS)
     if not pc.any(is_null).as_py():
@@ -363,7 +380,7 @@ def _distinct(col: pa.ChunkedArray, limit: int = 5000) -> pd.Series:
 
 
 def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
-             mapping: Mapping, *, nulls_read: bool = False) -> RawTable:
+             mapping: Mapping, *, nulls_read: bool = False, trim: bool = True) -> RawTable:
     """Map headers to the contract, guard identifiers, keep the contract columns as text.
 
     A header is the mapping file's, else a contract name or a usual synonym
@@ -373,7 +390,7 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
     contract = {c.name: c for c in COLUMNS[name]}
     maps = mapping.columns_for(name)
     ignored_keys = mapping.ignored_for(name)
-    cleaned = [_clean_text(table.column(i), nulls_read=nulls_read)
+    cleaned = [_clean_text(table.column(i), nulls_read=nulls_read, trim=trim)
                for i in range(table.num_columns)]
     keep: dict[str, int] = {}
     written: dict[str, str] = {}
@@ -473,13 +490,16 @@ def _read_table(table: str, label: str, file: Path, sheet: tuple | None,
     """Read and resolve one table (``sheet``: its already-read workbook sheet, if any)."""
     try:
         csv_file = sheet is None and file.suffix.lower() not in PARQUET_SUFFIXES
+        trim = True
         if sheet is not None:
             _, headers, arrow = sheet
         elif not csv_file:
             headers, arrow = _parquet_table(file)
         else:
-            headers, arrow = _csv_table(file)
-        return _resolve(table, label, headers, arrow, mapping, nulls_read=csv_file)
+            data = file.read_bytes()
+            headers, arrow = _csv_table(file, data)
+            trim = not _nothing_to_trim(data)
+        return _resolve(table, label, headers, arrow, mapping, nulls_read=csv_file, trim=trim)
     except LoadError:
         raise
     except Exception as err:  # noqa: BLE001 - any reader failure becomes a clear stop
