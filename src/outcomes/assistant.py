@@ -130,7 +130,8 @@ def _sources(path: Path) -> tuple[list[_Source], list[str]]:
         check(path)                        # the loader's bound on what a workbook expands to
     out = []
     try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object,
+                               engine="calamine")
     except Exception as err:  # noqa: BLE001 - a damaged workbook is a clear stop
         raise _read._fail_unreadable(str(path), err) from None
     for sheet, df in sheets.items():

@@ -292,7 +292,7 @@ def _excel_tables(path: Path, mapping: Mapping
     """The workbook's sheets that are tables -> (label, headers, table); and every sheet
     name found."""
     _check_workbook(path)
-    with pd.ExcelFile(path) as book:
+    with pd.ExcelFile(path, engine="calamine") as book:
         names = [str(n) for n in book.sheet_names]
         which = _sheet_tables(names, mapping, str(path))
         sheets = pd.read_excel(book, sheet_name=list(which), header=None, dtype=object) \
