@@ -263,7 +263,19 @@ def suppressed_label(min_cell: int = 5) -> str:
     return f"<{int(min_cell)}"
 
 
+def _numeric_array(values) -> np.ndarray | None:
+    """``values`` as a numpy array when it is one of plain ints or floats (an ndarray or a
+    Series of numpy dtype), else None: such values need no parsing and hold no text."""
+    arr = values.to_numpy() if isinstance(values, pd.Series) else values
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "iuf":
+        return arr
+    return None
+
+
 def _numbers(values) -> np.ndarray:
+    arr = _numeric_array(values)
+    if arr is not None:   # fast path (most calls): to_numeric would give the same floats
+        return arr.astype(float)
     return pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(float)
 
 
@@ -328,7 +340,6 @@ def publish_counts(values, min_cell: int = 5, *, key: bytes | None = None) -> np
     >>> out[:4], out[4] in (10, 15)
     ([0, '<5', 5, 10], True)
     """
-    raw = np.array(pd.Series(values, dtype="object").tolist(), dtype=object)
     num = _numbers(values)
     out = np.full(num.shape, None, dtype=object)
     ok = np.isfinite(num)
@@ -339,8 +350,10 @@ def publish_counts(values, min_cell: int = 5, *, key: bytes | None = None) -> np
     out[ok] = rounded.astype(np.int64).tolist()
     out[ok & (num == 0)] = 0
     out[is_small_count(num, min_cell)] = suppressed_label(min_cell)
-    text = np.array([isinstance(v, str) for v in raw], dtype=bool)   # "<5", "*": kept
-    out[text] = raw[text]
+    if _numeric_array(values) is None:   # values of a numeric dtype hold no text
+        raw = np.array(pd.Series(values, dtype="object").tolist(), dtype=object)
+        text = np.array([isinstance(v, str) for v in raw], dtype=bool)   # "<5", "*": kept
+        out[text] = raw[text]
     return out
 
 
@@ -860,7 +873,7 @@ def control_frame(name: str, df: pd.DataFrame, *, definitions=None, min_cell: in
     for c, role in present.items():
         if c not in computed or role == "extreme":
             out[c] = _withheld(out[c], np.ones(len(out), dtype=bool))
-        elif role != "published":
+        elif role != "published" and small.any():   # nothing small: the column stays as is
             out[c] = _withheld(out[c], small)
     if spec.pseudonyms or spec.pseudonym_rows:
         out = _code_practitioners(out, spec, coder or PractitionerCoder(None))

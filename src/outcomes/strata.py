@@ -79,7 +79,9 @@ def strata_table(cohort: Cohort) -> pd.DataFrame:
     p = cohort.patients
     # each stratum's levels as integer codes once; k and n per level by bincount
     codes = _level_codes(p)
-    frames = []
+    # the columns gathered as arrays, one piece per (family, outcome, stratum), and one frame
+    # built at the end (a frame per piece and a concat cost more than the counting)
+    cols: dict[str, list] = {c: [] for c in ("family", "outcome", "stratum", "level", "k", "n")}
     for family, outcome in STRATA_OUTCOMES:
         pre = _PREFIX[family]
         assessed = p[f"{pre}_assessed"].to_numpy(bool)
@@ -89,10 +91,12 @@ def strata_table(cohort: Cohort) -> pd.DataFrame:
             n = np.bincount(code[assessed], minlength=len(uniq))
             k = np.bincount(code[assessed], weights=hit, minlength=len(uniq)).astype("int64")
             seen = n > 0
-            frames.append(pd.DataFrame({"family": family, "outcome": outcome,
-                                        "stratum": stratum, "level": uniq[seen],
-                                        "k": k[seen], "n": n[seen].astype("int64")}))
-    out = pd.concat(frames, ignore_index=True)
+            for c, v in (("family", family), ("outcome", outcome), ("stratum", stratum)):
+                cols[c].append(np.full(int(seen.sum()), v, dtype=object))
+            cols["level"].append(uniq[seen].astype(object))
+            cols["k"].append(k[seen])
+            cols["n"].append(n[seen].astype("int64"))
+    out = pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
     order = {s: i for i, s in enumerate(STRATA)}
     fam = {f: i for i, f in enumerate(STRATA_OUTCOMES)}
     out = out.assign(_o=[fam[(f, o)] for f, o in zip(out["family"], out["outcome"])],
