@@ -264,15 +264,6 @@ def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
         b_rate[i] = np.nan if rec.rate is None else rec.rate
         if rec.has_counts:
             b_k[i], b_n[i] = rec.k, rec.n
-    out = pd.DataFrame({
-        "benchmark_id": pd.Series(ids, dtype=object),
-        "benchmark_rate": b_rate,
-        "benchmark_k": pd.array(np.where(np.isnan(b_k), 0, b_k).astype("int64"),
-                                dtype="Int64"),
-        "benchmark_n": pd.array(np.where(np.isnan(b_n), 0, b_n).astype("int64"),
-                                dtype="Int64"),
-    })
-    out.loc[np.isnan(b_k), ["benchmark_k", "benchmark_n"]] = pd.NA
     p = np.full(rows, np.nan)
     has_rate = ~np.isnan(b_rate)
     if has_rate.any():
@@ -287,7 +278,16 @@ def benchmark_columns(k, n, ids, *, level: float = 0.95) -> pd.DataFrame:
         diff[has_counts], lo[has_counts], hi[has_counts] = d, low, high
         below[has_counts], above[has_counts] = stats.detectable_difference(
             nc, bn, bk / bn, alpha=1 - level, power=MDD_POWER)
-    out["p_value"], out["fisher_p_value"] = p, fisher
-    out["diff"], out["diff_ci_low"], out["diff_ci_high"] = diff, lo, hi
-    out["mdd_below"], out["mdd_above"] = below, above
-    return out
+    # one frame built from the finished columns (benchmark counts NA where the registry has
+    # none: integer arrays with that mask), not filled column by column
+    return pd.DataFrame({
+        "benchmark_id": pd.Series(ids, dtype=object),
+        "benchmark_rate": b_rate,
+        "benchmark_k": pd.arrays.IntegerArray(np.where(has_counts, b_k, 0).astype("int64"),
+                                              ~has_counts),
+        "benchmark_n": pd.arrays.IntegerArray(np.where(has_counts, b_n, 0).astype("int64"),
+                                              ~has_counts),
+        "p_value": p, "fisher_p_value": fisher,
+        "diff": diff, "diff_ci_low": lo, "diff_ci_high": hi,
+        "mdd_below": below, "mdd_above": above,
+    })
