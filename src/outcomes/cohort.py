@@ -186,16 +186,24 @@ def _severity_group(scale: pd.Series, grade: pd.Series) -> pd.Series:
     roman = g.str.extract(r"^(VII|VI|V|IV|III|II|I)", expand=False)
     arabic = pd.to_numeric(g.str.extract(r"^(\d+)", expand=False), errors="coerce")
     number = roman.map(_ROMAN).astype("Float64").fillna(arabic.astype("Float64"))
-    out = pd.Series("not recorded", index=scale.index, dtype="string")
-    has_scale = sc.notna()
-    out[has_scale] = sc[has_scale] + " grade not read"
-    for name, (mild, moderate) in _GROUP_BOUNDS.items():
-        on = (sc == name).fillna(False) & number.notna()
-        level = np.where(number[on] <= mild, "mild",
-                         np.where(number[on] <= moderate, "moderate", "severe"))
-        out[on] = name + " " + pd.Series(level, index=out[on].index, dtype="string")
-    out[(sc == "Olsen").fillna(False)] = "Olsen"
-    return out
+    # the text is parsed above, column-wise; the level of each (distinct) pair is then named
+    # in plain Python: a few dozen pairs, where a dozen masked pandas assignments cost ~10 ms
+    levels = [_level_name(s, x) for s, x in zip(sc.tolist(), number.tolist())]
+    return pd.Series(levels, index=scale.index, dtype="string")
+
+
+def _level_name(scale, number) -> str:
+    """The severity level of one scale (str or NA) and grade number (float or NA)."""
+    if pd.isna(scale):
+        return "not recorded"
+    if scale == "Olsen":
+        return "Olsen"
+    bounds = _GROUP_BOUNDS.get(scale)
+    if bounds is None or pd.isna(number):
+        return f"{scale} grade not read"
+    mild, moderate = bounds
+    return f"{scale} " + ("mild" if number <= mild else "moderate" if number <= moderate
+                          else "severe")
 
 
 def _in_order(pid: np.ndarray, date: np.ndarray) -> bool:
