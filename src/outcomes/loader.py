@@ -172,7 +172,8 @@ def load(path: str | Path, *, date_format: str = "ISO", decimal_comma: bool = Fa
                         other_terms=checked.other_terms, extra_columns=extra,
                         files=raw.files, notes=raw.notes,
                         unmapped_terms=checked.unmapped_terms, absent_columns=absent)
-    tables = {t: checked.tables[t][list(CLEAN_COLUMNS[t])] for t in TABLES}
+    tables = {t: checked.tables[t] if tuple(checked.tables[t].columns) == CLEAN_COLUMNS[t]
+              else checked.tables[t][list(CLEAN_COLUMNS[t])] for t in TABLES}
     return Export(**tables, report=report, keys=checked.keys)
 
 

@@ -467,7 +467,9 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
     as_string = {pa.large_string(): pd.StringDtype()}.get
     frame = pd.DataFrame({c: cols[c].to_pandas(types_mapper=as_string)
                           for c in ordered}) if ordered else pd.DataFrame()
-    frame = frame.astype({c: "string" for c in ordered}).reset_index(drop=True)
+    string = pd.StringDtype()
+    other = {c: string for c, d in frame.dtypes.items() if d != string}
+    frame = (frame.astype(other) if other else frame).reset_index(drop=True)
     if "patient_id" in frame:
         bad = looks_like_contact(frame["patient_id"]).to_numpy()
         if bad.any():

@@ -8,6 +8,7 @@ quarantined or unknown patient or session follows it with that reason. For every
 from __future__ import annotations
 
 import datetime as dt
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ QUARANTINE_COLUMNS = ("table", "row", "column", "value", "rule")
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 DATE_FORMATS = ("ISO", "DMY", "MDY")
 
+_DOT_DECIMAL = re.compile(r"^\s*[+-]?\d*\.\d+\s*$")      # a distinct value with a decimal point
+_COMMA_DECIMAL = re.compile(r"^\s*[+-]?\d+,\d+\s*$")     # ... with a decimal comma
 _ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _DAY_FIRST_OR_MONTH_FIRST = (r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})"
                              r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -323,15 +326,16 @@ class _Table:
         """Count distinct values written with a decimal point / a decimal comma."""
         if self.decimal_comma or self.dot_values:
             return
-        u = uniques.dropna()
-        if u.str.contains(r"^\s*[+-]?\d*\.\d+\s*$", regex=True).any():
+        # Python's re, as pandas' str.contains used for these patterns (\s is not RE2's)
+        u = uniques.dropna().tolist()
+        if any(_DOT_DECIMAL.search(v) for v in u):
             self.dot_values += 1
             return
-        comma = u.str.contains(r"^\s*[+-]?\d+,\d+\s*$", regex=True)
-        if comma.any():
-            self.comma_values += int(comma.sum())
+        comma = [v for v in u if _COMMA_DECIMAL.search(v)]
+        if comma:
+            self.comma_values += len(comma)
             if not self.first_comma[0]:
-                self.first_comma = (name, str(u[comma.to_numpy()].iloc[0]))
+                self.first_comma = (name, str(comma[0]))
 
     def _check_number(self, col, s, present, whole: bool) -> pd.Series:
         def parse(v: pd.Series) -> pd.Series:
@@ -460,9 +464,8 @@ class _Table:
         return pos, ok
 
     def frame(self, accepted: np.ndarray) -> pd.DataFrame:
-        cols = {c: self.parsed[c] for c in self.parsed}
-        out = pd.DataFrame(cols)[[c.name for c in COLUMNS[self.name]]]
-        return out[accepted].reset_index(drop=True)
+        out = pd.DataFrame({c.name: self.parsed[c.name] for c in COLUMNS[self.name]})
+        return out if accepted.all() else out[accepted].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ validate
