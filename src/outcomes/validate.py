@@ -611,16 +611,17 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
                                 for c in QUARANTINE_COLUMNS}))
     order = quarantine["table"].map({n: i for i, n in enumerate(TABLES)})
     quarantine = (quarantine.assign(_t=order).sort_values(["_t", "row"], kind="stable")
-                  .drop(columns="_t").reset_index(drop=True).astype({"row": "int64"}))
+                  .drop(columns="_t").reset_index(drop=True))
+    quarantine = _astype(quarantine, {"row": "int64"})
     ae = clean["adverse_events"]
     other = ae.loc[(ae["term"] == "other").fillna(False).to_numpy(bool), "term_as_written"]
     other_terms = tuple(sorted(set(other.dropna()) - {"other", "Other", "OTHER"}))
     other = other[other.isin(other_terms).fillna(False).to_numpy(bool)]
     unmapped = (other.value_counts().rename_axis("term_as_written").rename("events")
                 .reset_index())
-    unmapped = (unmapped.sort_values(["events", "term_as_written"], ascending=[False, True],
-                                     kind="stable").reset_index(drop=True)
-                .astype({"term_as_written": "string", "events": "int64"}))
+    unmapped = _astype(unmapped.sort_values(["events", "term_as_written"],
+                                            ascending=[False, True], kind="stable")
+                       .reset_index(drop=True), {"term_as_written": "string", "events": "int64"})
     # every accepted child row's parent is accepted (the cascade), so its position among the
     # accepted parents is the running count of accepted parents before it
     p_new = np.cumsum(accepted["patients"]) - 1
@@ -632,9 +633,16 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
             "adverse_events.session": np.where(e_session >= 0,
                                                s_new[np.maximum(e_session, 0)], -1)}
     return Validated(tables=clean, quarantine=quarantine, keys=keys,
-                     counts=pd.DataFrame(counts).astype(
-                         {"read": "int64", "accepted": "int64", "quarantined": "int64"}),
+                     counts=_astype(pd.DataFrame(counts), dict.fromkeys(
+                         ("read", "accepted", "quarantined"), "int64")),
                      other_terms=other_terms, unmapped_terms=unmapped)
+
+
+def _astype(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
+    """``frame.astype(dtypes)`` for the columns not already of their dtype (same result)."""
+    change = {c: d for c, d in dtypes.items()
+              if frame[c].dtype != pd.api.types.pandas_dtype(d)}
+    return frame.astype(change) if change else frame
 
 
 _CLEAN_DTYPES = {k: pd.api.types.pandas_dtype(v) for k, v in {
