@@ -92,6 +92,10 @@ def _figure_texts(mp, make_ctx, *, pooled: bool) -> list[str]:
         return ""
 
     mp.setattr(sections, "figure_html", reading)
+    # an empty figure cache (sections._drawn), restored after: a figure another test already
+    # drew for the same data would be taken from it and its texts never read here, and the
+    # "" returned above must not be kept for later tests
+    mp.setattr(sections, "_DRAWN", {})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ctx = make_ctx()
