@@ -13,7 +13,10 @@ import outcomes
 NOT_IMPORTED = ("matplotlib", "statsmodels", "papermill", "nbconvert", "nbformat", "mistune",
                 "openpyxl", "jinja2", "scipy.stats", "scipy.optimize", "outcomes.figures",
                 "outcomes.reporting", "outcomes.sections", "outcomes.disclosure",
-                "pyarrow.parquet")  # a CSV export needs no Parquet reader (pyarrow.fs, ssl)
+                "pyarrow.parquet",  # a CSV export needs no Parquet reader (pyarrow.fs, ssl)
+                # all of scipy.special (its array-API layer imports numpy.f2py, numpy.testing):
+                # outcomes.stats loads its compiled ufuncs alone (stats._load_special)
+                "scipy._lib._array_api", "numpy.f2py", "numpy.testing")
 
 _SCRIPT = """
 import json, sys
@@ -56,3 +59,35 @@ def test_the_probe_sees_a_heavy_import():
     _, plain = _modules_of("--help")
     _, heavy = _modules_of("--help", before="import matplotlib\n")
     assert not _loaded(plain, "matplotlib") and _loaded(heavy, "matplotlib")
+
+
+def test_scipy_special_ufuncs_loaded_alone_are_scipy_special_s_own():
+    """Every ``_sp.NAME`` that stats.py and model.py call, loaded without scipy.special's
+    package import (stats._load_special), is the very object ``scipy.special.NAME`` (so gives the
+    same results), and a later ``import scipy.special`` still works in the same process."""
+    import re
+    from pathlib import Path
+
+    src = Path(outcomes.__file__).parent
+    names = sorted({n for f in ("stats.py", "model.py")
+                    for n in re.findall(r"\b_sp\.(\w+)", (src / f).read_text())})
+    assert {"ndtri", "betaincinv", "bdtr", "bdtrik"} <= set(names)
+    script = ("import sys, json\n"
+              "import outcomes.stats as st, outcomes.model as mo\n"
+              "alone = 'scipy.special' not in sys.modules\n"
+              "import scipy.special as sp\n"
+              "names = json.loads(sys.argv[1])\n"
+              "print(json.dumps([alone, st._sp is mo._sp, sp._ufuncs is st._sp,\n"
+              "                  [n for n in names if getattr(st._sp, n) is not getattr(sp, n)],\n"
+              "                  float(sp.ndtri(0.975))]))\n")
+    env = dict(os.environ)
+    env.pop("SCIPY_ARRAY_API", None)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(outcomes.__file__)),
+                                         env.get("PYTHONPATH", "")])
+    run = subprocess.run([sys.executable, "-c", script, json.dumps(names)], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    alone, shared, same_module, differ, z = json.loads(run.stdout)
+    assert alone and shared and same_module
+    assert differ == []
+    assert abs(z - 1.959963984540054) < 1e-15

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special as _sp
 
 from outcomes.cohort import Cohort, minoxidil_level, severity_group
+from outcomes.stats import _sp  # scipy.special's ufuncs, loaded alone (stats._load_special)
 
 __all__ = ["MODEL_COLUMNS", "MIN_PATIENTS", "DAYS_PER_MONTH", "SINGULAR_TOL",
            "CORRELATION_LIMIT", "model_data", "density_model", "fit_density",

@@ -10,11 +10,14 @@ method) raises :class:`outcomes.errors.AnalysisError` naming the argument, the v
 """
 from __future__ import annotations
 
+import importlib
+import os
+import sys
+import types
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special as _sp  # not scipy.stats: its import costs ~0.5 s of every command
 
 from outcomes.errors import AnalysisError
 
@@ -38,6 +41,57 @@ __all__ = [
     "P_CHART_COLUMNS",
     "P_CHART_LIMITS",
 ]
+
+
+def _full_special() -> types.ModuleType:
+    import scipy.special
+
+    return scipy.special
+
+
+def _load_special() -> types.ModuleType:
+    """The module holding scipy.special's ufuncs, without the cost of ``import scipy.special``.
+
+    ``import scipy.special`` (scipy 1.15 and later) runs its array-API layer, which clones
+    numpy's namespace (``dir(numpy)`` and every attribute) and so imports ``numpy.f2py`` (with
+    ``charset_normalizer``), ``numpy.testing`` (``unittest``, ``email``,
+    ``importlib.metadata``), ``numpy.polynomial`` and more: 0.15-0.3 s of CPU in every
+    ``outcomes analyze``, while the package calls a dozen ufuncs (``ndtri``, ``betaincinv``,
+    ``bdtr``...). Those live in the compiled module ``scipy.special._ufuncs``; unless
+    ``SCIPY_ARRAY_API`` is set, ``scipy.special.ndtri`` *is* ``scipy.special._ufuncs.ndtri``
+    (the same object, so the same results; tests/test_imports.py checks every name used here
+    and in model.py).
+
+    That module is loaded alone: ``scipy.special`` is stood in for by an empty package of the
+    same folder while ``_ufuncs`` (and the compiled modules it needs) load, then removed, so
+    that a later ``import scipy.special`` (statsmodels for the density model, the
+    meta-analysis) runs scipy's own ``__init__``, which takes the already loaded ``_ufuncs``.
+    When scipy.special is already imported, ``SCIPY_ARRAY_API`` is set or anything goes wrong,
+    the ordinary ``import scipy.special`` is used.
+    """
+    if "scipy.special" in sys.modules or os.environ.get("SCIPY_ARRAY_API"):
+        return _full_special()
+    try:
+        import scipy
+
+        folder = os.path.join(os.path.dirname(scipy.__file__), "special")
+        stand_in = types.ModuleType("scipy.special")
+        stand_in.__path__ = [folder]
+        stand_in.__package__ = "scipy.special"
+        sys.modules["scipy.special"] = stand_in
+        try:
+            module = importlib.import_module("scipy.special._ufuncs")
+        finally:
+            if sys.modules.get("scipy.special") is stand_in:
+                del sys.modules["scipy.special"]
+    except Exception:  # noqa: BLE001 - any surprise: the ordinary import
+        return _full_special()
+    return module
+
+
+# scipy.special's ufuncs (not scipy.stats, nor scipy.special's package: their imports cost
+# about 0.5 s and 0.15 s of every command); model.py uses them too
+_sp = _load_special()
 
 #: Interval methods accepted by :func:`proportion_ci` and :func:`proportions`.
 INTERVAL_METHODS = ("wilson", "clopper-pearson")
