@@ -69,6 +69,14 @@ def published(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> dict |
     output refuses these definitions or this cut-off."""
     from outcomes.errors import DefinitionsError
 
+    from outcomes import disclosure
+    from outcomes.definitions import Definitions
+
+    try:  # the refusal reads only the definitions and the cut-off: known before analysing
+        disclosure.check_shareable_definitions(
+            Definitions(age_bands=list(bands)) if bands else Definitions(), cutoff=cutoff)
+    except DefinitionsError:
+        return None
     a, coder = analysis(seed, cutoff, bands), _coder(seed)
     try:
         with warnings.catch_warnings():
@@ -195,8 +203,11 @@ def shareable_pages(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> 
     ``sections.load_counts`` on the data-quality page), rendered in-process from the report
     context as ``outcomes report --shareable`` builds it (same analysis, same disclosure pass),
     and its results.json under ``"results.json"``. ``test_sections`` checks that these sections'
-    tables are what the executed report pages show."""
+    tables are what the executed report pages show. The sections' figures are not drawn (an
+    empty string in place of each ``<img>``): the attack reads the pages' tables only, and a PNG
+    carries no text it could parse (``test_walk_shareable`` walks the figures' SVG text)."""
     import json
+    from unittest import mock
 
     from outcomes import disclosure, sections
     from outcomes.reporting import ReportContext
@@ -206,7 +217,7 @@ def shareable_pages(seed: int, cutoff: str = Q3, bands: tuple | None = None) -> 
     ctx = ReportContext(analysis=a, export=export(seed), shareable=True,
                         min_cell=int(a.definitions.min_cell), coder=_coder(seed),
                         run_time=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), mock.patch.object(sections, "_drawn", lambda *a, **k: ""):
         warnings.simplefilter("ignore")
         return {"index.html": sections.patients(ctx).html,
                 "01-data-quality.html": sections.load_counts(ctx).html,

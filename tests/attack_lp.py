@@ -316,8 +316,15 @@ def bounds(prog: Program, targets: dict, *, time_limit: float = 20.0) -> Result:
             raise AssertionError(f"attack program infeasible or failed: {res.message}")
         return res.x
 
+    # a target on variables whose bounds are equal (lo = hi: published exactly) takes one
+    # value at every feasible point: pinned, without solving for its minimum and maximum,
+    # when the program is feasible (one solve below) and that value is its truth
+    fixed_var = lo == hi
+    fixed = {lab for lab, (c, _) in vecs.items() if fixed_var[np.flatnonzero(c)].all()}
+    open_ = {lab: ct for lab, ct in open_.items() if lab not in fixed}
     # a few feasible points with mixed objectives rule out most targets at once
     rng = np.random.default_rng(0)
+    x = None
     for sign in (1, -1, 0, 0):
         if not open_:
             break
@@ -326,9 +333,15 @@ def bounds(prog: Program, targets: dict, *, time_limit: float = 20.0) -> Result:
             obj += (sign if sign else rng.choice([-1, 1])) * c
         x = solve(obj)
         open_ = {lab: ct for lab, ct in open_.items() if abs(ct[0] @ x - ct[1]) < 0.5}
+    if fixed:
+        x = solve(np.zeros(n)) if x is None else x
+        fixed = {lab for lab in fixed if abs(vecs[lab][0] @ x - vecs[lab][1]) < 0.5}
     pinned, done = [], set()
-    for label, (c, _true) in list(open_.items()):
-        if label in done:
+    for label, (c, _true) in vecs.items():
+        if label in fixed:
+            pinned.append(label)
+            continue
+        if label not in open_ or label in done:
             continue
         hit = True
         for sgn in (1, -1):
