@@ -225,3 +225,78 @@ def test_ids_coded_by_the_loader_give_the_same_analysis_as_hashing_them(tmp_path
             assert a.to_dict() == b.to_dict()
             pd.testing.assert_frame_equal(a.sentinel_cases, b.sentinel_cases)
             pd.testing.assert_frame_equal(a.cohort, b.cohort)
+
+
+_FORK_SCRIPT = r"""
+import dataclasses, json, os, sys, warnings
+import pandas as pd
+import outcomes.analysis as A
+from outcomes import OutcomesWarning
+from outcomes.loader import load
+from outcomes.sample import sample_path
+
+forks = []
+real_fork = os.fork
+def fork():
+    pid = real_fork()
+    if pid:
+        forks.append(pid)
+    return pid
+os.fork = fork
+
+warnings.simplefilter("ignore", OutcomesWarning)
+export = load(sample_path())
+out = {}
+for model in (False, True):
+    here = A.analyze(export, cutoff="2026-09-30", model=model)      # 300 patients: one process
+    n = len(forks)
+    A.PARALLEL_MIN_PATIENTS = 0
+    aside = A.analyze(export, cutoff="2026-09-30", model=model)
+    A.PARALLEL_MIN_PATIENTS = 10**9
+    assert len(forks) == n + 1, forks
+    for f in dataclasses.fields(A.Analysis):
+        a, b = getattr(here, f.name), getattr(aside, f.name)
+        if isinstance(a, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+        elif f.name != "load_report":
+            assert a == b, f.name
+    assert json.dumps(here.to_dict()) == json.dumps(aside.to_dict())
+
+# the child's warnings are issued here; its errors are raised here (computed again)
+def warns():
+    warnings.warn("from the child", UserWarning)
+    return {"x": 1}
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    got = A._beside(warns, True).result()
+assert got == {"x": 1} and [str(w.message) for w in caught] == ["from the child"]
+try:
+    A._beside(lambda: 1 / 0, True).result()
+except ZeroDivisionError:
+    pass
+else:
+    raise AssertionError("no error")
+print("FORKS", len(forks))
+"""
+
+
+def test_the_metrics_computed_in_a_second_process_are_those_computed_here():
+    """Above PARALLEL_MIN_PATIENTS (on Linux, in a process without other threads) analyze()
+    computes the safety follow-up and the strata in a forked process: every frame of the
+    Analysis must be exactly the one computed in one process, with and without the model. Run
+    in a fresh interpreter (pytest-xdist's workers run threads, where analyze never forks)."""
+    import os
+    import subprocess
+    import sys
+
+    import outcomes
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("analyze() forks only on Linux")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(outcomes.__file__).parents[1]),
+                                         env.get("PYTHONPATH", "")])
+    run = subprocess.run([sys.executable, "-c", _FORK_SCRIPT], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "FORKS 4" in run.stdout
