@@ -22,6 +22,7 @@ suppresses: they take frames from here (``ReportContext.frame``, ``Analysis.to_d
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import os
@@ -845,39 +846,56 @@ def control_frame(name: str, df: pd.DataFrame, *, definitions=None, min_cell: in
     if min_cell is None:
         min_cell = int(_defs(definitions, "min_cell", 5))
     roles = spec.roles(definitions)
-    out = df.drop(columns=[c for c in spec.internal if c in df.columns]).copy()
-    small = np.zeros(len(out), dtype=bool)
-    for col in (c for c in spec.counts if c in out.columns):   # a few columns, not rows
-        pub = publish_counts(out[col], min_cell,
+    index = df.index
+    # the columns are held apart and the frame assembled once: on these small frames a
+    # column assigned into a DataFrame costs several times the work on the column itself
+    cols: dict[Any, Any] = {c: df[c] for c in df.columns if c not in spec.internal}
+    small = np.zeros(len(df), dtype=bool)
+    counts = [c for c in spec.counts if c in cols]
+    published: dict[str, np.ndarray] = {}
+    for col in counts:   # a few columns, not rows
+        pub = publish_counts(cols[col], min_cell,
                              key=coder.rounding_key if coder is not None else None)
         small |= np.array([isinstance(v, str) for v in pub], dtype=bool)
-        out[col] = pd.Series(pub, index=out.index, dtype="object")
+        published[col] = pub
     if small.any():
         # "0 of <5": a zero beside a suppressed count tells every patient's outcome
         label = suppressed_label(min_cell)
-        for col in (c for c in spec.counts if c in out.columns):
-            values = out[col].to_numpy(object).copy()
+        for col in counts:
+            values = published[col].copy()
             values[small & np.array([v == 0 for v in values], dtype=bool)] = label
-            out[col] = pd.Series(values, index=out.index, dtype="object")
-    present = {c: r for c, r in roles.items() if c in out.columns}
+            published[col] = values
+    for col in counts:
+        cols[col] = pd.Series(published[col], index=index, dtype="object")
+    present = {c: r for c, r in roles.items() if c in cols}
     computed = {c for c, r in present.items() if r == "published"}
-    if spec.recompute and len(out):
+    if spec.recompute and len(df):
         fn = RECOMPUTE[spec.recompute]
-        rebuilt = fn(out, definitions)
+        rebuilt = fn(_assemble(cols, index, df), definitions)
         for c in present:
             if c in computed:
                 continue
-            out[c] = rebuilt[c].to_numpy(object) if rebuilt[c].dtype == object \
-                else rebuilt[c].to_numpy()
+            # as a column assigned into the frame: the array's dtype inferred the same way
+            cols[c] = pd.Series(rebuilt[c].to_numpy(object) if rebuilt[c].dtype == object
+                                else rebuilt[c].to_numpy(), index=index)
         computed |= {c for c, r in present.items() if r != "extreme"}
     for c, role in present.items():
         if c not in computed or role == "extreme":
-            out[c] = _withheld(out[c], np.ones(len(out), dtype=bool))
+            cols[c] = _withheld(cols[c], np.ones(len(df), dtype=bool))
         elif role != "published" and small.any():   # nothing small: the column stays as is
-            out[c] = _withheld(out[c], small)
+            cols[c] = _withheld(cols[c], small)
+    out = _assemble(cols, index, df)
     if spec.pseudonyms or spec.pseudonym_rows:
         out = _code_practitioners(out, spec, coder or PractitionerCoder(None))
     return out.reset_index(drop=True)
+
+
+def _assemble(cols: dict, index: pd.Index, df: pd.DataFrame) -> pd.DataFrame:
+    """A frame of ``cols`` (Series on ``index``), in their order; ``df``'s attrs."""
+    out = pd.DataFrame(cols, index=index) if cols else df[[]].copy()
+    if df.attrs:
+        out.attrs = copy.deepcopy(df.attrs)
+    return out
 
 
 def _code_practitioners(out: pd.DataFrame, spec: FrameSpec,
