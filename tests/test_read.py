@@ -230,3 +230,80 @@ def test_typed_parquet_dates_load_as_the_same_csv(tmp_path, arrow_type):
     pd.testing.assert_frame_equal(a.report.quarantine, b.report.quarantine)
     quarantined = b.report.quarantine.query("table == 'sessions' and column == 'session_date'")
     assert quarantined[["row", "value"]].values.tolist() == [[4, ""], [5, "2031-05-06"]]
+
+
+# -- reading ahead (outcomes.csvread.prefetch: the command line starts it before pandas) ------
+def _raw_equal(a, b) -> None:
+    assert a.notes == b.notes
+    pd.testing.assert_frame_equal(a.files, b.files)
+    for name, t in a.tables.items():
+        u = b.tables[name]
+        pd.testing.assert_frame_equal(t.frame, u.frame)
+        assert t.rows.tolist() == u.rows.tolist()
+        assert (t.file, t.written, t.extra_columns, t.present) == \
+            (u.file, u.written, u.extra_columns, u.present)
+
+
+def test_a_prefetched_export_reads_as_one_read_directly(tmp_path):
+    import hashlib
+    import threading
+
+    from outcomes import csvread
+
+    text = SMALL_EXPORT["patients"].replace("P2,", " P2 ,")        # a cell to trim
+    folder = write_export(tmp_path, {**SMALL_EXPORT, "patients": text})
+    direct = read_export(folder)
+    csvread.prefetch(folder)
+    assert len(csvread._pending) == 4
+    ahead = read_export(folder)
+    _raw_equal(direct, ahead)
+    assert ahead.tables["patients"].frame["patient_id"].tolist() == ["P1", "P2", "P3"]
+    assert ahead.files.set_index("table").loc["patients", "sha256"] == \
+        hashlib.sha256((folder / "patients.csv").read_bytes()).hexdigest()
+    # read_export dropped what it did not take and the reader threads have ended
+    assert csvread._pending == {} and csvread._pools == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("outcomes-prefetch")]
+
+
+def test_a_file_changed_after_the_prefetch_is_read_again(tmp_path):
+    from outcomes import csvread
+
+    folder = write_export(tmp_path, SMALL_EXPORT)
+    csvread.prefetch(folder)
+    csvread._pending[str(folder / "patients.csv")][1].result()     # read as it was
+    (folder / "patients.csv").write_text(SMALL_EXPORT["patients"] + "P4,F,33,Ludwig,I,no,,no,no\n",
+                                         encoding="utf-8")
+    assert read_export(folder).tables["patients"].frame["patient_id"].tolist() == \
+        ["P1", "P2", "P3", "P4"]
+
+
+def test_a_prefetched_bad_file_stops_the_load_as_when_read_directly(tmp_path):
+    from outcomes import csvread
+
+    folder = write_export(tmp_path, {**SMALL_EXPORT, "sessions": "   \n"})
+    with pytest.raises(LoadError) as direct:
+        read_export(folder)
+    csvread.prefetch(folder)
+    with pytest.raises(LoadError) as ahead:
+        read_export(folder)
+    assert str(ahead.value) == str(direct.value) and "is empty" in str(direct.value)
+    assert csvread._pending == {}
+
+
+def test_the_command_line_reads_ahead_and_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    import json
+
+    from outcomes import csvread
+    from outcomes.cli import main
+
+    folder = write_export(tmp_path, SMALL_EXPORT)
+    started = []
+    prefetch = csvread.prefetch
+    monkeypatch.setattr(csvread, "prefetch", lambda data: started.append(data) or prefetch(data))
+    assert main(["validate", str(folder), "--json"]) == 0
+    assert started == [str(folder)]
+    assert json.loads(capsys.readouterr().out)["tables"]["patients"]["accepted"] == 3
+    assert csvread._pending == {} and csvread._pools == []
+    # a command that stops before reading (a bad option value) leaves nothing either
+    assert main(["analyze", str(folder), "--cutoff", "not-a-date"]) == 2
+    assert started == [str(folder)] * 2 and csvread._pending == {} and csvread._pools == []

@@ -145,6 +145,9 @@ def _notes_as_lines(command: str) -> None:
     warnings.showwarning = show
 
 
+#: sub-commands that load an export first: its CSV files are read ahead (outcomes.csvread)
+_PREFETCH = ("validate", "analyze")
+
 #: sub-commands whose ``--out`` is a folder
 _OUT_FOLDER = ("sample", "report", "pool")
 
@@ -171,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr)
         return 2
     _notes_as_lines(args.command)
+    if args.command in _PREFETCH:
+        from outcomes.csvread import prefetch
+
+        prefetch(args.data)            # the export's CSV files are read while pandas is imported
     try:
         status = int(getattr(import_module(module), func)(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
@@ -184,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if args.command in _PREFETCH:
+            from outcomes.csvread import discard
+
+            discard()                  # what was read ahead and not used (an early stop)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import pandas as pd
+# no pandas at import (looks_like_contact imports it): outcomes.csvread, which starts reading
+# files before pandas is imported, takes its names from here
 
 __all__ = [
     "Column",
@@ -215,6 +216,7 @@ def looks_like_contact(values):
         (optionally with ``+``, spaces, dots, dashes, slashes or brackets).
     """
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -6,10 +6,7 @@ column and the fix; any other failure while reading a file is turned into one to
 """
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
-import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,10 +16,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
-from outcomes.contract import (COLUMNS, NULL_SPELLINGS, REQUIRED_TABLES, TABLES,
-                               identifier_reason, looks_like_contact, normalise_name)
+from outcomes import csvread
+from outcomes.contract import (COLUMNS, REQUIRED_TABLES, TABLES, identifier_reason,
+                               looks_like_contact, normalise_name)
+from outcomes.csvread import CSV_SUFFIXES, NULL_TEXTS
+from outcomes.csvread import csv_table as _csv_table  # noqa: F401 - assistant reads with it
 from outcomes.errors import LoadError
 from outcomes.recognise import (Mapping, match_header, match_sheet, normalise_header,
                                 read_mapping, suggest_by_content, suggest_header)
@@ -30,11 +29,8 @@ from outcomes.recognise import (Mapping, match_header, match_sheet, normalise_he
 __all__ = ["RawTable", "RawExport", "read_export", "read_mapping", "CSV_SUFFIXES",
            "PARQUET_SUFFIXES", "EXCEL_SUFFIXES", "MAX_EXPANDED_BYTES", "MAX_RATIO"]
 
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-_DELIMITERS = (",", ";", "\t")
-_NON_SPACE = re.compile(rb"\S")    # what bytes.strip() keeps: found without copying the file
 #: an input that would expand past this many bytes of text stops before it is decompressed
 #: (xlsx: the uncompressed size of its parts; Parquet: uncompressed pages, and the text its
 #: dictionary-encoded columns would spell out) -- unless the file itself is large, see
@@ -46,16 +42,7 @@ MAX_RATIO = 100
 # files in an export folder worth a note when they are not read
 _DATA_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES + (".xls", ".ods", ".json")
 
-def _case_variants(word: str) -> set[str]:
-    out = {""}
-    for ch in word:
-        out = {o + v for o in out for v in {ch.lower(), ch.upper()}}
-    return out
-
-
-# every upper/lower-case variant, so that no lower-casing of whole columns is needed
-_NULL_TEXTS = sorted(set().union(*(_case_variants(w) for w in NULL_SPELLINGS)))
-_NULLS = pa.array(_NULL_TEXTS, pa.large_string())
+_NULLS = pa.array(NULL_TEXTS, pa.large_string())
 
 
 @dataclass(frozen=True)
@@ -118,68 +105,6 @@ def _fail_unreadable(label: str, err: Exception) -> LoadError:
     return LoadError(f"{label} could not be read ({type(err).__name__}).",
                      fix="Export the table again as CSV (UTF-8), Parquet or an .xlsx sheet.",
                      file=label)
-
-
-def _csv_table(path: Path, data: bytes | None = None) -> tuple[list[str], pa.Table]:
-    """Read a delimited text file as all-text columns; returns (headers, table).
-
-    ``data``: the file's bytes, when already read.
-    """
-    data = path.read_bytes() if data is None else data
-    label = str(path)
-    if _NON_SPACE.search(data) is None:                    # no copy of the file (strip())
-        raise LoadError(f"{label} is empty.",
-                        fix="Export the table again, with its header row.", file=label)
-    if b"\x00" in data[:65536]:
-        raise LoadError(f"{label} is not a text file (binary content, or UTF-16).",
-                        fix="Save it as CSV UTF-8 (or Windows-1252), Parquet or .xlsx.",
-                        file=label)
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    try:
-        if not data.isascii():                             # ASCII is UTF-8: skip the decode
-            data.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            data = data.decode("cp1252").encode("utf-8")
-        except UnicodeDecodeError:
-            raise LoadError(f"{label} is neither UTF-8 nor Windows-1252 text.",
-                            fix="Save it as CSV UTF-8.", file=label) from None
-    nl = data.find(b"\n")
-    first = (data if nl < 0 else data[:nl]).decode("utf-8").rstrip("\r")
-    delimiter = max(_DELIMITERS, key=first.count) if any(d in first for d in _DELIMITERS) \
-        else ","
-    headers = next(csv.reader([first], delimiter=delimiter))
-    names = [f"c{i}" for i in range(len(headers))]
-    if nl < 0 or _NON_SPACE.search(data, nl + 1) is None:  # a header and nothing else
-        return headers, pa.table({n: pa.array([], pa.string()) for n in names})
-    bad: list[int | None] = []
-
-    def on_invalid(row) -> str:
-        bad.append(row.number)
-        return "skip"
-
-    table = pacsv.read_csv(
-        pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-        # a line break inside a value needs quotes: a file without any '"' has none, and
-        # Arrow then splits the file between its threads more cheaply
-        parse_options=pacsv.ParseOptions(delimiter=delimiter,
-                                          newlines_in_values=b'"' in data,
-                                          invalid_row_handler=on_invalid),
-        # a cell written exactly as a spelling of 'no value' is read as null (by the parser's
-        # threads); _clean_text(nulls_read=True) then checks only the cells it trimmed
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
-                                             strings_can_be_null=True,
-                                             null_values=_NULL_TEXTS),
-    )
-    if bad:
-        where = f" (first at line {bad[0]})" if bad[0] is not None else ""
-        raise LoadError(f"{label}: {len(bad)} line(s) do not have the {len(headers)} fields "
-                        f"of the header{where}.",
-                        fix=f"Check for a stray {delimiter!r} or quote in those lines.",
-                        file=label)
-    return headers, table
 
 
 def _to_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -327,18 +252,6 @@ def _excel_cell(v: object) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-#: the bytes utf8_trim_whitespace removes that an unquoted cell of an ASCII file can hold (a
-#: line break ends the row there)
-_PADDING = (b" ", b"\t", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
-
-
-def _nothing_to_trim(data: bytes) -> bool:
-    """Whether no cell of a CSV file's bytes can start or end with white space: the file is
-    ASCII, holds no quote (a quoted value may hold a line break) and none of :data:`_PADDING`.
-    """
-    return data.isascii() and b'"' not in data and not any(b in data for b in _PADDING)
-
-
 def _text_bytes(col: pa.ChunkedArray) -> int:
     return pc.sum(pc.binary_length(col)).as_py() or 0
 
@@ -348,9 +261,9 @@ def _clean_text(col: pa.ChunkedArray, *, nulls_read: bool = False,
     """Trim; the spellings of 'no value' become null.
 
     ``nulls_read``: the reader already made every cell written exactly as such a spelling
-    null (:func:`_csv_table`), so only a cell that trimming shortened can still be one; when
-    trimming removed nothing, the look-up of every cell is skipped. ``trim=False``: no cell
-    has white space to trim (:func:`_nothing_to_trim`).
+    null (:func:`outcomes.csvread.csv_table`), so only a cell that trimming shortened can
+    still be one; when trimming removed nothing, the look-up of every cell is skipped.
+    ``trim=False``: no cell has white space to trim (:func:`outcomes.csvread.nothing_to_trim`).
     """
     # large_string: what pandas' Arrow-backed ``string`` dtype holds (no cast in to_pandas)
     written = col.cast(pa.large_string())
@@ -488,20 +401,21 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
 
 
 def _read_table(table: str, label: str, file: Path, sheet: tuple | None,
-                mapping: Mapping) -> RawTable:
-    """Read and resolve one table (``sheet``: its already-read workbook sheet, if any)."""
+                mapping: Mapping) -> tuple[RawTable, str | None]:
+    """Read and resolve one table (``sheet``: its already-read workbook sheet, if any); with
+    the SHA-256 of a CSV file's bytes (None otherwise)."""
     try:
         csv_file = sheet is None and file.suffix.lower() not in PARQUET_SUFFIXES
-        trim = True
+        trim, digest = True, None
         if sheet is not None:
             _, headers, arrow = sheet
         elif not csv_file:
             headers, arrow = _parquet_table(file)
-        else:
-            data = file.read_bytes()
-            headers, arrow = _csv_table(file, data)
-            trim = not _nothing_to_trim(data)
-        return _resolve(table, label, headers, arrow, mapping, nulls_read=csv_file, trim=trim)
+        else:                                     # started before pandas was imported?
+            got = csvread.take(file) or csvread.read_csv_file(file)
+            headers, arrow, trim, digest = got.headers, got.table, got.trim, got.sha256
+        return _resolve(table, label, headers, arrow, mapping, nulls_read=csv_file,
+                        trim=trim), digest
     except LoadError:
         raise
     except Exception as err:  # noqa: BLE001 - any reader failure becomes a clear stop
@@ -512,8 +426,8 @@ def _read_and_hash(table: str, label: str, file: Path, sheet: tuple | None,
                    mapping: Mapping) -> tuple[RawTable, str | None]:
     """:func:`_read_table`, and the file's SHA-256 (None for a workbook sheet: the workbook is
     hashed once), computed in the same worker thread while the other table is read."""
-    return _read_table(table, label, file, sheet, mapping), (None if sheet is not None
-                                                             else _sha256(file))
+    raw, digest = _read_table(table, label, file, sheet, mapping)
+    return raw, (digest if digest is not None or sheet is not None else _sha256(file))
 
 
 def _sha256(path: Path) -> str:
@@ -649,6 +563,7 @@ def read_export(path: str | Path, *, mapping: str | Path | None = None) -> RawEx
             records.append({"table": table, "path": str(file), "sha256": "", "bytes": 0})
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        csvread.discard()                                   # what was prefetched and not read
     files = pd.DataFrame(records, columns=["table", "path", "sha256", "bytes"])
     for p in files["path"].unique():                       # a workbook: hashed once here
         if p not in digests:
