@@ -368,7 +368,9 @@ def pool_results(paths_or_dicts: Iterable, *, labels: list[str] | None = None,
         tables[table] = _rates(_sum(df, table), defs) if len(df) else df
     if len(tables["response"]):
         tables["response"] = _benchmark_tests(tables["response"], defs)
-        # the random-effects rate across clinics beside the summed counts (issue 11 item 4)
+    if len(tables["response"]) and not shareable:
+        # the random-effects rate across clinics beside the summed counts (issue 11 item 4);
+        # shareable output computes it from the published per-clinic counts instead (_publish)
         resp = _frame(files, "response")
         bk, bn = _registry_counts(resp["benchmark_id"]) if "benchmark_id" in resp else (None,
                                                                                         None)
@@ -470,7 +472,7 @@ def _publish(out: dict, tables: dict, files, defs: dict, *, coder=None) -> dict:
             df = _withhold_subtractable(df.drop(columns=re_cols), files, name, min_cell)
             df = disclosure.control_frame(name, df, definitions=defs, min_cell=min_cell,
                                           coder=coder)
-            if re_cols:
+            if name == "response":   # the random-effects columns, from published counts
                 df = df.merge(_published_random_effects(files, defs, min_cell, coder),
                               on=["family", "group", "outcome"], how="left")
         out[name] = json_records(df)
