@@ -277,7 +277,35 @@ def _numbers(values) -> np.ndarray:
     arr = _numeric_array(values)
     if arr is not None:   # fast path (most calls): to_numeric would give the same floats
         return arr.astype(float)
+    arr = _published_array(values)
+    if arr is not None:   # published counts: the floats to_numeric gives them, without it
+        return arr
     return pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(float)
+
+
+_EXACT = 2 ** 53   # ints a float holds exactly
+
+
+def _published_array(values) -> np.ndarray | None:
+    """Published counts (an object array or Series whose values are each a Python int or
+    float, None, or a withheld count's text: ``"<5"``, ``"*"``) as floats, text and None as
+    NaN; None for any other values (parsed by pandas instead)."""
+    if isinstance(values, pd.Series):
+        if values.dtype != object:
+            return None
+        values = values.to_numpy()
+    if not isinstance(values, np.ndarray) or values.dtype != object or values.ndim != 1:
+        return None
+    out = np.empty(len(values), dtype=float)
+    for i, v in enumerate(values.tolist()):   # a frame's rows (a few dozen), not patients
+        t = type(v)
+        if (t is int and -_EXACT <= v <= _EXACT) or (t is float and (v or str(v) == "0.0")):
+            out[i] = v   # (-0.0 left to pandas, which may give 0.0 or -0.0)
+        elif v is None or (t is str and (v[:1] in ("<", "≤") or v == "*")):
+            out[i] = np.nan
+        else:
+            return None
+    return out
 
 
 def is_small_count(values, min_cell: int = 5) -> np.ndarray:
