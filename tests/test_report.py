@@ -281,6 +281,23 @@ def test_pickled_audit_is_used_unless_min_cell_changes_the_definitions(sample_co
     pd.testing.assert_frame_equal(again.standards, ctx.audit.standards)
 
 
+def test_collecting_less_restores_the_collector():
+    """write_report runs with a larger first generation of the garbage collector; the
+    thresholds are as they were afterwards, also after an error."""
+    import gc
+
+    from outcomes.reporting import collecting_less
+
+    before = gc.get_threshold()
+    with collecting_less():
+        assert gc.get_threshold()[0] == max(before[0], 10_000)
+        assert gc.get_threshold()[1:] == before[1:]
+    assert gc.get_threshold() == before
+    with pytest.raises(ZeroDivisionError), collecting_less():
+        raise ZeroDivisionError
+    assert gc.get_threshold() == before
+
+
 @pytest.mark.slow
 def test_report_kernel_imports_the_sections_as_it_starts(tmp_path):
     """write_report starts the kernel once the export is read: it imports the notebooks'
