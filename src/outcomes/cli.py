@@ -164,8 +164,37 @@ def _out_is_file(args) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``outcomes`` command; returns the exit status."""
+    """Run the ``outcomes`` command; returns the exit status.
+
+    Run as the command itself (``argv`` None: the ``outcomes`` script, ``python -m
+    outcomes.cli``), ``analyze`` and ``validate`` end the process once done instead of
+    returning (:func:`_end_now`).
+    """
     args = build_parser().parse_args(argv)
+    status = _run(args)
+    if argv is None and args.command in _PREFETCH:
+        _end_now(status)
+    return status
+
+
+def _end_now(status: int) -> None:
+    """End the process with ``status`` at once, skipping the interpreter's teardown: freeing
+    the frames of a 100,000-patient export object by object at exit takes 0.1-0.2 s, and
+    nothing is left to do (files written are closed; stdout and stderr are flushed here).
+    Not under a profiler or a tracer (cProfile, coverage), which write their results at exit.
+    """
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The sub-command of parsed ``args``; returns the exit status."""
     from outcomes.errors import OutcomesError
 
     module, func = _COMMANDS[args.command]
