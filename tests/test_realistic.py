@@ -55,16 +55,30 @@ def _analyze(path, options: dict, mapping) -> tuple[int, dict | None, str]:
     return status, (json.loads(out.getvalue()) if status == 0 else None), err.getvalue()
 
 
-def _write(case, clinic, tmp_path, with_mapping: bool = True):
+def _write(case, clinic, tmp_path):
     tables, _, _ = clinic
     folder = tmp_path / case.name
     folder.mkdir()
     path = case.build(tables, folder)
     mapping = None
-    if case.mapping is not None and with_mapping:
+    if case.mapping is not None:
         mapping = tmp_path / f"{case.name}.toml"
         mapping.write_text(case.mapping, encoding="utf-8")
     return path, mapping
+
+
+@pytest.fixture(scope="module")
+def written(clinic, tmp_path_factory):
+    """``written(case)``: the case's export (and its mapping file, or None), written once for
+    the module: the tests below only read it (loading never changes its input: test_loader)."""
+    root = tmp_path_factory.mktemp("cases")
+    done: dict = {}
+
+    def get(case):
+        if case.name not in done:
+            done[case.name] = _write(case, clinic, root)
+        return done[case.name]
+    return get
 
 
 def test_corpus_covers_the_issue():
@@ -76,8 +90,8 @@ def test_corpus_covers_the_issue():
 
 
 @pytest.mark.parametrize("case", REAL_CASES, ids=[c.name for c in REAL_CASES])
-def test_loads_equal_or_stops_naming_the_fix(case, clinic, tmp_path):
-    path, mapping = _write(case, clinic, tmp_path)
+def test_loads_equal_or_stops_naming_the_fix(case, clinic, written):
+    path, mapping = written(case)
     if case.stop:
         with pytest.raises(LoadError) as err:
             load(path, mapping=mapping, today=TODAY, **case.options)
@@ -98,10 +112,10 @@ def test_loads_equal_or_stops_naming_the_fix(case, clinic, tmp_path):
 
 
 @pytest.mark.parametrize("case", REAL_CASES, ids=[c.name for c in REAL_CASES])
-def test_never_exit_0_with_a_different_number(case, clinic, tmp_path):
+def test_never_exit_0_with_a_different_number(case, clinic, written):
     """The CLI on the case as given, and without its mapping file: either exit 2 with a
     message and nothing on stdout, or exit 0 and the clean export's JSON, number for number."""
-    path, mapping = _write(case, clinic, tmp_path)
+    path, mapping = written(case)
     _, _, ref_json = _ref(clinic, case)
     runs = [(case.options, mapping)]
     if mapping is not None:
@@ -116,22 +130,20 @@ def test_never_exit_0_with_a_different_number(case, clinic, tmp_path):
             assert err.startswith("outcomes analyze: ") and len(err.splitlines()) == 1, err
 
 
-def test_stops_say_how_without_the_mapping(clinic, tmp_path):
+def test_stops_say_how_without_the_mapping(written):
     """A case that needs its mapping file stops without it, pointing at the mapping file."""
     for case in REAL_CASES:
         if case.mapping is None or case.stop:
             continue
-        folder = tmp_path / case.name
-        folder.mkdir()
-        path = case.build(clinic[0], folder)
+        path, _ = written(case)
         with pytest.raises(LoadError) as err:
             load(path, today=TODAY, **case.options)
         assert "mapping file" in str(err.value), str(err.value)
 
 
-def test_absent_optional_columns_are_not_recorded_on_the_first_screen(clinic, tmp_path):
+def test_absent_optional_columns_are_not_recorded_on_the_first_screen(written):
     case = next(c for c in REAL_CASES if c.name == "missing_optional_columns")
-    path, _ = _write(case, clinic, tmp_path)
+    path, _ = written(case)
     export = load(path, today=TODAY)
     assert export.report.absent_columns["patients"] == ("minoxidil", "hypersensitivity_5ari")
     import outcomes
