@@ -281,6 +281,55 @@ def test_pickled_audit_is_used_unless_min_cell_changes_the_definitions(sample_co
     pd.testing.assert_frame_equal(again.standards, ctx.audit.standards)
 
 
+def test_each_shareable_frame_is_published_once_per_pickled_run(sample_context, tmp_path,
+                                                                monkeypatch):
+    """The pages of one report read one pickled run: each frame goes through the disclosure
+    pass once, whichever page asks first; later calls get an equal copy (changing it changes
+    nothing for the next page); another min_cell or another run publishes again."""
+    import pickle
+
+    from outcomes import disclosure
+    from outcomes.reporting import prepare_report
+
+    calls = []
+    original = disclosure.control_frame
+
+    def counted(name, *args, **kw):
+        calls.append(name)
+        return original(name, *args, **kw)
+
+    monkeypatch.setattr(disclosure, "control_frame", counted)
+    ctx = sample_context
+    coder = disclosure.PractitionerCoder(b"a clinic key of 32 random characters")
+    path = tmp_path / "analysis.pickle"
+    path.write_bytes(pickle.dumps((ctx.analysis, ctx.export, coder, ctx.audit)))
+    first = prepare_report(analysis_path=path, quarter="2026Q3", shareable=True)
+    funnel = first.frame("funnel")
+    assert calls == ["funnel"]
+    funnel["practitioner_id"] = "changed"          # a section that changes what it was given
+    funnel.drop(columns=funnel.columns[1:], inplace=True)
+    second = prepare_report(analysis_path=path, quarter="2026Q3", shareable=True)
+    again = second.frame("funnel")
+    assert calls == ["funnel"]
+    pd.testing.assert_frame_equal(again, original("funnel", ctx.analysis.funnel,
+                                                  definitions=ctx.analysis.definitions,
+                                                  min_cell=5, coder=coder))
+    assert "PR-" in again["practitioner_id"].iloc[0]
+    again["practitioner_id"] = "changed"
+    pd.testing.assert_frame_equal(second.frame("funnel"), first.frame("funnel"))
+    assert "PR-" in second.frame("funnel")["practitioner_id"].iloc[0]
+    assert calls == ["funnel"]
+    ten = prepare_report(analysis_path=path, quarter="2026Q3", shareable=True, min_cell=10)
+    ten.frame("funnel")
+    assert calls == ["funnel", "funnel"]
+    other = tmp_path / "other.pickle"
+    other.write_bytes(path.read_bytes())
+    prepare_report(analysis_path=other, quarter="2026Q3", shareable=True).frame("funnel")
+    assert calls == ["funnel", "funnel", "funnel"]
+    internal = prepare_report(analysis_path=path, quarter="2026Q3")
+    assert internal.frame("funnel") is internal.analysis.funnel and len(calls) == 3
+
+
 def test_collecting_less_restores_the_collector():
     """write_report runs with a larger first generation of the garbage collector; the
     thresholds are as they were afterwards, also after an error."""

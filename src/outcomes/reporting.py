@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -129,6 +129,8 @@ class ReportContext:
     quarter: str | None = None
     coder: PractitionerCoder | None = None
     audit: Audit | None = None
+    #: shareable frames already through the disclosure pass, by name (see :meth:`frame`)
+    _published: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def frame(self, name: str):
         """An Analysis frame as the audience may see it.
@@ -144,6 +146,10 @@ class ReportContext:
 
         if self.shareable and name in _PATIENT_LEVEL:
             raise ReportError(f"{name} lists patients: it is never shown in shareable output.")
+        if self.shareable and name in self._published:
+            # the pass is a function of the analysis, min_cell and coder, all fixed for this
+            # context: each frame goes through it once (a copy, for a section that changes it)
+            return self._published[name].copy()
         a = self.analysis
         if name == "table_one":
             df = disclosure.table_one_counts(a.cohort)
@@ -162,10 +168,12 @@ class ReportContext:
             df = getattr(a, name)
         if not self.shareable:
             return df
-        return disclosure.control_frame(name, df, definitions=getattr(a, "definitions", None),
-                                        min_cell=self.min_cell,
-                                        coder=self.coder if isinstance(
-                                            self.coder, disclosure.PractitionerCoder) else None)
+        df = disclosure.control_frame(name, df, definitions=getattr(a, "definitions", None),
+                                      min_cell=self.min_cell,
+                                      coder=self.coder if isinstance(
+                                          self.coder, disclosure.PractitionerCoder) else None)
+        self._published[name] = df
+        return df.copy()
 
     @property
     def model_note(self) -> str:
@@ -321,9 +329,25 @@ def prepare_report(data=None, *, date_format: str = "ISO", decimal_comma: bool =
 
         audit = quarterly_audit(analysis, previous=previous or (), standards=standards,
                                 actions=actions)
-    return ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
-                         min_cell=int(min_cell), quarter=quarter, coder=coder, audit=audit,
-                         run_time=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    ctx = ReportContext(analysis=analysis, export=export, shareable=bool(shareable),
+                        min_cell=int(min_cell), quarter=quarter, coder=coder, audit=audit,
+                        run_time=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    if shareable and pickled_coder is not None and pickled_audit is not None:
+        # every page of one report reads the same pickled run: its frames go through the
+        # disclosure pass once per kernel, not once per page
+        stat = Path(analysis_path).stat()
+        key = (str(Path(analysis_path).resolve()), stat.st_mtime_ns, stat.st_size,
+               int(min_cell))
+        if key not in _PUBLISHED:
+            _PUBLISHED.clear()              # one report run at a time: keep memory small
+            _PUBLISHED[key] = {}
+        object.__setattr__(ctx, "_published", _PUBLISHED[key])
+    return ctx
+
+
+#: :meth:`ReportContext.frame`'s shareable frames of the pickled run this process last read
+#: (:func:`prepare_report` with ``analysis_path``), keyed by that file and ``min_cell``
+_PUBLISHED: dict[tuple, dict] = {}
 
 
 def report_context(data=None, **params) -> ReportContext:
