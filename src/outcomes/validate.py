@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,8 @@ __all__ = ["Validated", "validate", "QUARANTINE_COLUMNS", "parse_dates", "parse_
            "parse_yes_no"]
 
 QUARANTINE_COLUMNS = ("table", "row", "column", "value", "rule")
+#: column kinds checked once per distinct value (:func:`_per_distinct`)
+_PER_DISTINCT = ("choice", "bool", "float", "int", "date")
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 DATE_FORMATS = ("ISO", "DMY", "MDY")
 
@@ -153,13 +155,14 @@ def parse_yes_no(text: pd.Series, mapped: dict | None = None) -> pd.Series:
     return pd.Series(pd.arrays.BooleanArray(yes, ~(yes | no)), index=words.index)
 
 
-def _per_distinct(s: pd.Series, fn) -> tuple[pd.Series, ...]:
+def _per_distinct(s: pd.Series, fn, factorized: tuple | None = None) -> tuple[pd.Series, ...]:
     """Apply an element-wise ``fn`` (text Series -> Series, or tuple of them) to each distinct
     value of ``s`` once and spread the results back to every row (index of ``s``).
 
     Columns of dates, numbers and choices repeat a few thousand values over many rows.
+    ``factorized``: ``pd.factorize(s)``, when already computed (in a worker thread).
     """
-    codes, uniques = pd.factorize(s)                  # missing -> -1
+    codes, uniques = pd.factorize(s) if factorized is None else factorized  # missing -> -1
     values = pd.Series(pd.array(uniques, dtype="string")).reindex(range(len(uniques) + 1))
     codes = np.where(codes < 0, len(uniques), codes)  # the last value is <NA>
     out = fn(values)
@@ -227,6 +230,12 @@ class _Table:
             self.text = self.text.astype(dict.fromkeys(other, "string"))
         self.parsed: dict[str, pd.Series] = {}
         self.parts: list[pd.DataFrame] = []
+        #: column -> pd.factorize of its text, computed in a worker thread (see validate)
+        self.factorized: dict[str, Future] = {}
+
+    def _factorized(self, column: str) -> tuple | None:
+        job = self.factorized.pop(column, None)
+        return None if job is None else job.result()
 
     # -- collecting
     def add(self, column: str, mask, rule, value: pd.Series | None = None) -> None:
@@ -274,7 +283,8 @@ class _Table:
         if col.name == "sex":
             self._ask_ambiguous_sex(s, mapped_values)
         mapped, = _per_distinct(s, lambda v: recode_values(col.name, "choice", v,
-                                                           mapped_values))
+                                                           mapped_values),
+                                self._factorized(col.name))
         self.add(col.name, present & mapped.isna().to_numpy(),
                  f"{_choice_text(col.name)} (see docs/data-dictionary.md for accepted "
                  "spellings, or recode it in the mapping file); correct the value")
@@ -298,7 +308,8 @@ class _Table:
 
     def _check_bool(self, col, s, present, today):
         mapped_values = self.raw.recode.get(col.name, {})
-        parsed, = _per_distinct(s, lambda v: parse_yes_no(v, mapped_values))
+        parsed, = _per_distinct(s, lambda v: parse_yes_no(v, mapped_values),
+                                self._factorized(col.name))
         self.add(col.name, present & parsed.isna().to_numpy(),
                  "yes or no (also y/n, true/false, 1/0, sí/no); correct the value")
         self.parsed[col.name] = parsed
@@ -342,7 +353,7 @@ class _Table:
             self._count_separators(col.name, v)
             return parse_numbers(v, self.decimal_comma)
 
-        num, = _per_distinct(s, parse)
+        num, = _per_distinct(s, parse, self._factorized(col.name))
         unparsed = present & num.isna().to_numpy()
         kind = "a whole number" if whole else "a number"
         rule = f"{kind} {_range_text(col)}; correct the value"
@@ -373,7 +384,8 @@ class _Table:
         self.parsed[col.name] = pd.array(whole.round().to_numpy(), dtype="Int64")
 
     def _check_date(self, col, s, present, today):
-        dates, ambiguous = _per_distinct(s, lambda v: parse_dates(v, self.date_format))
+        dates, ambiguous = _per_distinct(s, lambda v: parse_dates(v, self.date_format),
+                                         self._factorized(col.name))
         if ambiguous.any():
             parts = s[ambiguous].str.extract(_DAY_FIRST_OR_MONTH_FIRST).apply(
                 pd.to_numeric, errors="coerce")
@@ -502,18 +514,28 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
     pid = [_arrow(x.text["patient_id"]) for x in (p, s, m, e)]
     sid = [_arrow(x.text["session_id"]) for x in (s, m, e)]
     pool = ThreadPoolExecutor(max_workers=1)
+    # and the distinct values of the columns checked per distinct value (Arrow hashing too), in
+    # another, in the order check_columns asks for them
+    coder = ThreadPoolExecutor(max_workers=1)
     try:
         p_job = pool.submit(_positions_arrow, pid, pid[0])
         s_job = pool.submit(_positions_arrow, sid, sid[0])
         eid = _arrow(e.text["event_id"])
         e_job = pool.submit(_positions_arrow, [eid], eid)
         for table in t.values():
+            for col in COLUMNS[table.name]:
+                if col.kind in _PER_DISTINCT:
+                    table.factorized[col.name] = coder.submit(pd.factorize, table.text[col.name])
+        term_job = coder.submit(pd.factorize, e.text["term"])
+        for table in t.values():
             table.check_columns(today)
         in_p = dict(zip(TABLES, p_job.result()))
         in_s = dict(zip(TABLES[1:], s_job.result()))
         in_e, = e_job.result()
+        term_codes = term_job.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        coder.shutdown(wait=True, cancel_futures=True)
     p.check_unique("patient_id", in_p["patients"])
     s.check_unique("session_id", in_s["sessions"])
     e.check_unique("event_id", in_e)
@@ -563,7 +585,7 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
           "at least one of density_per_cm2 and gpa_score is required; fill one in")
     e_patient, e_patient_ok = e.check_parent("patient_id", p, patients_ok,
                                              pos=in_p["adverse_events"])
-    e_terms, = _per_distinct(e.text["term"], lambda v: map_terms(v, e.raw.terms))
+    e_terms, = _per_distinct(e.text["term"], lambda v: map_terms(v, e.raw.terms), term_codes)
     e_female = np.zeros(e.n, dtype=bool)
     e_female[e_patient >= 0] = female[e_patient[e_patient >= 0]]
     e.add("term", e_female & (e_terms == "sperm_abnormality").fillna(False).to_numpy(bool),
