@@ -35,6 +35,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 from scipy import sparse
@@ -157,27 +158,37 @@ class Program:
     rows: list = field(default_factory=list)  # (coefs {key: float}, lo, hi, why)
     truth: dict = field(default_factory=dict)  # key -> true value (never used by the solver)
     observed: dict = field(default_factory=dict)  # key -> list of published values
+    #: unions and bounds so far (with the numbers of keys and rows: the state compile() read)
+    _changes: int = field(default=0, repr=False)
+    _compiled: tuple | None = field(default=None, repr=False)
 
     # union-find over keys: identities make one variable
     def find(self, key):
-        self.parent.setdefault(key, key)
-        root = key
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[key] != root:
-            self.parent[key], key = root, self.parent[key]
+        parent = self.parent
+        root = parent.setdefault(key, key)
+        if root is key or root == key:   # a root (most keys): nothing to walk
+            return key
+        while True:
+            up = parent[root]
+            if up is root or up == root:
+                break
+            root = up
+        while parent[key] != root:
+            parent[key], key = root, parent[key]
         return root
 
     def same(self, a, b) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[rb] = ra
+            self._changes += 1
 
     def has(self, key) -> bool:
         return key in self.parent
 
     def bound(self, key, lo, hi) -> None:
         self.find(key)
+        self._changes += 1
         self.lo.setdefault(key, []).append(lo)
         self.hi.setdefault(key, []).append(hi)
 
@@ -214,6 +225,14 @@ class Program:
 
     # -----------------------------------------------------------------------------------------
     def compile(self):
+        """(roots, index, lo, hi, A, row lo, row hi): the program as arrays; computed again
+        only when a key, a row, an identity or a bound was added since the last call."""
+        state = (len(self.parent), len(self.rows), self._changes)
+        if self._compiled is None or self._compiled[0] != state:
+            self._compiled = (state, self._compile())
+        return self._compiled[1]
+
+    def _compile(self):
         keys = list(self.parent)
         roots = sorted({self.find(k) for k in keys}, key=repr)
         index = {r: i for i, r in enumerate(roots)}
@@ -375,10 +394,15 @@ def key(prefix, frame, rk, col):
     return (prefix, frame, rk, col)
 
 
+@cache
+def _z(conf: float) -> float:
+    return float(norm.ppf(0.5 + conf / 2))
+
+
 def wilson(k, n, conf=0.95):
     if n == 0:
         return (math.nan, math.nan)
-    z = norm.ppf(0.5 + conf / 2)
+    z = _z(conf)
     p = k / n
     d = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / d
@@ -762,7 +786,8 @@ def quarters(pub_a: dict, exact_a: dict, pub_b: dict, exact_b: dict) -> tuple[Pr
                         frame == "adverse_events" and c in ("n", "excluded", "excluded_recent",
                                                             "excluded_stopped")):
                     prog.le(a, b, f"{frame} {rk} {c} cumulative")
-    targets = {}
+    targets: dict = {}
+    sigs: set = set()
     for k, va in prog.truth.items():
         if k[0] != "a":
             continue
@@ -771,8 +796,9 @@ def quarters(pub_a: dict, exact_a: dict, pub_b: dict, exact_b: dict) -> tuple[Pr
         if vb is None or not prog.has(kb) or not 1 <= vb - va <= 4:
             continue
         sig = (prog.find(k), prog.find(kb))
-        if sig in {(prog.find(x), prog.find(("b",) + x[1:])) for x in targets}:
+        if sig in sigs:   # (no identity is added meanwhile: the targets' roots stay)
             continue
+        sigs.add(sig)
         targets[k] = ({kb: 1.0, k: -1.0}, vb - va)
     return prog, targets
 
