@@ -14,10 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from scipy.optimize import brentq
-from scipy.special import expit
-from statsmodels.stats.meta_analysis import combine_effects
 
 from outcomes import stats
 from outcomes.errors import AnalysisError
@@ -161,6 +157,8 @@ def paule_mandel_tau2(yi, vi) -> float:
     high = max(1.0, float(np.var(yi, ddof=1)))
     while excess(high) > 0:   # Q(tau2) -> 0 < df as tau2 grows: a few doublings at most
         high *= 2.0
+    from scipy.optimize import brentq
+
     return float(brentq(excess, 0.0, high, xtol=1e-14, rtol=4 * np.finfo(float).eps,
                         maxiter=500))
 
@@ -170,6 +168,8 @@ def _one_method(yi: np.ndarray, vi: np.ndarray, code: str, level: float):
     PM: :func:`paule_mandel_tau2`)."""
     if code == "pm":
         return _fit_at(yi, vi, paule_mandel_tau2(yi, vi))
+    from statsmodels.stats.meta_analysis import combine_effects
+
     with np.errstate(divide="ignore", invalid="ignore"):  # I² of statsmodels when Q == 0
         res = combine_effects(yi, vi, method_re=code, alpha=1 - level)
     if res.tau2 < 0:
@@ -226,6 +226,11 @@ def meta_proportion(k, n, labels=None, *, level: float = 0.95,
     >>> r.summary[["method", "k_studies"]].to_numpy().tolist()
     [['DerSimonian-Laird', 2], ['Paule-Mandel', 2]]
     """
+    # here, not at the top: the pooled report's notebook imports this module for
+    # published_studies and needs none of these (~0.5 s of imports, scipy.stats mostly)
+    from scipy import stats as sps
+    from scipy.special import expit
+
     k = np.atleast_1d(np.asarray(k, dtype=float))
     n = np.atleast_1d(np.asarray(n, dtype=float))
     if k.shape != n.shape:
@@ -440,6 +445,8 @@ def random_effects_by(df: pd.DataFrame, keys, *, clinic: str = "clinic", level: 
             study = logit_effects([int(bk.iloc[0])], [int(bn.iloc[0])]).iloc[0]
             zstat = (s["logit_estimate"] - study["yi"]) / np.sqrt(s["logit_se"] ** 2
                                                                  + study["vi"])
+            from scipy import stats as sps
+
             row["re_p_value"] = float(2 * sps.norm.sf(abs(zstat)))
         rows.append(row)
     out = pd.DataFrame(rows, columns=[*keys, *RE_COLUMNS])
