@@ -369,17 +369,17 @@ class _beside:
     """``fn()`` run in a forked child process while the caller goes on; :meth:`result` returns
     what it returned, exactly (pickled back through a pipe).
 
-    Without ``parallel``, without ``os.fork`` (Windows), off Linux, or while the process runs
-    other threads (a lock one of them holds would stay held in the child), ``fn`` simply runs
-    in :meth:`result`. If the child fails in any way (an error, a warning turned into one, a
-    crash) :meth:`result` runs ``fn`` here, so that an error is raised as without the child.
-    Warnings the child records are issued again here.
+    Without ``parallel``, without ``os.fork`` (Windows), off Linux, on one core, or while the
+    process runs other threads (a lock one of them holds would stay held in the child), ``fn``
+    simply runs in :meth:`result`. If the child fails in any way (an error, a warning turned
+    into one, a crash) :meth:`result` runs ``fn`` here, so that an error is raised as without
+    the child. Warnings the child records are issued again here.
     """
 
     def __init__(self, fn, parallel: bool):
         self.fn, self.pid, self.fd = fn, 0, -1
         if not (parallel and sys.platform.startswith("linux") and hasattr(os, "fork")
-                and threading.active_count() == 1):
+                and threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1):
             return
         read, write = os.pipe()
         try:
