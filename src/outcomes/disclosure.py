@@ -736,7 +736,6 @@ def _r_p_chart(df, definitions):
     no point, no limits; it neither extends nor breaks a run)."""
     from outcomes import stats
 
-    out = df.copy()
     kk, nn, ok = _kn(df)
     nn = np.where(ok, nn, 0)
     group = df["family"].astype(str).to_numpy() if "family" in df else np.zeros(len(df))
@@ -750,11 +749,19 @@ def _r_p_chart(df, definitions):
         for c in cols:
             if c in chart:
                 res[c][sel] = chart[c].to_numpy(object)
+    rebuilt = {}
     for c in cols:
-        values = pd.Series(res[c], index=out.index, dtype=object)
+        floats = _published_array(res[c]) if pd.api.types.is_float_dtype(df[c]) else None
+        if floats is not None:   # what to_numeric gives these plain floats and Nones
+            rebuilt[c] = pd.Series(floats, index=df.index)
+            continue
+        values = pd.Series(res[c], index=df.index, dtype=object)
         if pd.api.types.is_float_dtype(df[c]):
             values = pd.to_numeric(values, errors="coerce").astype(float)
-        out[c] = values
+        rebuilt[c] = values
+    # one frame (a column assigned into a copy of df costs more than the chart)
+    out = pd.DataFrame({c: rebuilt.get(c, df[c]) for c in df.columns}, index=df.index)
+    out.attrs = copy.deepcopy(df.attrs)
     return out
 
 
@@ -969,7 +976,7 @@ def _withheld(col: pd.Series, mask: np.ndarray) -> pd.Series:
         out = col.copy()
         out[mask] = np.nan
         return out
-    values = np.array(col.astype("object").tolist(), dtype=object)
+    values = col.to_numpy(dtype=object, copy=True)   # the values astype(object) gives
     values[mask] = None
     return pd.Series(values, index=col.index, dtype="object")
 
