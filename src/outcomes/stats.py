@@ -15,6 +15,7 @@ import os
 import sys
 import types
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -920,9 +921,10 @@ def spc_rules(y, centre, lcl, ucl, lwl, uwl, *, improvement: str = "increase",
          np.char.add(np.char.add("2 in 3 ", above), " CL"),
          np.char.add(np.char.add(f"{shift} Points ", above), " CL")],
         "Common Cause").astype(object)
-    text = pd.Series(cause, dtype=object)
-    v = np.where(text.str.contains("Above|Increasing"), 1,
-                 np.where(text.str.contains("Below|Decreasing"), -1, 0))
+    # the side a cause names (a few dozen points: plain substring tests, not pandas' regex)
+    up = np.array(["Above" in t or "Increasing" in t for t in cause], dtype=bool)
+    down = np.array(["Below" in t or "Decreasing" in t for t in cause], dtype=bool)
+    v = np.where(up, 1, np.where(down, -1, 0))
     direction = _DIRECTIONS[improvement]
     if direction == 0:
         point = np.select([v > 0, v < 0], ["special_cause_neutral_high",
@@ -1054,21 +1056,21 @@ def p_chart(k, n, *, centre: float | None = None, limits: str = "auto", min_n: i
         lcl[plotted], ucl[plotted], lwl[plotted], uwl[plotted] = lo3, hi3, lo2, hi2
     rules = spc_rules(rate[plotted], c, lcl[plotted], ucl[plotted], lwl[plotted],
                       uwl[plotted], improvement=improvement, shift=shift, trend=trend)
-    out = pd.DataFrame({
+    cols: dict[str, Any] = {
         "k": ka.astype("int64"), "n": na.astype("int64"), "rate": rate,
         "centre": np.full(ka.shape, c), "lcl": lcl, "ucl": ucl, "lwl": lwl, "uwl": uwl,
         "limits": pd.Series([method] * len(ka), dtype=object), "plotted": plotted,
         "high_possible": high_ok, "low_possible": low_ok,
-    })
+    }
     for col in ("beyond_limits", "run_flag", "trend_flag", "two_in_three_flag"):
         vals = np.zeros(len(ka), dtype=bool)
         vals[plotted] = rules[col].to_numpy(bool)
-        out[col] = vals
+        cols[col] = vals
     for col in ("special_cause", "point_type"):
         vals = np.full(len(ka), "not plotted", dtype=object)
         vals[plotted] = rules[col].to_numpy(object)
-        out[col] = pd.Series(vals, dtype=object)
-    return out[list(P_CHART_COLUMNS)]
+        cols[col] = pd.Series(vals, dtype=object)
+    return pd.DataFrame({col: cols[col] for col in P_CHART_COLUMNS})   # one frame, built once
 
 
 # --------------------------------------------------------------------------------------------
