@@ -240,10 +240,11 @@ class _Table:
         self.rows = np.asarray(raw.rows, dtype=np.int64)
         frame = raw.frame if raw.frame.index.equals(pd.RangeIndex(n)) else \
             raw.frame.reset_index(drop=True)              # read_export's frames are 0..n-1
+        # the columns' arrays (not Series: nothing to align, the index is 0..n-1), uncopied
         self.text = pd.DataFrame(
-            {c.name: (frame[c.name] if c.name in frame
-                      else pd.Series(pd.NA, index=range(n), dtype="string"))
-             for c in COLUMNS[raw.name]}, index=pd.RangeIndex(n))
+            {c.name: (frame[c.name].array if c.name in frame
+                      else pd.array([pd.NA] * n, dtype="string"))
+             for c in COLUMNS[raw.name]}, index=pd.RangeIndex(n), copy=False)
         other = [c for c, d in self.text.dtypes.items() if d != _CLEAN_DTYPES["text"]]
         if other:                                 # read_export gives string columns
             self.text = self.text.astype(dict.fromkeys(other, "string"))
@@ -496,7 +497,9 @@ class _Table:
         return pos, ok
 
     def frame(self, accepted: np.ndarray) -> pd.DataFrame:
-        out = pd.DataFrame({c.name: self.parsed[c.name] for c in COLUMNS[self.name]})
+        out = pd.DataFrame({c.name: getattr(self.parsed[c.name], "array", self.parsed[c.name])
+                            for c in COLUMNS[self.name]}, index=pd.RangeIndex(self.n),
+                           copy=False)     # arrays on 0..n-1: nothing to align
         return out if accepted.all() else out[accepted].reset_index(drop=True)
 
 
