@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -357,16 +357,19 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
     sess["session_number"] = (np.arange(len(sess)) - np.repeat(run_start, np.diff(
         np.r_[run_start, len(sess)])) + 1).astype("int64")
 
-    cohort = patients[["patient_id", "sex", "age", "baseline_scale", "baseline_grade",
-                       "minoxidil"]].reset_index(drop=True)
-    cohort["practitioner_id"] = practitioner
-    cohort["t0"], cohort["n_sessions"] = t0, n_sessions
-    cohort["age_band"] = _age_band(cohort["age"], d.age_bands)
+    # the cohort's columns, gathered here and made one frame at the end (an assignment into
+    # the frame per column costs more than the column on these sizes)
+    cols: dict[str, Any] = dict(patients[["patient_id", "sex", "age", "baseline_scale",
+                                          "baseline_grade", "minoxidil"]]
+                                .reset_index(drop=True).items())
+    cols["practitioner_id"] = practitioner
+    cols["t0"], cols["n_sessions"] = t0, n_sessions
+    cols["age_band"] = _age_band(cols["age"], d.age_bands)
     treated = ~np.isnat(t0)
     lo, hi = (int(v) for v in d.assessment_window)
     with np.errstate(invalid="ignore"):
         due = treated & (t0 + np.timedelta64(hi, "D") <= cut.to_datetime64())
-    cohort["treated"], cohort["due_12m"] = treated, due
+    cols["treated"], cols["due_12m"] = treated, due
 
     # ---- measurements: days since t0 (treated patients only) --------------------------------
     m_treated = m_keep & treated[m_code] if len(m_code) else m_keep
@@ -403,14 +406,14 @@ def build_cohort(export, *, cutoff=None, definitions=None) -> Cohort:
 
     gpa_12m, rel, absolute = (np.where(due, a, np.nan) for a in (gpa_12m, rel, absolute))
     g_ok, d_ok = ~np.isnan(gpa_12m), ~np.isnan(rel)
-    cohort["gpa_assessed"], cohort["gpa_12m"] = g_ok, gpa_12m
-    cohort["gpa_improved"] = _flag(gpa_12m, d.gpa_improved, g_ok)
-    cohort["gpa_dramatic"] = _flag(gpa_12m, d.gpa_dramatic, g_ok)
-    cohort["density_assessed"] = d_ok
-    cohort["density_rel_change"], cohort["density_abs_change"] = rel, absolute
-    cohort["density_improved"] = _flag(rel, d.density_improved, d_ok)
-    cohort["density_dramatic"] = _flag(rel, d.density_dramatic, d_ok)
-    cohort = cohort[list(COHORT_COLUMNS)]
+    cols["gpa_assessed"], cols["gpa_12m"] = g_ok, gpa_12m
+    cols["gpa_improved"] = _flag(gpa_12m, d.gpa_improved, g_ok)
+    cols["gpa_dramatic"] = _flag(gpa_12m, d.gpa_dramatic, g_ok)
+    cols["density_assessed"] = d_ok
+    cols["density_rel_change"], cols["density_abs_change"] = rel, absolute
+    cols["density_improved"] = _flag(rel, d.density_improved, d_ok)
+    cols["density_dramatic"] = _flag(rel, d.density_dramatic, d_ok)
+    cohort = pd.DataFrame({c: cols[c] for c in COHORT_COLUMNS}, index=pd.RangeIndex(n_pat))
 
     e_treated = e_keep & treated[e_code] if len(e_code) else e_keep
     ae = events.loc[e_treated].assign(_pid=e_code[e_treated])
