@@ -287,3 +287,29 @@ def test_exact_threshold_changes_in_decimal_data_are_inclusive():
     assert p["density_dramatic"].tolist() == [False, True, False]
     s = density_sensitivity(c).set_index("threshold")["k"]
     assert s[0.10] == 2 and s[0.25] == 1          # the sensitivity table agrees with the flags
+
+
+def test_closest_visit_is_what_a_stable_sort_and_first_per_key_give():
+    """cohort._closest (one np.lexsort) against the pandas formulation it replaced: sort by
+    the keys, the distance to the target day, then the day (stable), keep the first row per
+    key; same rows, order and index, ties included (few days, few keys)."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from outcomes.cohort import _closest
+
+    def reference(frame, keys, target):
+        ranked = frame.assign(_dist=(frame["day"] - target).abs())
+        ranked = ranked.sort_values([*keys, "_dist", "day"], kind="stable")
+        return ranked.drop_duplicates(keys, keep="first").drop(columns="_dist")
+
+    row = st.tuples(st.integers(0, 5), st.integers(0, 2), st.integers(355, 375))
+
+    @given(st.lists(row, min_size=1, max_size=40), st.sampled_from([["_pid"], ["_pid", "site"]]))
+    def check(rows, keys):
+        frame = pd.DataFrame(rows, columns=["_pid", "site", "day"]).astype("int64")
+        frame["value"] = np.arange(len(frame), dtype=float)
+        frame.index = np.arange(len(frame))[::-1] + 10
+        pd.testing.assert_frame_equal(_closest(frame, keys, 365), reference(frame, keys, 365))
+
+    check()

@@ -230,10 +230,21 @@ def _mean_per_day(dm: pd.DataFrame) -> pd.DataFrame:
 
 
 def _closest(frame: pd.DataFrame, keys: list[str], target: int) -> pd.DataFrame:
-    """Per ``keys``, the row whose ``day`` is closest to ``target`` (ties: the earlier)."""
-    ranked = frame.assign(_dist=(frame["day"] - target).abs())
-    ranked = ranked.sort_values([*keys, "_dist", "day"], kind="stable")
-    return ranked.drop_duplicates(keys, keep="first").drop(columns="_dist")
+    """Per ``keys``, the row whose ``day`` is closest to ``target`` (ties: the earlier).
+
+    Rows in the order of ``keys``: ``frame.sort_values([*keys, dist, "day"], kind="stable")
+    .drop_duplicates(keys)`` with ``dist = |day - target|``, done by one ``np.lexsort`` of the
+    integer columns (pandas' multi-column sort factorizes every column first).
+    """
+    day = frame["day"].to_numpy("int64")
+    cols = [frame[k].to_numpy("int64") for k in keys]
+    order = np.lexsort((day, np.abs(day - target), *cols[::-1]))   # stable; last = primary
+    first = np.ones(order.size, dtype=bool)
+    for c in cols:
+        ranked = c[order]
+        first[1:] &= ranked[1:] == ranked[:-1]
+    first[1:] = ~first[1:]                                         # a new key starts here
+    return frame.iloc[order[first]]
 
 
 def _flag(value: np.ndarray, threshold: float, assessed: np.ndarray) -> pd.arrays.BooleanArray:
