@@ -240,8 +240,10 @@ def test_a_notebook_runs_standalone_on_the_bundled_sample(tmp_path):
     """As in JupyterLab: no parameters given, it loads and analyses the sample itself."""
     import papermill as pm
 
+    # the kernel stopped at once when done (as run_notebook does), not asked to exit
     nb = pm.execute_notebook(str(ROOT / "notebooks" / "05-protocol.ipynb"), None,
-                             kernel_name=find_kernel(), progress_bar=False, cwd=str(tmp_path))
+                             kernel_name=find_kernel(), progress_bar=False, cwd=str(tmp_path),
+                             shutdown_kernel="immediate")
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     html = "".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
