@@ -176,6 +176,11 @@ def audit_periods(cutoff, first_session) -> pd.DataFrame:
                                        "label"])
 
 
+def _n(mask: np.ndarray) -> int:
+    """How many True (np.count_nonzero: several times faster than a bool array's sum)."""
+    return int(np.count_nonzero(mask))
+
+
 def _in(dates: pd.Series | np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
     """Whether each date is from ``start`` to ``end`` (both included); False for NaT."""
     d = np.asarray(dates, dtype="datetime64[ns]")
@@ -254,7 +259,7 @@ def period_table(cohort) -> pd.DataFrame:
         """How many distinct patients the rows in ``mask_rows`` belong to."""
         seen = np.zeros(n_pat, bool)
         seen[pids[mask_rows]] = True
-        return int(seen.sum())
+        return _n(seen)
 
     rows = []
     for per in periods.itertuples(index=False):  # three periods, not a loop over rows
@@ -267,28 +272,28 @@ def period_table(cohort) -> pd.DataFrame:
         ended &= p["treated"].to_numpy(bool)
         had_event = np.zeros(n_pat, bool)
         values = {
-            "followed_up_photographic": ((closed & ga).sum(), closed.sum()),
-            "photographic_improved_comparable": ((closed & ga & comparable & gi).sum(),
-                                                 (closed & ga & comparable).sum()),
-            "photographic_dramatic_comparable": ((closed & ga & comparable & gd).sum(),
-                                                 (closed & ga & comparable).sum()),
-            "photographic_improved_all": ((closed & ga & gi).sum(), (closed & ga).sum()),
-            "photographic_improved_worst_case": ((closed & ga & gi).sum(), closed.sum()),
-            "density_improved_all": ((closed & da & di).sum(), (closed & da).sum()),
-            "patients_treated": (treated_here.sum(), None),
-            "new_patients": (_in(p["t0"], per.start, per.end).sum(), None),
-            "sessions_given": (ss.sum(), None),
-            "sentinel_events": ((ee & (nature | marked | severe)).sum(), None),
+            "followed_up_photographic": (_n(closed & ga), _n(closed)),
+            "photographic_improved_comparable": (_n(closed & ga & comparable & gi),
+                                                 _n(closed & ga & comparable)),
+            "photographic_dramatic_comparable": (_n(closed & ga & comparable & gd),
+                                                 _n(closed & ga & comparable)),
+            "photographic_improved_all": (_n(closed & ga & gi), _n(closed & ga)),
+            "photographic_improved_worst_case": (_n(closed & ga & gi), _n(closed)),
+            "density_improved_all": (_n(closed & da & di), _n(closed & da)),
+            "patients_treated": (_n(treated_here), None),
+            "new_patients": (_n(_in(p["t0"], per.start, per.end)), None),
+            "sessions_given": (_n(ss), None),
+            "sentinel_events": (_n(ee & (nature | marked | severe)), None),
             "pain_patients": (patients(ee & pain & treated_here[apid], apid),
-                              treated_here.sum()),
+                              _n(treated_here)),
             "serious_event_patients": (
-                patients(ee & (nature | marked) & treated_here[apid], apid), treated_here.sum()),
-            "pregnancy_test_wocbp": ((ss & wocbp & tested).sum(), (ss & wocbp).sum()),
-            "contraception_wocbp": ((ss & wocbp & contra).sum(), (ss & wocbp).sum()),
-            "no_positive_test_session": ((ss & ~positive).sum(), ss.sum()),
-            "no_hypersensitivity_session": ((ss & ~hyper).sum(), ss.sum()),
-            "year_one_intervals_on_schedule": ((ss & y1 & on).sum(), (ss & y1).sum()),
-            "year_one_sessions_in_range": ((ended & y1_ok).sum(), ended.sum()),
+                patients(ee & (nature | marked) & treated_here[apid], apid), _n(treated_here)),
+            "pregnancy_test_wocbp": (_n(ss & wocbp & tested), _n(ss & wocbp)),
+            "contraception_wocbp": (_n(ss & wocbp & contra), _n(ss & wocbp)),
+            "no_positive_test_session": (_n(ss & ~positive), _n(ss)),
+            "no_hypersensitivity_session": (_n(ss & ~hyper), _n(ss)),
+            "year_one_intervals_on_schedule": (_n(ss & y1 & on), _n(ss & y1)),
+            "year_one_sessions_in_range": (_n(ended & y1_ok), _n(ended)),
         }
         del had_event
         for measure, (k, n) in values.items():
