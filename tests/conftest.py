@@ -124,14 +124,18 @@ def pytest_itemcollected(item):
         item.add_marker(pytest.mark.slow)
 
 
-#: the modules that take longest, in that order (measured with ``--durations=0``): they run
-#: first, so that the two workers of ``make test`` end together instead of one waiting for a
-#: long module handed out last (``--dist loadfile --no-loadscope-reorder``: pytest-xdist hands
-#: out whole modules in collection order; by default it would order them by number of tests)
-LONGEST_FIRST = ("test_report.py", "test_attack.py", "test_loader.py", "test_realistic.py",
-                 "test_model.py", "test_pool.py", "test_meta.py", "test_sections.py",
-                 "test_walk_shareable.py", "test_assistant.py", "test_template.py",
-                 "test_audit.py")
+#: the modules that take longest, in that order (CPU of each module's tests and of the processes
+#: they start, measured serially on main at a06189a, 09:10 UTC): they run first, so that the two
+#: workers of ``make test`` end together instead of one waiting for a long module handed out last
+#: (``--dist loadfile --no-loadscope-reorder``: pytest-xdist hands out whole modules in
+#: collection order; by default it would order them by number of tests)
+LONGEST_FIRST = ("test_report.py", "test_attack.py", "test_loader.py", "test_pool.py",
+                 "test_analysis.py", "test_model.py", "test_realistic.py", "test_audit.py",
+                 "test_assistant.py", "test_sample.py", "test_meta.py",
+                 "test_report_statistics.py", "test_sections.py", "test_template.py",
+                 "test_cli.py", "test_pages.py", "test_cohort.py", "test_bounds.py",
+                 "test_recognise.py", "test_validate.py", "test_walk_shareable.py",
+                 "test_multiplicity.py", "test_imports.py")
 # test_report builds the shared reports (two processes); the modules that only read them
 # (test_sections, test_walk_shareable, test_pages) come later, when they are built
 
