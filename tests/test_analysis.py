@@ -247,21 +247,19 @@ os.sched_getaffinity = lambda pid: {0, 1}   # the fork is tested on a one-core m
 
 warnings.simplefilter("ignore", OutcomesWarning)
 export = load(sample_path())
-out = {}
-for model in (False, True):
-    here = A.analyze(export, cutoff="2026-09-30", model=model)      # 300 patients: one process
-    n = len(forks)
-    A.PARALLEL_MIN_PATIENTS = 0
-    aside = A.analyze(export, cutoff="2026-09-30", model=model)
-    A.PARALLEL_MIN_PATIENTS = 10**9
-    assert len(forks) == n + 1, forks
-    for f in dataclasses.fields(A.Analysis):
-        a, b = getattr(here, f.name), getattr(aside, f.name)
-        if isinstance(a, pd.DataFrame):
-            pd.testing.assert_frame_equal(a, b, check_exact=True)
-        elif f.name != "load_report":
-            assert a == b, f.name
-    assert json.dumps(here.to_dict()) == json.dumps(aside.to_dict())
+here = A.analyze(export, cutoff="2026-09-30", model=False)      # 300 patients: one process
+assert forks == []
+A.PARALLEL_MIN_PATIENTS = 0
+aside = A.analyze(export, cutoff="2026-09-30", model=False)
+A.PARALLEL_MIN_PATIENTS = 10**9
+assert len(forks) == 1, forks
+for f in dataclasses.fields(A.Analysis):
+    a, b = getattr(here, f.name), getattr(aside, f.name)
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    elif f.name != "load_report":
+        assert a == b, f.name
+assert json.dumps(here.to_dict()) == json.dumps(aside.to_dict())
 
 # the child's warnings are issued here; its errors are raised here (computed again)
 def warns():
@@ -284,8 +282,8 @@ print("FORKS", len(forks))
 def test_the_metrics_computed_in_a_second_process_are_those_computed_here():
     """Above PARALLEL_MIN_PATIENTS (on Linux, in a process without other threads) analyze()
     computes the safety follow-up and the strata in a forked process: every frame of the
-    Analysis must be exactly the one computed in one process, with and without the model. Run
-    in a fresh interpreter (pytest-xdist's workers run threads, where analyze never forks)."""
+    Analysis must be exactly the one computed in one process. Run in a fresh interpreter
+    (pytest-xdist's workers run threads, where analyze never forks)."""
     import os
     import subprocess
     import sys
@@ -300,4 +298,4 @@ def test_the_metrics_computed_in_a_second_process_are_those_computed_here():
     run = subprocess.run([sys.executable, "-c", _FORK_SCRIPT], capture_output=True, text=True,
                          env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "FORKS 4" in run.stdout
+    assert "FORKS 3" in run.stdout

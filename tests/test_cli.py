@@ -24,34 +24,32 @@ def test_output_into_a_closed_pipe_is_not_an_error():
     assert proc.returncode == 0
 
 
-def test_the_command_run_as_a_process_ends_with_every_byte_written():
+def test_the_command_run_as_a_process_ends_with_every_byte_written(tmp_path):
     """Run as a process, analyze and validate end with os._exit (cli._end_now, no interpreter
     teardown): the status and everything written to a pipe (stdout, stderr) and to a file
     must be exactly what main() returns and writes in-process."""
     import contextlib
     import io
     import json
-    import tempfile
 
     from outcomes.cli import main
 
-    argv = ["analyze", "data/sample", "--no-model", "--cutoff", "2026-09-30", "--json", "-"]
+    def argv(dest):
+        return ["analyze", "data/sample", "--no-model", "--cutoff", "2026-09-30", "--json",
+                str(dest)]
+
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered pipes
-    proc = subprocess.run([sys.executable, "-m", "outcomes.cli", *argv], capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run([sys.executable, "-m", "outcomes.cli", *argv(tmp_path / "p.json")],
+                          capture_output=True, text=True, env=env)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
+        status = main(argv(tmp_path / "i.json"))
     assert proc.returncode == status == 0
-    assert proc.stdout == out.getvalue() and json.loads(proc.stdout)["kind"] == "analysis"
-    assert proc.stderr == err.getvalue() and "Density model" in proc.stderr
-    with tempfile.TemporaryDirectory() as tmp:
-        dest = os.path.join(tmp, "r.json")
-        proc = subprocess.run([sys.executable, "-m", "outcomes.cli", *argv[:-1], dest],
-                              capture_output=True, text=True, env=env)
-        assert proc.returncode == 0
-        with open(dest, encoding="utf-8") as f:
-            assert f.read() == out.getvalue()
+    assert proc.stdout == out.getvalue() and "Density model" in proc.stdout
+    assert proc.stderr == err.getvalue()
+    written = (tmp_path / "p.json").read_text(encoding="utf-8")
+    assert written == (tmp_path / "i.json").read_text(encoding="utf-8")
+    assert json.loads(written)["kind"] == "analysis"
     proc = subprocess.run([sys.executable, "-m", "outcomes.cli", "validate", "no/such/folder"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
