@@ -370,21 +370,7 @@ def read_previous(paths: Sequence, current: Mapping, *, current_source: str = "t
     themselves: it refuses practitioner ids, which a clinic's own internal results hold; a
     re-audit never leaves the clinic.
     """
-    from outcomes import results_file
-
-    check = results_file.check_definitions
-    files = []
-    for item in paths:
-        source = str(item) if not isinstance(item, Mapping) else "previous results"
-        files.append((source, _read_one(item, source)))
-    try:
-        check([(current_source, current), *files])
-    except ResultsFileError as err:   # the pool's words speak of clinics; say what to re-run
-        what = str(err).split(" Counts are comparable")[0].rstrip(".")
-        raise ResultsFileError(f"{what}. A re-audit compares quarters only under the same "
-                               "definitions: re-run the earlier quarter with this report's "
-                               "--definitions file, or this report with that quarter's."
-                               ) from None
+    files = _read_comparable(paths, current["definitions"], current_source)
     now = _results_quarter(current, current_source)
     seen: dict[str, str] = {}
     out = []
@@ -399,6 +385,57 @@ def read_previous(paths: Sequence, current: Mapping, *, current_source: str = "t
         seen[q] = source
         out.append((q, data))
     return sorted(out, key=lambda t: t[0])
+
+
+def check_previous(paths: Sequence, definitions=None, *,
+                   current_source: str = "this report") -> None:
+    """Refuse earlier results files a re-audit cannot compare, before any analysis.
+
+    What :func:`read_previous` checks of the files themselves and of their definitions
+    (the same messages), from the definitions the analysis will use: ``outcomes report
+    --previous`` refuses a mismatched file at once, not after the load, the analysis and
+    the density model. The quarters are checked by :func:`read_previous`, after the analysis.
+
+    Parameters
+    ----------
+    paths : sequence of str, Path or dict
+        As :func:`read_previous`.
+    definitions : Definitions, optional
+        The definitions of the coming analysis (default ``Definitions()``).
+    current_source : str
+        The current analysis's name in messages.
+
+    Raises
+    ------
+    ResultsFileError, AuditError
+        As :func:`read_previous`.
+    """
+    if definitions is None:
+        from outcomes.definitions import Definitions
+        definitions = Definitions()
+    _read_comparable(paths, definitions.to_dict(), current_source)
+
+
+def _read_comparable(paths: Sequence, definitions: Mapping, current_source: str
+                     ) -> list[tuple[str, dict]]:
+    """Each earlier results file read and checked (:func:`_read_one`), with definitions
+    those of the current analysis (``definitions``, as its results dict holds them)."""
+    from outcomes import results_file
+
+    files = []
+    for item in paths:
+        source = str(item) if not isinstance(item, Mapping) else "previous results"
+        files.append((source, _read_one(item, source)))
+    try:
+        results_file.check_definitions([(current_source, {"definitions": definitions}),
+                                        *files])
+    except ResultsFileError as err:   # the pool's words speak of clinics; say what to re-run
+        what = str(err).split(" Counts are comparable")[0].rstrip(".")
+        raise ResultsFileError(f"{what}. A re-audit compares quarters only under the same "
+                               "definitions: re-run the earlier quarter with this report's "
+                               "--definitions file, or this report with that quarter's."
+                               ) from None
+    return files
 
 
 def _read_one(item, source: str) -> dict:

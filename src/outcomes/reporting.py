@@ -796,8 +796,9 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
     progress : callable, optional
         Called with one line of progress text per step (default: print to stderr).
     previous, standards, actions
-        The quarterly audit's inputs (see :func:`prepare_report`); checked right after the
-        analysis, before any notebook runs.
+        The quarterly audit's inputs (see :func:`prepare_report`); the previous files and
+        their definitions checked first (:func:`outcomes.audit.check_previous`), the rest
+        right after the analysis, before any notebook runs.
     pdf : bool, default False
         Also write :data:`PDF_NAME`, the audit page on A4 (see :func:`write_pdf`); checked
         first, so that a missing PDF engine stops the run before any work.
@@ -818,6 +819,11 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     out = Path(out)
     check_out_folder(out, force=force)
+    if previous:   # a file the re-audit cannot compare is refused before any work
+        from outcomes.audit import check_previous
+        from outcomes.definitions import Definitions
+
+        check_previous(previous, Definitions.from_toml(definitions) if definitions else None)
     out.mkdir(parents=True, exist_ok=True)
     kernel = find_kernel()
     if pdf:
