@@ -235,19 +235,53 @@ def test_context_frames_are_suppressed_and_patient_lists_refused_when_shareable(
     assert internal.frame("cohort") is analysis.cohort
 
 
-@pytest.mark.slow
-def test_a_notebook_runs_standalone_on_the_bundled_sample(tmp_path):
-    """As in JupyterLab: no parameters given, it loads and analyses the sample itself."""
-    import papermill as pm
+@pytest.fixture(scope="module")
+def report_kernel(tmp_path_factory):
+    """A kernel started as :func:`write_report` starts its own (:func:`_start_kernel`), and
+    what it held before its first cell: ``(kernel manager, (modules of outcomes imported,
+    names of the user namespace that are 'outcomes'), execution count of the first cell)``.
+    The probe runs as the kernel answers, before any test uses it; the kernel then serves
+    the standalone notebook (one kernel start for both tests, not two)."""
+    from jupyter_core.utils import run_sync
 
-    # the kernel stopped at once when done (as run_notebook does), not asked to exit
-    nb = pm.execute_notebook(str(ROOT / "notebooks" / "05-protocol.ipynb"), None,
-                             kernel_name=find_kernel(), progress_bar=False, cwd=str(tmp_path),
-                             shutdown_kernel="immediate")
+    from outcomes.reporting import _quiet_kernel_manager, _shutdown_kernel, _start_kernel
+
+    km = _quiet_kernel_manager()(kernel_name=find_kernel())
+    _start_kernel(km, str(tmp_path_factory.mktemp("kernel")))
+    try:
+        kc = km.client()
+        try:
+            kc.start_channels()
+            run_sync(kc.wait_for_ready)(timeout=60)
+            out = []
+            code = ("import sys; print(repr((sorted(m for m in sys.modules if m.startswith("
+                    "'outcomes.')), [k for k in get_ipython().user_ns if k == 'outcomes'])))")
+            reply = run_sync(kc.execute_interactive)(
+                code, timeout=60,
+                output_hook=lambda msg: out.append(msg["content"].get("text", ""))
+                if msg["msg_type"] == "stream" else None)
+        finally:
+            kc.stop_channels()
+        yield km, eval("".join(out)), reply["content"]["execution_count"]
+    finally:
+        _shutdown_kernel(km)
+
+
+@pytest.mark.slow
+def test_a_notebook_runs_standalone_on_the_bundled_sample(report_kernel, tmp_path):
+    """As in JupyterLab: no parameters given, it loads and analyses the sample itself (in
+    a kernel as the report's, from an empty namespace: every name it uses it imports)."""
+    from outcomes.reporting import run_notebook
+
+    nb = run_notebook("05-protocol.ipynb", {}, kernel=find_kernel(), cwd=str(tmp_path),
+                      km=report_kernel[0])
+    assert nb.metadata.papermill.parameters == {}
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     html = "".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
     assert "Year one" in html and "Deviation" in html
+    # analysed here with the density model, as the report's pages count its terms
+    assert "in the density model" in html
 
 
 def test_pickled_audit_is_used_unless_min_cell_changes_the_definitions(sample_context,
@@ -350,29 +384,10 @@ def test_collecting_less_restores_the_collector():
 
 
 @pytest.mark.slow
-def test_report_kernel_imports_the_sections_as_it_starts(tmp_path):
+def test_report_kernel_imports_the_sections_as_it_starts(report_kernel):
     """write_report starts the kernel once the export is read: it imports the notebooks'
     modules before its first cell (while the analysis runs), leaving the user namespace and
     the execution count as a fresh kernel's."""
-    from jupyter_core.utils import run_sync
-
-    from outcomes.reporting import _quiet_kernel_manager, _shutdown_kernel, _start_kernel
-
-    km = _quiet_kernel_manager()(kernel_name=find_kernel())
-    _start_kernel(km, str(tmp_path))
-    kc = km.client()
-    try:
-        kc.start_channels()
-        run_sync(kc.wait_for_ready)(timeout=60)
-        out = []
-        code = ("import sys; print(repr((sorted(m for m in sys.modules if m.startswith("
-                "'outcomes.')), [k for k in get_ipython().user_ns if k == 'outcomes'])))")
-        reply = run_sync(kc.execute_interactive)(
-            code, timeout=60, output_hook=lambda msg: out.append(msg["content"].get("text", ""))
-            if msg["msg_type"] == "stream" else None)
-    finally:
-        kc.stop_channels()
-        _shutdown_kernel(km)
-    modules, names = eval("".join(out))
+    _, (modules, names), count = report_kernel
     assert {"outcomes.sections", "outcomes.figures", "outcomes.reporting"} <= set(modules)
-    assert names == [] and reply["content"]["execution_count"] == 1
+    assert names == [] and count == 1
