@@ -158,13 +158,20 @@ def _pdf_pages(path: Path):
         return [(p.width, p.height, p.chars, p.images, p.rects + p.lines) for p in pdf.pages]
 
 
-def test_pdf_is_a4_with_no_table_cut(reports):
+@pytest.fixture(scope="module")
+def internal_pdf(reports):
+    """The internal report's report.pdf, read once (pdfplumber: ~1.5 s for its 12 pages)."""
+    out, proc = reports["internal"]
+    assert proc.returncode == 0, proc.stderr
+    return _pdf_pages(out / PDF_NAME)
+
+
+def test_pdf_is_a4_with_no_table_cut(reports, internal_pdf):
     """report.pdf (``--pdf``): A4 pages, a page count that fits the audit page, and nothing
     drawn beyond the right margin: a table wider than the page would put its last columns
     there (checked on a deliberately wide table below)."""
-    out, proc = reports["internal"]
-    assert proc.returncode == 0, proc.stderr
-    pages = _pdf_pages(out / PDF_NAME)
+    _, proc = reports["internal"]
+    pages = internal_pdf
     m = re.search(r"PDF, (\d+) A4 pages", proc.stderr)
     assert m and int(m[1]) == len(pages)
     assert 3 <= len(pages) <= 20, len(pages)  # the sample's audit page: 12 A4 pages (04:40)
@@ -180,12 +187,11 @@ def test_pdf_is_a4_with_no_table_cut(reports):
     assert "page 1 of" in text.replace("\xa0", " ")
 
 
-def test_pdf_keeps_headings_with_what_follows(reports):
+def test_pdf_keeps_headings_with_what_follows(internal_pdf):
     """No heading is the last thing on a page: below each heading (h1-h3, drawn 14 pt and
     larger) comes text or a figure on the same page."""
-    out, _ = reports["internal"]
     headings = 0
-    for number, (_width, height, chars, images, _) in enumerate(_pdf_pages(out / PDF_NAME), 1):
+    for number, (_width, height, chars, images, _) in enumerate(internal_pdf, 1):
         foot = height - 40  # the page number sits in the bottom margin
         body = [c for c in chars if c["bottom"] < foot]
         lines = sorted({round(c["bottom"]) for c in body if c["size"] >= 14})
