@@ -300,3 +300,67 @@ def pooled_report(request, split_root, tmp_path_factory):
 
     root, (status, stderr) = _build_once(request, tmp_path_factory, "pooled", build)
     return root / "out", status, stderr
+
+
+# --- the test modules' assertion rewriting, once per run across pytest-xdist workers -----------
+# Each worker collects every module, and pytest rewrites each module's asserts (parse, rewrite,
+# compile: ~2 s of CPU for the whole suite) before importing it. It would cache the rewritten
+# code in __pycache__, but not where PYTHONDONTWRITEBYTECODE is set (CI and this machine), so
+# both workers of ``make test`` rewrote all of it. Here workers share it through a folder of the
+# run (as :func:`_build_once`): whichever worker comes first rewrites a module, the other reads
+# the code; gw0 starts from the first module and the others from the last, so the work splits.
+# The code is pytest's own rewriting, byte for byte: failure messages are unchanged.
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session):
+    workerinput = getattr(session.config, "workerinput", None)
+    if workerinput is None:  # a serial run: nothing to share
+        return
+    try:
+        import fcntl
+
+        from _pytest.assertion import rewrite
+    except ImportError:  # Windows: each worker rewrites its own
+        return
+    own = getattr(rewrite, "_rewrite_test", None)
+    if own is None or getattr(own, "shared", False):
+        return
+    import marshal
+    import zlib
+
+    folder = session.config._tmp_path_factory.getbasetemp().parent / "shared-rewrite"
+    folder.mkdir(exist_ok=True)
+
+    def shared(fn: Path, config, *, wait: bool = True):
+        stat = fn.stat()
+        cached = folder / f"{fn.name}.{zlib.crc32(bytes(fn))}.{stat.st_mtime_ns}.marshal"
+        with open(cached.with_suffix(".lock"), "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:  # the other worker is rewriting it
+                return None
+            if cached.exists():
+                return marshal.loads(cached.read_bytes()) if wait else None
+            done = own(fn, config)
+            try:
+                data = marshal.dumps(done)
+            except ValueError:  # a pytest whose result marshal cannot hold: not shared
+                return done
+            part = cached.with_suffix(".part")
+            part.write_bytes(data)
+            part.replace(cached)
+            return done
+
+    shared.shared = True  # type: ignore[attr-defined]
+    rewrite._rewrite_test = shared
+    # ahead of collection: rewrite the modules no worker has taken yet, in opposite orders (the
+    # modules this run collects: all of them, or those named on the command line)
+    here = Path(__file__).parent
+    named = {Path(session.config.invocation_params.dir, arg.split("::")[0]).resolve()
+             for arg in session.config.args}
+    modules = sorted(fn for fn in here.glob("test_*.py")
+                     if fn in named or any(here.is_relative_to(arg) for arg in named))
+    if workerinput.get("workerid") != "gw0":
+        modules.reverse()
+    for fn in modules:
+        shared(fn, session.config, wait=False)
