@@ -101,10 +101,10 @@ def _exactly(rng: np.random.Generator, eligible: np.ndarray, rate: float,
 
 def _yes_no(flag: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
     """Booleans -> "yes"/"no" text, pd.NA where ``missing``."""
-    out = pd.Series(np.where(flag, "yes", "no"), dtype="string")
+    out = np.where(flag, "yes", "no").astype(object)
     if missing is not None:
-        out[missing] = pd.NA
-    return out
+        out[missing] = None
+    return pd.Series(out, dtype="string")
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
@@ -326,18 +326,20 @@ def _events(rng: np.random.Generator, end: np.datetime64, sessions: pd.DataFrame
     m = len(s)
     p = s["_p"].to_numpy()
     k = s["_k"].to_numpy()
-    parts: list[pd.DataFrame] = []
+    session_date = s["session_date"].to_numpy()
+    # each call of add() appends one block of events: columns as arrays, joined once below
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in ("_row", "term_key", "_onset",
+                                                         "severity", "duration", "serious")}
 
     def add(term: str, rows: np.ndarray, lag: np.ndarray, severity_p, duration,
             serious_p: float) -> None:
         size = rows.size
-        parts.append(pd.DataFrame({
-            "_row": rows, "term_key": term,
-            "_onset": s["session_date"].to_numpy()[rows] + lag * _DAY,
-            "severity": _choice(rng, ["mild", "moderate", "severe"], severity_p, size),
-            "duration_days": duration,
-            "serious": rng.random(size) < serious_p,
-        }))
+        cols["_row"].append(rows)
+        cols["term_key"].append(np.full(size, term, dtype=object))
+        cols["_onset"].append(session_date[rows] + lag * _DAY)
+        cols["severity"].append(_choice(rng, ["mild", "moderate", "severe"], severity_p, size))
+        cols["duration"].append(np.asarray(duration, dtype="float64"))
+        cols["serious"].append(rng.random(size) < serious_p)
 
     susceptible = rng.random(n) < _PAIN_SUSCEPTIBLE
     rows = np.flatnonzero(susceptible[p] & (rng.random(m) < _PAIN_PER_SESSION))
@@ -361,31 +363,33 @@ def _events(rng: np.random.Generator, end: np.datetime64, sessions: pd.DataFrame
                             rng.integers(14, 120, who.size).astype(float))
         add(term, rows, rng.integers(3, 60, who.size), [0.0, 0.6, 0.4], duration, 0.35)
 
-    e = pd.concat(parts, ignore_index=True)
-    e["_onset"] = e["_onset"].clip(upper=pd.Timestamp(end))  # an event is recorded by the end date
-    e = e.sort_values(["_row", "_onset"], kind="stable").reset_index(drop=True)
-    q = len(e)
+    e = {c: np.concatenate(v) for c, v in cols.items()}
+    # an event is recorded by the end date
+    e["_onset"] = np.minimum(e["_onset"].astype("datetime64[ns]"),
+                             np.datetime64(pd.Timestamp(end), "ns"))
+    order = np.lexsort((e["_onset"], e["_row"]))          # by row, then onset; stable
+    e = {c: v[order] for c, v in e.items()}
+    q = len(e["_row"])
     written = np.empty(q, dtype=object)
     for term, spellings in TERMS_AS_WRITTEN.items():  # a loop over 9 terms, not over rows
-        sel = (e["term_key"] == term).to_numpy()
+        sel = e["term_key"] == term
         written[sel] = _choice(rng, [t for t, _ in spellings], [w for _, w in spellings],
                                int(sel.sum()))
-    severity = pd.Series(e["severity"].to_numpy(), dtype="string")
-    severity[rng.random(q) < 0.05] = pd.NA
-    duration = e["duration_days"].to_numpy().copy()
+    severity = e["severity"].astype(object)
+    severity[rng.random(q) < 0.05] = None
+    duration = e["duration"].copy()
     duration[rng.random(q) < 0.08] = np.nan
-    session_id = pd.Series(s["session_id"].to_numpy()[e["_row"].to_numpy()], dtype="string")
-    session_id[rng.random(q) < 0.04] = pd.NA
+    session_id = s["session_id"].to_numpy(dtype=object, na_value=None)[e["_row"]]
+    session_id[rng.random(q) < 0.04] = None
     return pd.DataFrame({
         "event_id": _ids("E", np.arange(1, q + 1), max(6, len(str(q)))),
-        "patient_id": pd.Series(s["patient_id"].to_numpy()[e["_row"].to_numpy()],
-                                dtype="string"),
-        "session_id": session_id,
-        "onset_date": pd.Series(e["_onset"].to_numpy(), dtype="datetime64[ns]"),
+        "patient_id": pd.Series(s["patient_id"].to_numpy()[e["_row"]], dtype="string"),
+        "session_id": pd.Series(session_id, dtype="string"),
+        "onset_date": pd.Series(e["_onset"], dtype="datetime64[ns]"),
         "term": pd.Series(written, dtype="string"),
-        "severity": severity,
+        "severity": pd.Series(severity, dtype="string"),
         "duration_days": duration,
-        "serious": _yes_no(e["serious"].to_numpy(), missing=rng.random(q) < 0.10),
+        "serious": _yes_no(e["serious"], missing=rng.random(q) < 0.10),
     })
 
 
