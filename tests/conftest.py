@@ -175,17 +175,39 @@ def _build_once(request, tmp_path_factory, name: str, build):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _object_once(request, tmp_path_factory, name: str, build):
+    """``build()`` run once per test session, also across pytest-xdist workers, as
+    :func:`_build_once`: the worker that builds the object keeps it, the others read a pickled
+    copy (made before any test used it) instead of building it again."""
+    import pickle
+
+    if not hasattr(request.config, "workerinput"):
+        return build()
+    made = []
+
+    def store(root: Path) -> None:
+        made.append(build())
+        (root / "value.pickle").write_bytes(pickle.dumps(made[0], pickle.HIGHEST_PROTOCOL))
+
+    root, _ = _build_once(request, tmp_path_factory, name, store)
+    return made[0] if made else pickle.loads((root / "value.pickle").read_bytes())
+
+
 @pytest.fixture(scope="session")
-def sample_context():
+def sample_context(request, tmp_path_factory):
     """The bundled sample loaded and analysed once (quarter 2026Q3, with the model), as the
-    report notebooks' set-up call gives it (:func:`outcomes.reporting.report_context`)."""
+    report notebooks' set-up call gives it (:func:`outcomes.reporting.report_context`); built
+    by one pytest-xdist worker, read by the other (:func:`_object_once`)."""
     import warnings
 
     from outcomes.reporting import report_context
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # OutcomesWarning notes (derived benchmark counts)
-        return report_context(quarter="2026Q3")
+    def build():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # OutcomesWarning notes (derived benchmark counts)
+            return report_context(quarter="2026Q3")
+
+    return _object_once(request, tmp_path_factory, "sample-context", build)
 
 
 @pytest.fixture(scope="session")
@@ -226,16 +248,20 @@ def reports(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def dressed_context(reports):
+def dressed_context(request, tmp_path_factory, reports):
     """The dressed export's shareable report context, as ``outcomes report --shareable``
-    builds it without a clinic key (in-process: the same analysis, rounding and sections)."""
+    builds it without a clinic key (in-process: the same analysis, rounding and sections);
+    built by one pytest-xdist worker, read by the other (:func:`_object_once`)."""
     import warnings
 
     from outcomes.reporting import report_context
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # OutcomesWarning notes; the random-codes warning
-        return report_context(reports["dressed"], quarter="2026Q3", shareable=True)
+    def build():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # OutcomesWarning notes; the random-codes warning
+            return report_context(reports["dressed"], quarter="2026Q3", shareable=True)
+
+    return _object_once(request, tmp_path_factory, "dressed-context", build)
 
 
 def split_tables() -> dict:
