@@ -231,12 +231,11 @@ def _excel_tables(path: Path, mapping: Mapping
                             file=label)
         headers = ["" if pd.isna(h) else str(h) for h in df.iloc[0]]
         body = df.iloc[1:]
-        cols = []
-        for j in range(body.shape[1]):
-            v = body.iloc[:, j]
-            v = v.map(_excel_cell, na_action="ignore")
-            cols.append(pa.array(v.astype(object).where(v.notna(), None).tolist(),
-                                 type=pa.string()))
+        # each cell's text (None where blank): the frame's cells and blanks taken once, not
+        # a Series built, mapped and masked per column
+        cells, blank = body.to_numpy(dtype=object), body.isna().to_numpy()
+        cols = [pa.array([None if b else _excel_cell(v) for v, b in zip(cells[:, j], blank[:, j])],
+                         type=pa.string()) for j in range(body.shape[1])]
         out[table] = (label, headers, pa.table(cols, names=[f"c{i}" for i in range(len(cols))]))
     return out, names
 
