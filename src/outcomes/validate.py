@@ -8,6 +8,7 @@ quarantined or unknown patient or session follows it with that reason. For every
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -651,22 +652,12 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
         counts.append({"table": name, "read": table.n, "accepted": int((~bad).sum()),
                        "quarantined": int(bad.sum())})
     parts = [part for table in t.values() for part in table.parts]
-    quarantine = (pd.concat(parts, ignore_index=True) if parts else
-                  pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else str)
-                                for c in QUARANTINE_COLUMNS}))
-    order = quarantine["table"].map({n: i for i, n in enumerate(TABLES)})
-    quarantine = (quarantine.assign(_t=order).sort_values(["_t", "row"], kind="stable")
-                  .drop(columns="_t").reset_index(drop=True))
-    quarantine = _astype(quarantine, {"row": "int64"})
+    quarantine = _quarantine(parts) if parts else _quarantine_none().copy()
     ae = clean["adverse_events"]
     other = ae.loc[(ae["term"] == "other").fillna(False).to_numpy(bool), "term_as_written"]
     other_terms = tuple(sorted(set(other.dropna()) - {"other", "Other", "OTHER"}))
     other = other[other.isin(other_terms).fillna(False).to_numpy(bool)]
-    unmapped = (other.value_counts().rename_axis("term_as_written").rename("events")
-                .reset_index())
-    unmapped = _astype(unmapped.sort_values(["events", "term_as_written"],
-                                            ascending=[False, True], kind="stable")
-                       .reset_index(drop=True), {"term_as_written": "string", "events": "int64"})
+    unmapped = _unmapped(other) if len(other) else _unmapped_none(other.dtype).copy()
     # every accepted child row's parent is accepted (the cascade), so its position among the
     # accepted parents is the running count of accepted parents before it
     p_new = np.cumsum(accepted["patients"]) - 1
@@ -681,6 +672,38 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
                      counts=_astype(pd.DataFrame(counts), dict.fromkeys(
                          ("read", "accepted", "quarantined"), "int64")),
                      other_terms=other_terms, unmapped_terms=unmapped)
+
+
+def _quarantine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The quarantine rows (``parts``, each table's broken rules) sorted by table and row."""
+    quarantine = (pd.concat(parts, ignore_index=True) if parts else
+                  pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else str)
+                                for c in QUARANTINE_COLUMNS}))
+    order = quarantine["table"].map({n: i for i, n in enumerate(TABLES)})
+    quarantine = (quarantine.assign(_t=order).sort_values(["_t", "row"], kind="stable")
+                  .drop(columns="_t").reset_index(drop=True))
+    return _astype(quarantine, {"row": "int64"})
+
+
+def _unmapped(other: pd.Series) -> pd.DataFrame:
+    """``term_as_written, events``: each distinct term of ``other``, most events first."""
+    unmapped = (other.value_counts().rename_axis("term_as_written").rename("events")
+                .reset_index())
+    return _astype(unmapped.sort_values(["events", "term_as_written"],
+                                        ascending=[False, True], kind="stable")
+                   .reset_index(drop=True), {"term_as_written": "string", "events": "int64"})
+
+
+# an export with nothing to quarantine (or no unmapped term) gets a copy of the empty frame the
+# same steps give, made once per process (the steps cost ~3 ms a load of a small export)
+@functools.cache
+def _quarantine_none() -> pd.DataFrame:
+    return _quarantine([])
+
+
+@functools.cache
+def _unmapped_none(dtype) -> pd.DataFrame:
+    return _unmapped(pd.Series([], dtype=dtype))
 
 
 def _astype(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
