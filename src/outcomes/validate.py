@@ -644,11 +644,14 @@ def validate(tables: dict, *, date_format: str = "ISO", decimal_comma: bool = Fa
         frame = table.frame(~bad)
         if name == "measurements":
             frame["site"] = frame["site"].str.lower().fillna("target")
+        columns = list(CLEAN_COLUMNS[name])
         if name == "adverse_events":
-            frame["term_as_written"] = frame["term"]
+            frame.insert(columns.index("term_as_written"), "term_as_written", frame["term"])
             # the accepted rows' vocabulary terms, mapped above for every row
             frame["term"] = e_terms[~bad].reset_index(drop=True)
-        clean[name] = _clean_dtypes(frame[list(CLEAN_COLUMNS[name])], name)
+        # the columns are in the contract's order: no selection (it copies every column)
+        clean[name] = _clean_dtypes(frame if list(frame.columns) == columns else frame[columns],
+                                    name)
         counts.append({"table": name, "read": table.n, "accepted": int((~bad).sum()),
                        "quarantined": int(bad.sum())})
     parts = [part for table in t.values() for part in table.parts]
