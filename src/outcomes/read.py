@@ -377,8 +377,10 @@ def _resolve(name: str, label: str, headers: list[str], table: pa.Table,
         cols = {c: cleaned[i] for c, i in keep.items()}
     ordered = [c for c in contract if c in cols]
     as_string = {pa.large_string(): pd.StringDtype()}.get
-    frame = pd.DataFrame({c: cols[c].to_pandas(types_mapper=as_string)
-                          for c in ordered}) if ordered else pd.DataFrame()
+    # from the columns' arrays on 0..n-1 (a dict of Series would be aligned on their index)
+    arrays = {c: cols[c].to_pandas(types_mapper=as_string).array for c in ordered}
+    frame = pd.DataFrame(arrays, index=pd.RangeIndex(len(rows)), copy=False) if ordered \
+        else pd.DataFrame()
     string = pd.StringDtype()
     other = {c: string for c, d in frame.dtypes.items() if d != string}
     frame = (frame.astype(other) if other else frame).reset_index(drop=True)
