@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.stats import norm
+
+# scipy (sparse, optimize, stats: ~0.6-1 s of imports) is imported where the program is compiled
+# and solved, not here: every pytest process that collects the suite imports this module
 
 BIG = 10**6
 
@@ -255,6 +255,8 @@ class Program:
                 data.append(v)
             rlo.append(a)
             rhi.append(b)
+        from scipy import sparse
+
         A = sparse.csr_array((data, (ri, ci)), shape=(len(self.rows), len(roots)))
         return roots, index, lo, hi, A, np.array(rlo, float), np.array(rhi, float)
 
@@ -315,6 +317,8 @@ def bounds(prog: Program, targets: dict, *, time_limit: float = 20.0) -> Result:
     -------
     Result
     """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     roots, index, lo, hi, A, rlo, rhi = prog.compile()
     n = len(roots)
     integrality = np.ones(n)
@@ -396,6 +400,8 @@ def key(prefix, frame, rk, col):
 
 @cache
 def _z(conf: float) -> float:
+    from scipy.stats import norm
+
     return float(norm.ppf(0.5 + conf / 2))
 
 

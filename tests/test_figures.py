@@ -1,22 +1,27 @@
 """Figures: headless (Agg); assertions on what was drawn."""
 import re
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from outcomes import figures  # noqa: E402
-from outcomes.disclosure import control_frame, histogram_counts  # noqa: E402
-
-
-from outcomes.disclosure import PractitionerCoder, publish_counts  # noqa: E402
+from outcomes.disclosure import PractitionerCoder, control_frame, histogram_counts, publish_counts
 
 KEY = b"a clinic key of 32 random bytes!"
+
+#: matplotlib, its pyplot and outcomes.figures (which sets the Agg backend), bound by
+#: :func:`_pyplot` when this module's tests run: imported here, they cost every pytest process
+#: that collects the suite ~0.5 s of CPU (both workers of ``make test``), whichever runs them
+matplotlib = plt = figures = None
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _pyplot():
+    global matplotlib, plt, figures
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from outcomes import figures
 
 
 def suppress_named_frame(name, df):
@@ -24,7 +29,7 @@ def suppress_named_frame(name, df):
 
 
 @pytest.fixture(autouse=True)
-def _close():
+def _close(_pyplot):
     yield
     plt.close("all")
 

@@ -8,8 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import NormalIndPower
 
 import outcomes
 from outcomes import stats, text
@@ -52,6 +50,8 @@ def test_holm_is_the_textbook_step_down_within_each_family(pairs):
 
 
 def test_holm_matches_statsmodels_multipletests():
+    from statsmodels.stats.multitest import multipletests  # here: ~1 s of imports to collect
+
     rng = np.random.default_rng(11)
     for size in (1, 2, 5, 12):
         p = rng.uniform(0, 0.2, size)
@@ -109,6 +109,8 @@ def test_sample_funnel_p_values_match_r(sample):
 
 
 def test_detectable_difference_matches_statsmodels_power():
+    from statsmodels.stats.power import NormalIndPower  # here: ~1 s of imports to collect
+
     # NormalIndPower solves the power equation numerically (both tails counted): agreement
     # to ~1e-6 shows the closed form and its back-transformation
     for n1, n2, p0 in [(931, 86, 0.8), (68, 86, 69 / 86), (68, 86, 33 / 86), (20, 541, 0.45),

@@ -6,7 +6,6 @@ from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
 
@@ -178,6 +177,8 @@ def test_bad_period_is_a_clear_error(tmp_path):
     p for p in resources.files("outcomes").joinpath("notebooks").iterdir()
     if p.name.endswith(".ipynb")), ids=lambda p: p.name)
 def test_committed_notebooks_have_no_outputs_and_a_parameters_cell(path):
+    import nbformat  # here: ~0.1-0.2 s of imports (jsonschema) to collect
+
     nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)

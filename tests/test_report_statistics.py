@@ -9,16 +9,14 @@ from dataclasses import fields
 from importlib import resources
 from pathlib import Path
 
-import matplotlib
 import pytest
 
 from cohort_builder import REFERENCE_CUTOFF, reference_export
-from outcomes import figures, response, sections, tables
+from outcomes import response, sections, tables
 from outcomes.cohort import build_cohort
 from outcomes.definitions import Definitions
 from outcomes.reporting import definitions_html, report_context, write_definitions_page
 
-matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 
 PAGES = {
@@ -56,6 +54,10 @@ def _legend(ax):
 
 
 def test_figure_labels_follow_the_level(ctx90):
+    import matplotlib.pyplot  # here, not at module level: ~0.5 s of imports to collect
+
+    from outcomes import figures  # (sets the Agg backend)
+
     a = ctx90.analysis
     ax = figures.density_sensitivity_plot(a.density_sensitivity, level=0.9)
     assert "90% CI" in _legend(ax)

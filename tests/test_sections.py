@@ -8,7 +8,6 @@ import ast
 import re
 from importlib import resources
 
-import nbformat
 import pytest
 
 from outcomes import sections
@@ -168,6 +167,8 @@ def _notebooks():
 
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.name)
 def test_notebook_is_parameters_setup_and_one_call_per_section(path):
+    import nbformat  # here: ~0.1-0.2 s of imports (jsonschema) to collect
+
     nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
     assert all(c.cell_type == "code" for c in nb.cells), "no hand-written markdown"
     params, setup, *calls = nb.cells
