@@ -387,7 +387,7 @@ def read_previous(paths: Sequence, current: Mapping, *, current_source: str = "t
     return sorted(out, key=lambda t: t[0])
 
 
-def check_previous(paths: Sequence, definitions=None, *,
+def check_previous(paths: Sequence, definitions, *,
                    current_source: str = "this report") -> None:
     """Refuse earlier results files a re-audit cannot compare, before any analysis.
 
@@ -400,8 +400,8 @@ def check_previous(paths: Sequence, definitions=None, *,
     ----------
     paths : sequence of str, Path or dict
         As :func:`read_previous`.
-    definitions : Definitions, optional
-        The definitions of the coming analysis (default ``Definitions()``).
+    definitions : Definitions
+        The definitions of the coming analysis.
     current_source : str
         The current analysis's name in messages.
 
@@ -410,9 +410,6 @@ def check_previous(paths: Sequence, definitions=None, *,
     ResultsFileError, AuditError
         As :func:`read_previous`.
     """
-    if definitions is None:
-        from outcomes.definitions import Definitions
-        definitions = Definitions()
     _read_comparable(paths, definitions.to_dict(), current_source)
 
 

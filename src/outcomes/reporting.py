@@ -823,7 +823,8 @@ def write_report(data, out, *, cutoff: dt.date, shareable: bool = False,
         from outcomes.audit import check_previous
         from outcomes.definitions import Definitions
 
-        check_previous(previous, Definitions.from_toml(definitions) if definitions else None)
+        check_previous(previous,
+                       Definitions.from_toml(definitions) if definitions else Definitions())
     out.mkdir(parents=True, exist_ok=True)
     kernel = find_kernel()
     if pdf:
