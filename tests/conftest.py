@@ -351,6 +351,12 @@ def pytest_collection(session):
     own = getattr(rewrite, "_rewrite_test", None)
     if own is None or getattr(own, "shared", False):
         return
+    import inspect
+
+    # a private pytest function: shared only while it is the one this was written for
+    # (pytest 8: ``_rewrite_test(fn, config) -> (stat, code)``); otherwise each worker rewrites
+    if list(inspect.signature(own).parameters) != ["fn", "config"]:
+        return
     import marshal
     import zlib
 

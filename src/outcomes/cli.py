@@ -186,9 +186,10 @@ def _end_now(status: int) -> None:
     report's modules (pandas, statsmodels, papermill, nbconvert, WeasyPrint) ~0.45 s; nothing
     is left to do (files written are closed, a report's kernel is shut down and its temporary
     folder removed before the command returns; stdout and stderr are flushed here).
-    Not under a profiler or a tracer (cProfile, coverage), which write their results at exit.
+    Not under a profiler, a tracer or coverage (which may measure through ``sys.monitoring``),
+    which write their results at exit.
     """
-    if sys.getprofile() is not None or sys.gettrace() is not None:
+    if sys.getprofile() is not None or sys.gettrace() is not None or "coverage" in sys.modules:
         return
     for stream in (sys.stdout, sys.stderr):
         try:
