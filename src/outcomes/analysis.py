@@ -407,22 +407,34 @@ class _beside:
     def result(self):
         if not self.pid:
             return self.fn()
-        with os.fdopen(self.fd, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        if status != 0 or not data:
+        try:
+            with os.fdopen(self.fd, "rb") as f:
+                self.fd = -1                              # closed by the with, whatever happens
+                data = f.read()
+            _, status = os.waitpid(self.pid, 0)
+            self.pid = 0
+        except BaseException:                             # an interrupt: no child left behind
+            self.cancel()
+            raise
+        try:
+            value, said = pickle.loads(data) if status == 0 and data else (None, None)
+        except Exception:  # noqa: BLE001 - what cannot be rebuilt here is computed here
+            said = None
+        if said is None:
             return self.fn()
-        value, said = pickle.loads(data)
+        # once per place, as the warnings would have been issued here (the module's registry)
+        registry = globals().setdefault("__warningregistry__", {})
         for message, category, filename, lineno in said:
-            warnings.warn_explicit(message, category, filename, lineno)
+            warnings.warn_explicit(message, category, filename, lineno, registry=registry)
         return value
 
     def cancel(self) -> None:
         """Stop the child (the caller failed before asking for the result)."""
         if self.pid:
             os.kill(self.pid, signal.SIGKILL)
-            os.close(self.fd)
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
             os.waitpid(self.pid, 0)
             self.pid = 0
 
