@@ -53,3 +53,13 @@ def test_the_command_run_as_a_process_ends_with_every_byte_written(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "outcomes.cli", "validate", "no/such/folder"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_main_called_from_python_returns_even_on_sys_argv(monkeypatch, capsys):
+    """Only the console script (cli.run) ends the process at once; main() called from Python
+    with no argv (it then reads sys.argv, as a wrapper or runpy would) returns its status."""
+    from outcomes.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["outcomes", "validate", "no/such/folder"])
+    assert main() == 2                      # the process (this pytest) is still here
+    assert "does not exist" in capsys.readouterr().err

@@ -148,7 +148,7 @@ def _notes_as_lines(command: str) -> None:
 #: sub-commands that load an export first: its CSV files are read ahead (outcomes.csvread)
 _PREFETCH = ("validate", "analyze")
 
-#: sub-commands that, run as the command itself, end the process once done (:func:`_end_now`)
+#: sub-commands after which the console script ends the process at once (:func:`_end_now`)
 _END_NOW = (*_PREFETCH, "report", "pool")
 
 #: sub-commands whose ``--out`` is a folder
@@ -167,17 +167,20 @@ def _out_is_file(args) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``outcomes`` command; returns the exit status.
+    """Run the ``outcomes`` command on ``argv`` (default: ``sys.argv``); returns the exit
+    status. The console script is :func:`run`."""
+    return _run(build_parser().parse_args(argv))
 
-    Run as the command itself (``argv`` None: the ``outcomes`` script, ``python -m
-    outcomes.cli``), ``analyze``, ``validate``, ``report`` and ``pool`` end the process once
-    done instead of returning (:func:`_end_now`).
-    """
-    args = build_parser().parse_args(argv)
+
+def run() -> None:
+    """The ``outcomes`` console script (and ``python -m outcomes.cli``): :func:`main` on
+    ``sys.argv``, then the process ends with its status; after ``analyze``, ``validate``,
+    ``report`` and ``pool`` at once (:func:`_end_now`)."""
+    args = build_parser().parse_args()
     status = _run(args)
-    if argv is None and args.command in _END_NOW:
+    if args.command in _END_NOW:
         _end_now(status)
-    return status
+    sys.exit(status)
 
 
 def _end_now(status: int) -> None:
@@ -234,4 +237,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
