@@ -462,10 +462,15 @@ def _quiet_kernel_manager():
     return QuietKernelManager
 
 
+#: allocations between young-generation collections while a report is written, in this
+#: process (:func:`collecting_less`) and in the report kernel (:data:`_WARM_UP`)
+_GC_FIRST_GENERATION = 10_000
+
 #: imported by the report kernel as it starts (IPython's ``exec_lines``, before the first
 #: cell), while :func:`write_report` analyses the data: what the notebooks' cells import; and
 #: the kernel's garbage collector set as :func:`collecting_less` sets this process's
-_WARM_UP = "; ".join(["__import__('gc').set_threshold(10_000, 10, 10)"] + [
+_WARM_UP = "; ".join([f"gc = __import__('gc'); gc.set_threshold(max(gc.get_threshold()[0], "
+                      f"{_GC_FIRST_GENERATION}), *gc.get_threshold()[1:]); del gc"] + [
     f"__import__({m!r})" for m in (
         "outcomes.reporting", "outcomes.sections", "outcomes.figures", "outcomes.tables",
         "outcomes.audit_report", "outcomes.analysis")])
@@ -765,7 +770,7 @@ def collecting_less():
     import gc
 
     old = gc.get_threshold()
-    gc.set_threshold(max(old[0], 10_000), *old[1:])
+    gc.set_threshold(max(old[0], _GC_FIRST_GENERATION), *old[1:])
     try:
         yield
     finally:
